@@ -1,0 +1,27 @@
+"""Carrier adapters: book a shipment and get its tracking number and label at "Ready to Ship"."""
+
+from .base import (
+    TRACKING_NUMBER_MAX_LENGTH,
+    AddressError,
+    CarrierAdapter,
+    CarrierError,
+    Party,
+    Shipment,
+    ShipmentLine,
+    ShipmentRequest,
+)
+from .registry import UnknownCarrier, get_adapter, register
+
+__all__ = [
+    "TRACKING_NUMBER_MAX_LENGTH",
+    "AddressError",
+    "CarrierAdapter",
+    "CarrierError",
+    "Party",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentRequest",
+    "UnknownCarrier",
+    "get_adapter",
+    "register",
+]

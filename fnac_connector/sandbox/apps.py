@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "fnac_connector.sandbox"
+    label = "sandbox"
+    verbose_name = "Sandbox marketplace"

@@ -1,0 +1,306 @@
+"""Admin for stores: Connect Store page, Disconnect, status badges, masked secrets, sync runs."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from fnac_connector.errors import ServiceError
+from stores import hooks, services
+from stores.models import Store, SyncIssue, SyncRun
+from stores.selectors import store_schedules, stores_for_user
+
+STATUS_COLOURS = {
+    Store.Status.CONNECTED: "#1e8e3e", Store.Status.FAILED: "#d93025",
+    Store.Status.DISCONNECTED: "#80868b", Store.Status.NOT_CONNECTED: "#f29900",
+}
+RUN_COLOURS = {
+    SyncRun.State.SUCCEEDED: "#1e8e3e", SyncRun.State.PARTIAL: "#f29900", SyncRun.State.FAILED: "#d93025",
+    SyncRun.State.RUNNING: "#1a73e8", SyncRun.State.QUEUED: "#80868b",
+}
+
+
+def badge(text: str, colour: str):
+    return format_html('<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+                       'font-size:11px;white-space:nowrap">{}</span>', colour, text)
+
+
+def progress_bar(run: SyncRun):
+    pct = run.progress_percent
+    if pct is None:
+        return format_html('<span title="{} processed">{} processed</span>', run.processed, run.processed)
+    return format_html(
+        '<div style="width:140px;background:#eee;border-radius:3px" title="{}/{}">'
+        '<div style="width:{}%;background:{};color:#fff;font-size:10px;padding:1px 3px;border-radius:3px">'
+        '{}%</div></div>', run.processed, run.total or run.processed, pct, RUN_COLOURS.get(run.state, "#888"), pct)
+
+
+class StoreScopedAdminMixin:
+    """Staff see and act only on the stores they are assigned to; superusers see all."""
+
+    store_field = "store"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(**{f"{self.store_field}__in": stores_for_user(request.user)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "store" and not request.user.is_superuser:
+            kwargs["queryset"] = stores_for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SecretInput(forms.PasswordInput):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_value", False)
+        super().__init__(*args, **kwargs)
+
+
+class StoreForm(forms.ModelForm):
+    fnac_key = forms.CharField(required=False, widget=SecretInput, label="FNAC key",
+                               help_text="Leave empty to keep the stored key.")
+    mirakl_api_key = forms.CharField(required=False, widget=SecretInput, label="Mirakl API key",
+                                     help_text="Leave empty to keep the stored key.")
+    wms_secret = forms.CharField(required=False, widget=SecretInput, label="WMS shared secret",
+                                 help_text="Leave empty to keep the stored secret.")
+
+    class Meta:
+        model = Store
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("fnac_key", "mirakl_api_key", "wms_secret"):
+            self.initial[name] = ""
+            stored = getattr(self.instance, name, "") if self.instance.pk else ""
+            if stored:
+                self.fields[name].help_text = f"Stored: {getattr(self.instance, name + '_masked')}. " \
+                                              "Leave empty to keep it."
+
+    def clean(self):
+        data = super().clean()
+        for name in ("fnac_key", "mirakl_api_key", "wms_secret"):
+            if not data.get(name) and self.instance.pk:
+                data[name] = getattr(Store.objects.get(pk=self.instance.pk), name)
+        return data
+
+
+class ConnectForm(forms.Form):
+    fnac_key = forms.CharField(required=False, widget=SecretInput, label="FNAC key",
+                               help_text="Leave empty to use the stored key.")
+    mirakl_api_key = forms.CharField(required=False, widget=SecretInput, label="Mirakl API key",
+                                     help_text="Leave empty to use the stored key.")
+
+
+class SyncRunInline(admin.TabularInline):
+    model = SyncRun
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["kind", "state_badge", "trigger", "started_at", "finished_at", "progress", "error_count"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    show_change_link = True
+
+    def get_queryset(self, request):
+        # the ten latest runs only; the full history is on the sync run list
+        qs = super().get_queryset(request)
+        ids = list(qs.order_by("-created_at").values_list("id", flat=True)[:10])
+        return qs.filter(id__in=ids)
+
+    @admin.display(description="State")
+    def state_badge(self, run):
+        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+    @admin.display(description="Progress")
+    def progress(self, run):
+        return progress_bar(run)
+
+
+@admin.action(description="Disconnect selected stores", permissions=["change"])
+def disconnect_stores(modeladmin, request, queryset):
+    done = 0
+    for store in queryset:
+        try:
+            services.store_disconnect(store=store)
+            done += 1
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"{done} store(s) disconnected; their periodic jobs are stopped.")
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    form = StoreForm
+    list_display = ["name", "status_badge", "shop_id", "connected_at", "last_error_short", "connect_link"]
+    list_filter = ["status"]
+    search_fields = ["name", "shop_id", "partner_id"]
+    filter_horizontal = ["users"]
+    inlines = [SyncRunInline]
+    readonly_fields = ["status_badge", "last_error", "connected_at", "disconnected_at", "mirakl_shop_name",
+                       "schedules", "store_buttons"]
+    fieldsets = [
+        (None, {"fields": ["name", "status_badge", "last_error", "connected_at", "disconnected_at",
+                           "store_buttons"]}),
+        ("FNAC Darty credentials", {"fields": ["partner_id", "shop_id", "fnac_key", "mirakl_api_key",
+                                               "mirakl_shop_name", "fnac_base_url", "mirakl_base_url"]}),
+        ("Flows", {"fields": ["sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled",
+                              "sync_stock_enabled", "sync_prices_enabled", "orders_interval_minutes",
+                              "status_interval_minutes", "catalogue_interval_minutes", "schedules"]}),
+        ("Orders", {"fields": ["acceptance_mode", "uncovered_policy"]}),
+        ("Stock and prices", {"fields": ["safety_stock", "price_field", "price_rounding"]}),
+        ("Shipping", {"fields": ["shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name",
+                                 "sender_address1", "sender_zipcode", "sender_city", "sender_country",
+                                 "sender_phone"]}),
+        ("Warehouse (WMS)", {"fields": ["wms_enabled", "wms_webhook_url", "wms_secret"]}),
+        ("Access", {"fields": ["users"]}),
+    ]
+
+    def get_queryset(self, request):
+        qs = stores_for_user(request.user)
+        return qs
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj) and (request.user.is_superuser or super().has_view_permission(
+            request, obj) or stores_for_user(request.user).exists())
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj) and (request.user.is_superuser or super().has_change_permission(
+            request, obj) or (obj is not None and stores_for_user(request.user).filter(pk=obj.pk).exists())
+            or (obj is None and stores_for_user(request.user).exists()))
+
+    def _allowed(self, request, obj):
+        return obj is None or request.user.is_superuser or stores_for_user(request.user).filter(pk=obj.pk).exists()
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for func in [disconnect_stores, *hooks.store_admin_actions()]:
+            name = func.__name__
+            actions[name] = (func, name, getattr(func, "short_description", name.replace("_", " ")))
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE_FIELDS
+                    or f in services.SECRET_FIELDS}
+            store = Store.objects.get(pk=obj.pk)
+            services.store_update(store=store, data=data)
+            obj.refresh_from_db()
+        else:
+            super().save_model(request, obj, form, change)
+            if not request.user.is_superuser:
+                obj.users.add(request.user)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, store):
+        return badge(store.get_status_display(), STATUS_COLOURS.get(store.status, "#888"))
+
+    @admin.display(description="Last error")
+    def last_error_short(self, store):
+        return (store.last_error[:80] + "…") if len(store.last_error) > 80 else store.last_error
+
+    @admin.display(description="")
+    def connect_link(self, store):
+        url = reverse("admin:stores_store_connect", args=[store.pk])
+        label = "Reconnect" if store.status == Store.Status.CONNECTED else "Connect Store"
+        return format_html('<a class="button" href="{}">{}</a>', url, label)
+
+    @admin.display(description="Periodic jobs")
+    def schedules(self, store):
+        rows = store_schedules(store) if store.pk else []
+        if not rows:
+            return "None (created when the store connects)."
+        return format_html("<br>".join(
+            format_html("{} — every {} min, next run {}", s.name.split(":")[-1], s.minutes, s.next_run)
+            for s in rows))
+
+    @admin.display(description="Actions")
+    def store_buttons(self, store):
+        if not store.pk:
+            return ""
+        parts = [format_html('<a class="button" href="{}">{}</a>',
+                             reverse("admin:stores_store_connect", args=[store.pk]),
+                             "Reconnect" if store.is_connected else "Connect Store")]
+        for label, url in hooks.store_buttons():
+            parts.append(format_html('<a class="button" href="{}">{}</a>', url(store), label))
+        return format_html(" ".join(str(p) for p in parts))
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/connect/", self.admin_site.admin_view(self.connect_view),
+                 name="stores_store_connect"),
+        ] + super().get_urls()
+
+    def connect_view(self, request, object_id):
+        store = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
+        if not self.has_change_permission(request, store):
+            raise PermissionDenied
+        form = ConnectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.store_connect(store=store, trigger="admin", **form.cleaned_data)
+            except services.ConnectFailed as exc:
+                for part in (exc.details or {}).values():
+                    form.add_error(None, part)
+                store.refresh_from_db()
+            else:
+                self.message_user(request, f"Store {store.name!r} is connected. Its catalogue and orders are "
+                                           "being imported; follow the progress below.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:stores_store_change", args=[store.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Connect store: {store.name}",
+            "form": form, "store": store, "opts": self.model._meta, "original": store,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/stores/store/connect.html", context)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
+                    "progress", "error_count"]
+    list_filter = ["kind", "state", "store"]
+    list_select_related = ["store"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_inlines(self, request, obj):
+        return [SyncIssueInline]
+
+    @admin.display(description="State")
+    def state_badge(self, run):
+        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+    @admin.display(description="Progress")
+    def progress(self, run):
+        return progress_bar(run)
+
+
+class SyncIssueInline(admin.TabularInline):
+    model = SyncIssue
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["code", "reference", "message", "details", "raw"]
+    readonly_fields = fields
+    classes = ["collapse"]

@@ -1,0 +1,134 @@
+"""REST API for stores and sync runs (thin: every action calls a service)."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from stores import services
+from stores.models import Store, SyncIssue, SyncRun
+from stores.selectors import stores_for_user, sync_runs_for_user
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    fnac_key = serializers.CharField(write_only=True, required=False, allow_blank=True,
+                                     style={"input_type": "password"})
+    mirakl_api_key = serializers.CharField(write_only=True, required=False, allow_blank=True,
+                                           style={"input_type": "password"})
+    wms_secret = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    fnac_key_masked = serializers.CharField(read_only=True)
+    mirakl_api_key_masked = serializers.CharField(read_only=True)
+    wms_secret_masked = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Store
+        fields = [
+            "id", "name", "partner_id", "shop_id", "fnac_key", "mirakl_api_key", "fnac_key_masked",
+            "mirakl_api_key_masked", "fnac_base_url", "mirakl_base_url", "country", "currency", "status",
+            "last_error", "connected_at", "disconnected_at", "mirakl_shop_name",
+            "sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled", "sync_stock_enabled",
+            "sync_prices_enabled", "orders_interval_minutes", "status_interval_minutes",
+            "catalogue_interval_minutes", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
+            "price_rounding", "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name",
+            "sender_address1", "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled",
+            "wms_webhook_url", "wms_secret", "wms_secret_masked", "created_at", "updated_at",
+        ]
+        read_only_fields = ["country", "currency", "status", "last_error", "connected_at", "disconnected_at",
+                            "mirakl_shop_name", "created_at", "updated_at"]
+
+    def create(self, validated_data):
+        user = self.context["request"].user
+        return services.store_create(users=[user] if not user.is_superuser else [], **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.store_update(store=instance, data=validated_data)
+
+
+class ConnectSerializer(serializers.Serializer):
+    fnac_key = serializers.CharField(required=False, allow_blank=True, write_only=True,
+                                     help_text="Replaces the stored key if given and valid.")
+    mirakl_api_key = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+
+class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = StoreSerializer
+    filterset_fields = ["status"]
+    search_fields = ["name", "shop_id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return stores_for_user(self.request.user).order_by("name")
+
+    @extend_schema(request=ConnectSerializer, responses={200: StoreSerializer})
+    @action(detail=True, methods=["post"])
+    def connect(self, request, pk=None):
+        store = self.get_object()
+        data = ConnectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            store = services.store_connect(store=store, trigger="api", **data.validated_data)
+        except services.ConnectFailed as exc:
+            store.refresh_from_db()
+            return Response({"detail": str(exc), "code": exc.code, "errors": exc.details,
+                             "store": StoreSerializer(store, context={"request": request}).data},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response(StoreSerializer(store, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={200: StoreSerializer})
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request, pk=None):
+        store = services.store_disconnect(store=self.get_object())
+        return Response(StoreSerializer(store, context={"request": request}).data)
+
+
+class SyncIssueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncIssue
+        fields = ["id", "code", "message", "reference", "details", "raw", "created_at"]
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "store", "kind", "state", "trigger", "started_at", "finished_at", "processed", "total",
+                  "progress_percent", "counts", "error_count", "message", "params", "created_at"]
+
+
+class SyncRunDetailSerializer(SyncRunSerializer):
+    issues = serializers.SerializerMethodField()
+
+    class Meta(SyncRunSerializer.Meta):
+        fields = SyncRunSerializer.Meta.fields + ["issues"]
+
+    def get_issues(self, run) -> list[dict]:
+        return SyncIssueSerializer(run.issues.all()[:1000], many=True).data
+
+
+class SyncRunFilter(django_filters.FilterSet):
+    class Meta:
+        model = SyncRun
+        fields = {"store": ["exact"], "kind": ["exact"], "state": ["exact"], "created_at": ["gte", "lte"]}
+
+
+class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_class = SyncRunFilter
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self):
+        return sync_runs_for_user(self.request.user).order_by("-created_at", "-id")
+
+    def get_serializer_class(self):
+        return SyncRunDetailSerializer if self.action == "retrieve" else SyncRunSerializer
+
+    @extend_schema(responses={200: SyncIssueSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def issues(self, request, pk=None):
+        run = self.get_object()
+        page = self.paginate_queryset(run.issues.all())
+        return self.get_paginated_response(SyncIssueSerializer(page, many=True).data)

@@ -1,0 +1,73 @@
+"""The one place where domain apps plug into a store's life cycle.
+
+Each app registers, in its AppConfig.ready():
+- ``on_connect(func)``: ``func(store, trigger)`` runs after a successful connect has committed
+  (initial imports; it should enqueue, not do the work inline);
+- ``schedule(ScheduleSpec(...))``: a periodic django-q job per connected store, created idempotently on
+  connect and removed on disconnect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_connect_hooks: list[Callable] = []
+_schedules: dict[str, ScheduleSpec] = {}
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    job: str  # short name, unique: "orders_new", "orders_status", "catalogue_refresh"...
+    func: str  # dotted path of the django-q task, called with store_id as its only argument
+    minutes: Callable  # store -> interval in minutes
+    enabled: Callable = lambda store: True  # store -> bool
+    label: str = ""
+
+
+def on_connect(func: Callable) -> Callable:
+    if func not in _connect_hooks:
+        _connect_hooks.append(func)
+    return func
+
+
+def schedule(spec: ScheduleSpec) -> ScheduleSpec:
+    _schedules[spec.job] = spec
+    return spec
+
+
+def connect_hooks() -> list[Callable]:
+    return list(_connect_hooks)
+
+
+def schedule_specs() -> list[ScheduleSpec]:
+    return list(_schedules.values())
+
+
+def schedule_name(store_id: int, job: str) -> str:
+    return f"store:{store_id}:{job}"
+
+
+# ---------------------------------------------------------------- admin extension points
+_admin_actions: list[Callable] = []
+_store_buttons: list[tuple[str, Callable]] = []
+
+
+def store_admin_action(func: Callable) -> Callable:
+    """Add an admin action (a function decorated with @admin.action) to the store list."""
+    if func not in _admin_actions:
+        _admin_actions.append(func)
+    return func
+
+
+def store_button(label: str, url: Callable) -> None:
+    """Add a button on the store page; ``url(store) -> str`` (a POST form target)."""
+    _store_buttons.append((label, url))
+
+
+def store_admin_actions() -> list[Callable]:
+    return list(_admin_actions)
+
+
+def store_buttons() -> list[tuple[str, Callable]]:
+    return list(_store_buttons)

@@ -1,0 +1,97 @@
+"""Shared fixtures: test settings, a sandbox marketplace per test, stores, users, API clients."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+TEST_FERNET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, monkeypatch):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
+    settings.MARKETPLACE_TIMEOUT = (2.0, 10.0)
+    from django_q.conf import Conf
+
+    # django-q tasks run inline in tests (after commit, like in production)
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def sandbox():
+    from fnac_connector.sandbox.server import SandboxServer
+
+    server = SandboxServer(host="127.0.0.1", port=0, seed=7)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_store(db, sandbox):
+    from stores.services import store_create
+
+    counter = {"n": 0}
+
+    def _make(**overrides):
+        counter["n"] += 1
+        creds = sandbox.credentials
+        data = dict(name=f"Store {counter['n']}", partner_id=creds.partner_id, shop_id=creds.shop_id,
+                    fnac_key=creds.key, mirakl_api_key=creds.mirakl_key, fnac_base_url=sandbox.fnac_url,
+                    mirakl_base_url=sandbox.mirakl_url)
+        data.update(overrides)
+        return store_create(**data)
+
+    return _make
+
+
+@pytest.fixture
+def store(make_store):
+    return make_store()
+
+
+@pytest.fixture
+def connected_store(store, django_capture_on_commit_callbacks):
+    from stores.services import store_connect
+
+    with django_capture_on_commit_callbacks(execute=False):
+        store_connect(store=store, trigger="test")
+    store.refresh_from_db()
+    return store
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=[
+        "stores", "catalogue", "orders", "inventory"]))
+    return user
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(api_client):
+    from rest_framework.authtoken.models import Token
+
+    def _for(user):
+        token, _ = Token.objects.get_or_create(user=user)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api_client
+
+    return _for
