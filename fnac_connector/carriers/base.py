@@ -97,9 +97,8 @@ class Shipment:
 
     def __post_init__(self) -> None:
         if not self.tracking_number or len(self.tracking_number) > TRACKING_NUMBER_MAX_LENGTH:
-            raise ValueError(
-                f"tracking_number must be 1..{TRACKING_NUMBER_MAX_LENGTH} characters: {self.tracking_number!r}"
-            )
+            limit = TRACKING_NUMBER_MAX_LENGTH
+            raise ValueError(f"tracking_number must be 1..{limit} characters: {self.tracking_number!r}")
 
 
 class CarrierAdapter(abc.ABC):

@@ -142,7 +142,8 @@ def _draw_label(
         shown = lines if len(lines) <= room else lines[: max(0, room - 1)]
         for line in shown:
             y -= 8.5
-            canvas.drawString(left, y, _truncate(f"{line.quantity} x {line.sku}  {line.name}", FONT, 7, width))
+            text = f"{line.quantity} x {line.sku}  {line.name}"
+            canvas.drawString(left, y, _truncate(text, FONT, 7, width))
         if len(shown) < len(lines) and room:
             y -= 8.5
             canvas.drawString(left, y, f"+ {len(lines) - len(shown)} more line(s)")

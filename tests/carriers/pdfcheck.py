@@ -116,5 +116,20 @@ def barcode_patterns(content: bytes) -> list[list[tuple[int, int]]]:
 
 def text_strings(content: bytes) -> list[str]:
     """The literal strings shown with Tj (reportlab writes one per drawString)."""
-    found = re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content)
-    return [re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in found]
+    return [pdf_string(s) for s in re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content)]
+
+
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def pdf_string(literal: bytes) -> str:
+    """Decode the inside of a PDF literal string: backslash escapes, octal codes, WinAnsi text
+    (latin-1 is WinAnsi for the letters a French address uses)."""
+
+    def unescape(match: re.Match) -> bytes:
+        escaped = match.group(1)
+        if escaped[:1].isdigit():
+            return bytes([int(escaped, 8)])
+        return _ESCAPES.get(escaped, escaped)
+
+    return re.sub(rb"\\([0-7]{1,3}|.)", unescape, literal).decode("latin-1")

@@ -184,6 +184,17 @@ class MalformedOrder:
 
 
 @dataclass
+class OrdersPage:
+    """One page of an orders_query answer; a malformed ``order`` is kept in place as MalformedOrder."""
+
+    page: int
+    total_paging: int
+    nb_total_per_page: int
+    nb_total_result: int
+    orders: list[Order | MalformedOrder]
+
+
+@dataclass
 class LineUpdate:
     action: str  # Accepted | Refused | Shipped | Refunded | Updated | Received
     order_detail_id: int | None = None

@@ -1,0 +1,150 @@
+"""Catalogue: FNAC Darty categories/attributes/value lists (from Mirakl) and the seller's products."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Category(models.Model):
+    """A node of the FNAC Darty category tree (Mirakl H11)."""
+
+    code = models.CharField(max_length=100, unique=True)
+    label = models.CharField(max_length=255)
+    level = models.PositiveSmallIntegerField(default=0)
+    parent_code = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.code})"
+
+
+class ValuesList(models.Model):
+    """A Mirakl value list (VL11), e.g. brands."""
+
+    code = models.CharField(max_length=100, unique=True)
+    label = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ValuesListValue(models.Model):
+    values_list = models.ForeignKey(ValuesList, on_delete=models.CASCADE, related_name="values")
+    code = models.CharField(max_length=255)
+    label = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["values_list", "label"]
+        constraints = [models.UniqueConstraint(fields=["values_list", "code"], name="uniq_values_list_value")]
+
+    def __str__(self) -> str:
+        return self.label or self.code
+
+
+class CategoryAttribute(models.Model):
+    """An attribute of a category (Mirakl PM11); ``category`` null means it applies to every category."""
+
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="attributes")
+    code = models.CharField(max_length=100)
+    label = models.CharField(max_length=255, blank=True, default="")
+    type = models.CharField(max_length=40, blank=True, default="TEXT")
+    required = models.BooleanField(default=False)
+    values_list_code = models.CharField(max_length=100, blank=True, default="")
+    variant = models.BooleanField(default=False)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["category_id", "-required", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "code"], name="uniq_category_attribute"),
+            models.UniqueConstraint(fields=["code"], condition=models.Q(category__isnull=True),
+                                    name="uniq_common_attribute"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Product(models.Model):
+    """One seller product = one FNAC offer (FNAC has no variation listings: each variant is its own EAN)."""
+
+    class ListingState(models.TextChoices):
+        NOT_LISTED = "not_listed", "Not listed"
+        CREATING = "creating", "Product creation pending (Mirakl)"
+        PENDING = "pending", "Pending (FNAC batch running)"
+        LIVE = "live", "Live"
+        REJECTED = "rejected", "Rejected"
+        DELISTED = "delisted", "Delisted"
+
+    class PushState(models.TextChoices):
+        IN_SYNC = "in_sync", "In sync"
+        PENDING = "pending", "Pending"
+        REJECTED = "rejected", "Rejected"
+        HELD = "held", "Held (deactivated)"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField("SKU", max_length=100)
+    ean = models.CharField("EAN", max_length=20, blank=True, default="", db_index=True)
+    name = models.CharField(max_length=255, blank=True, default="")
+    brand = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    image_url = models.URLField(max_length=500, blank=True, default="")
+    images = models.JSONField(default=list, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    attributes = models.JSONField(default=dict, blank=True)
+    condition = models.CharField("Condition (product_state)", max_length=2, default="11")
+
+    fnac_product_id = models.CharField(max_length=64, blank=True, default="")
+    fnac_offer_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    product_url = models.URLField(max_length=500, blank=True, default="")
+
+    # prices: the OMS owns them after the first import
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    sale_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # stock: changed only through atomic F() updates (inventory services)
+    stock_on_hand = models.IntegerField(default=0)
+    stock_reserved = models.IntegerField(default=0)
+
+    # what FNAC last reported, kept to flag differences instead of overwriting OMS values
+    fnac_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    fnac_quantity = models.IntegerField(null=True, blank=True)
+    differs_from_fnac = models.BooleanField(default=False, db_index=True)
+
+    is_active = models.BooleanField(default=True, help_text="Deactivated: quantity 0 on FNAC, stock pushes held.")
+    listing_state = models.CharField(max_length=20, choices=ListingState.choices, default=ListingState.NOT_LISTED,
+                                     db_index=True)
+    listing_message = models.TextField(blank=True, default="")
+    removed_on_fnac = models.BooleanField(default=False, help_text="No longer returned by FNAC.")
+
+    # last push of stock/price to FNAC
+    push_state = models.CharField(max_length=20, choices=PushState.choices, default=PushState.IN_SYNC)
+    push_message = models.TextField(blank=True, default="")
+    pushed_quantity = models.IntegerField(null=True, blank=True)
+    pushed_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    fnac_updated_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_id", "sku"]
+        constraints = [models.UniqueConstraint(fields=["store", "sku"], name="uniq_product_store_sku")]
+        indexes = [models.Index(fields=["store", "ean"]), models.Index(fields=["store", "listing_state"])]
+
+    def __str__(self) -> str:
+        return f"{self.sku} — {self.name}" if self.name else self.sku
+
+    @property
+    def stock_available(self) -> int:
+        """On hand minus reserved (before the store's safety stock)."""
+        return max(0, self.stock_on_hand - self.stock_reserved)
