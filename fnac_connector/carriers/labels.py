@@ -99,10 +99,11 @@ def _draw_label(
     carrier = _truncate(shipment.carrier_code, FONT_BOLD, 16, room)
     canvas.setFont(FONT_BOLD, 16)
     canvas.drawString(left, top - 14, carrier)
-    if request.service:
+    service_room = room - stringWidth(carrier, FONT_BOLD, 16) - 6
+    if request.service and service_room > stringWidth(request.service[:3] + "...", FONT, 9):
         service_x = left + stringWidth(carrier, FONT_BOLD, 16) + 6
         canvas.setFont(FONT, 9)
-        canvas.drawString(service_x, top - 13, _truncate(request.service, FONT, 9, room - (service_x - left)))
+        canvas.drawString(service_x, top - 13, _truncate(request.service, FONT, 9, service_room))
     y = top - 20
     if banner:
         canvas.setFont(FONT_BOLD, 8)
@@ -125,7 +126,7 @@ def _draw_label(
     facts = [f"Order: {request.order_id}", f"Weight: {request.weight_kg.normalize():f} kg"]
     if request.reference:
         facts.insert(1, f"Ref: {request.reference}")
-    for fact in _fit_lines(" | ".join(facts), FONT, 8.5, width)[:MAX_LINES_PER_FIELD]:
+    for fact in _fit_lines(" | ".join(facts), FONT, 8.5, width):
         y -= 10
         canvas.drawString(left, y, fact)
 
@@ -192,15 +193,21 @@ def _draw_recipient(canvas: Canvas, party: Party, x: float, y: float, width: flo
         if not text:
             continue
         canvas.setFont(font, size)
-        for piece in _fit_lines(text, font, size, width)[:MAX_LINES_PER_FIELD]:
+        for piece in _fit_lines(text, font, size, width):
             y -= size * 1.2
             canvas.drawString(x, y, piece)
     return y - 2
 
 
-def _fit_lines(text: str, font: str, size: float, width: float) -> list[str]:
-    """Wrap ``text`` to ``width``; a word longer than the width is cut rather than overflow."""
-    return [_truncate(line, font, size, width) for line in simpleSplit(text, font, size, width)] or [""]
+def _fit_lines(
+    text: str, font: str, size: float, width: float, max_lines: int = MAX_LINES_PER_FIELD
+) -> list[str]:
+    """Wrap ``text`` to ``width`` in ``max_lines`` at most, ending with "..." when something is cut."""
+    lines = [_truncate(line, font, size, width) for line in simpleSplit(text, font, size, width)] or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _truncate(lines[-1].removesuffix("...") + " ...", font, size, width)
+    return lines
 
 
 def _truncate(text: str, font: str, size: float, width: float) -> str:

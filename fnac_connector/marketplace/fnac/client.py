@@ -1,0 +1,278 @@
+"""FNAC Darty marketplace XML API client.
+
+Knows the wire and nothing else: no models, no settings. Every service is ``POST <base>/<service>`` with
+an XML body; the token from ``auth`` is cached (in ``token_store``, shareable across processes) until
+shortly before its validity ends, and renewed once when FNAC says it is no longer valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, TypeVar
+
+import requests
+from lxml import etree
+
+from ..errors import AuthError, MarketplaceError
+from ..http import HttpTransport, default_error_for_response
+from . import builder, parser
+from .builder import DateFilter, RequestHeader
+from .types import (
+    MAX_OFFERS_PER_UPDATE,
+    MAX_ORDERS_PER_UPDATE,
+    AuthToken,
+    BatchStatus,
+    Carrier,
+    MalformedOrder,
+    Offer,
+    OffersPage,
+    OfferUpdate,
+    Order,
+    OrdersPage,
+    OrderUpdate,
+    OrderUpdateResult,
+)
+
+T = TypeVar("T")
+SERVICE_NAME = "fnac"
+# renew the token this long before FNAC says it expires (clock skew, long calls)
+TOKEN_MARGIN = dt.timedelta(seconds=60)
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGES = 100_000  # guard against a server that never stops paging
+
+
+class TokenStore(Protocol):
+    def get(self) -> AuthToken | None: ...
+
+    def set(self, token: AuthToken) -> None: ...
+
+
+class InMemoryTokenStore:
+    def __init__(self) -> None:
+        self._token: AuthToken | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> AuthToken | None:
+        with self._lock:
+            return self._token
+
+    def set(self, token: AuthToken) -> None:
+        with self._lock:
+            self._token = token
+
+
+def _fnac_error_for_response(response: requests.Response) -> MarketplaceError | None:
+    """FNAC answers refusals as XML with status ERROR; when it does so with a 4xx, read that XML."""
+    status = response.status_code
+    if status < 400:
+        return None
+    if 400 <= status < 500 and status != 429 and response.content and b"<" in response.content[:200]:
+        try:
+            root = etree.fromstring(response.content, parser=etree.XMLParser(resolve_entities=False,
+                                                                              no_network=True))
+        except etree.XMLSyntaxError:
+            root = None
+        if root is not None:
+            errors = parser._errors_of(root)
+            if errors:
+                return parser.error_for(parser._local(root.tag).removesuffix("_response") or "fnac",
+                                        root.get("status", ""), errors, status_code=status)
+    return default_error_for_response(response)
+
+
+class FnacClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        partner_id: str,
+        shop_id: str,
+        key: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5, 60),
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        token_store: TokenStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], dt.datetime] | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.partner_id = partner_id
+        self.shop_id = shop_id
+        self._key = key
+        self.token_store: TokenStore = token_store if token_store is not None else InMemoryTokenStore()
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.transport = HttpTransport(
+            service=SERVICE_NAME, session=session, timeout=timeout, max_retries=max_retries,
+            backoff=backoff, sleep=sleep, headers={"Content-Type": "text/xml; charset=utf-8",
+                                                   "Accept": "text/xml, application/xml"},
+            error_for_response=_fnac_error_for_response,
+        )
+
+    def __repr__(self) -> str:  # never show the key
+        return f"FnacClient(base_url={self.base_url!r}, shop_id={self.shop_id!r})"
+
+    # ------------------------------------------------------------------ transport
+    def _post(self, service: str, body: bytes, *, write: bool = False) -> bytes:
+        response = self.transport.request("POST", f"{self.base_url}/{service}", operation=service,
+                                          write=write, data=body)
+        return response.content
+
+    def _header(self, token: AuthToken) -> RequestHeader:
+        return RequestHeader(partner_id=self.partner_id, shop_id=self.shop_id, token=token.token)
+
+    def _fresh(self, token: AuthToken) -> bool:
+        return token.validity - TOKEN_MARGIN > self._clock()
+
+    def _valid_token(self) -> AuthToken:
+        token = self.token_store.get()
+        if token is None or not self._fresh(token):
+            token = self.auth()
+        return token
+
+    def _call(self, service: str, build: Callable[[RequestHeader], bytes], parse: Callable[[bytes], T],
+              *, write: bool = False) -> T:
+        """Build with a valid token, send, parse; on an auth refusal re-authenticate and retry once.
+
+        The body is built before anything is sent, so a ValueError from a builder costs no request.
+        """
+        token = self._valid_token()
+        body = build(self._header(token))
+        try:
+            return parse(self._post(service, body, write=write))
+        except AuthError:
+            # the token was refused (expired early, revoked, renewed by another process): the call was not
+            # processed, so one retry with a fresh token is safe even for a write
+            current = self.token_store.get()
+            if current is not None and current.token != token.token and self._fresh(current):
+                token = current  # another process renewed it meanwhile
+            else:
+                token = self.auth()
+            return parse(self._post(service, build(self._header(token)), write=write))
+
+    # ------------------------------------------------------------------ auth
+    def auth(self) -> AuthToken:
+        """Always asks FNAC (Connect Store uses it to check credentials); stores the new token."""
+        body = builder.build_auth(partner_id=self.partner_id, shop_id=self.shop_id, key=self._key)
+        token = parser.parse_auth(self._post("auth", body))
+        self.token_store.set(token)
+        return token
+
+    # ------------------------------------------------------------------ offers
+    def offers_query_page(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        modified_since: dt.datetime | None = None,
+        created_since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        skus: Sequence[str] | None = None,
+    ) -> OffersPage:
+        """One page. ``until`` bounds the modified date (or the created date when only that is given)."""
+        dates = []
+        if modified_since is not None or (until is not None and created_since is None):
+            dates.append(DateFilter("Modified", modified_since, until))
+        if created_since is not None:
+            dates.append(DateFilter("Created", created_since, until if modified_since is None else None))
+
+        def build(header: RequestHeader) -> bytes:
+            return builder.build_offers_query(header, page=page, results_count=page_size, dates=dates,
+                                              offer_seller_ids=skus or ())
+
+        return self._call("offers_query", build, parser.parse_offers_query)
+
+    def iter_offers(
+        self,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        modified_since: dt.datetime | None = None,
+        created_since: dt.datetime | None = None,
+        on_page: Callable[[int, int, int], None] | None = None,
+    ) -> Iterator[Offer]:
+        """Every offer, page after page. A page that still fails after retries raises (nothing skipped)."""
+        for result in self._pages(lambda page: self.offers_query_page(
+                page=page, page_size=page_size, modified_since=modified_since, created_since=created_since),
+                on_page):
+            yield from result.offers
+
+    def offers_update(self, offers: Sequence[OfferUpdate]) -> str:
+        """Send up to 10,000 offers; returns the batch_id to follow with ``batch_status``."""
+        if len(offers) > MAX_OFFERS_PER_UPDATE:
+            raise ValueError(f"offers_update takes at most {MAX_OFFERS_PER_UPDATE} offers per call, "
+                             f"got {len(offers)}: split the batch")
+        return self._call("offers_update", lambda header: builder.build_offers_update(header, offers),
+                          parser.parse_offers_update, write=True)
+
+    def batch_status(self, batch_id: str) -> BatchStatus:
+        return self._call("batch_status", lambda header: builder.build_batch_status(header, batch_id),
+                          parser.parse_batch_status)
+
+    # ------------------------------------------------------------------ orders
+    def orders_query_page(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        date_type: str = "CreatedAt",
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        states: Sequence[str] | None = None,
+        order_ids: Sequence[str] | None = None,
+        sort: str | None = "ASC",
+    ) -> OrdersPage:
+        def build(header: RequestHeader) -> bytes:
+            return builder.build_orders_query(header, page=page, results_count=page_size, date_type=date_type,
+                                              date_min=since, date_max=until, states=states, sort_by=sort,
+                                              order_ids=order_ids)
+
+        return self._call("orders_query", build, parser.parse_orders_query)
+
+    def iter_orders(
+        self,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        date_type: str = "CreatedAt",
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        states: Sequence[str] | None = None,
+        order_ids: Sequence[str] | None = None,
+        sort: str | None = "ASC",
+        on_page: Callable[[int, int, int], None] | None = None,
+    ) -> Iterator[Order | MalformedOrder]:
+        for result in self._pages(lambda page: self.orders_query_page(
+                page=page, page_size=page_size, date_type=date_type, since=since, until=until, states=states,
+                order_ids=order_ids, sort=sort), on_page):
+            yield from result.orders
+
+    def orders_update(self, updates: Sequence[OrderUpdate]) -> list[OrderUpdateResult]:
+        """Up to 25 orders; per-order and per-line results (check ``result.ok``)."""
+        if len(updates) > MAX_ORDERS_PER_UPDATE:
+            raise ValueError(f"orders_update takes at most {MAX_ORDERS_PER_UPDATE} orders per call, "
+                             f"got {len(updates)}: split the batch")
+        return self._call("orders_update", lambda header: builder.build_orders_update(header, updates),
+                          parser.parse_orders_update, write=True)
+
+    def carriers_query(self) -> list[Carrier]:
+        return self._call("carriers_query", builder.build_carriers_query, parser.parse_carriers)
+
+    # ------------------------------------------------------------------ paging
+    @staticmethod
+    def _pages(fetch: Callable[[int], OffersPage | OrdersPage],
+               on_page: Callable[[int, int, int], None] | None) -> Iterator[OffersPage | OrdersPage]:
+        page = 1
+        while page <= MAX_PAGES:
+            result = fetch(page)
+            if on_page is not None:
+                on_page(page, result.total_paging, result.nb_total_result)
+            yield result
+            items = result.offers if isinstance(result, OffersPage) else result.orders
+            if not items or page >= result.total_paging:
+                return
+            page += 1
+
+    def close(self) -> None:
+        self.transport.close()
