@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "catalogue",
     "orders",
     "inventory",
+    "fulfilment",
 ]
 
 MIDDLEWARE = [

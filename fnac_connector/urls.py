@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/", include("catalogue.api_urls")),
     path("api/", include("orders.api_urls")),
     path("api/", include("inventory.api_urls")),
+    path("api/", include("fulfilment.api_urls")),
 ]

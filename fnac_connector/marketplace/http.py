@@ -94,7 +94,7 @@ def default_error_for_response(response: requests.Response) -> MarketplaceError 
     if status in (401, 403):
         return AuthError(f"HTTP {status}: credentials refused", status_code=status)
     if status == 429:
-        return RateLimited(f"HTTP 429: rate limited",
+        return RateLimited("HTTP 429: rate limited",
                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
     if status >= 500:
         return Unavailable(f"HTTP {status}: marketplace unavailable", status_code=status)

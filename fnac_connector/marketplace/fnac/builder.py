@@ -305,15 +305,18 @@ def build_orders_update(header: RequestHeader, updates: Sequence[OrderUpdate]) -
         for line in update.lines:
             detail = _child(order, "order_detail")
             if line.order_detail_id is not None:
-                _child(detail, "order_detail_id", _positive_int(line.order_detail_id, f"{where} order_detail_id"))
+                _child(detail, "order_detail_id",
+                       _positive_int(line.order_detail_id, f"{where} order_detail_id"))
             _child(detail, "action", _one_of(line.action, LINE_ACTIONS, f"{where} line action"))
             if line.tracking_number is not None:
-                _child(detail, "tracking_number", _max_length(line.tracking_number, 32, f"{where} tracking_number"))
+                _child(detail, "tracking_number",
+                       _max_length(line.tracking_number, 32, f"{where} tracking_number"))
             if line.tracking_company is not None:
                 _child(detail, "tracking_company",
                        _max_length(line.tracking_company, 100, f"{where} tracking_company"))
             if line.refund_reason is not None:
-                _child(detail, "refund_reason", _one_of(line.refund_reason, REFUND_REASONS, f"{where} refund_reason"))
+                _child(detail, "refund_reason",
+                       _one_of(line.refund_reason, REFUND_REASONS, f"{where} refund_reason"))
     return _serialize(root)
 
 

@@ -151,9 +151,9 @@ def is_auth_error(errors: list[FnacErrorItem]) -> bool:
 def error_for(service: str, status: str, errors: list[FnacErrorItem], *, auth_service: bool = False,
               status_code: int | None = None) -> Rejected | AuthError:
     """The typed error of a refused call: AuthError for credential problems, Rejected otherwise."""
-    first = errors[0] if errors else FnacErrorItem(code="", message=f"{service}: status {status} without detail")
+    first = errors[0] if errors else FnacErrorItem("", f"{service}: status {status} without detail")
     if auth_service or is_auth_error(errors):
-        auth = next((e for e in errors if e.code in AUTH_ERROR_CODES or _AUTH_MESSAGE.search(e.message)), first)
+        auth = next((e for e in errors if is_auth_error([e])), first)
         return AuthError(auth.message or f"{service}: authentication refused", code=auth.code,
                          status_code=status_code)
     return Rejected(first.message, code=first.code, status_code=status_code,
