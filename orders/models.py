@@ -61,6 +61,13 @@ class Order(models.Model):
     carrier_code = models.CharField(max_length=100, blank=True, default="")
     tracking_number = models.CharField(max_length=32, blank=True, default="")
     last_push_error = models.TextField(blank=True, default="")
+    decision_needed = models.BooleanField(default=False, db_index=True,
+                                          help_text="Left for a person to accept or refuse.")
+    decision_note = models.TextField(blank=True, default="")
+
+    last_sync_run = models.ForeignKey("stores.SyncRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", help_text="The sync that last wrote FNAC data here.")
+    synced_at = models.DateTimeField(null=True, blank=True)
 
     raw_xml = models.TextField(blank=True, default="")
     imported_at = models.DateTimeField(auto_now_add=True)
