@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -132,6 +133,9 @@ class Product(models.Model):
     pushed_at = models.DateTimeField(null=True, blank=True)
 
     fnac_updated_at = models.DateTimeField(null=True, blank=True)
+    # id of the last catalogue import run that read this offer (duplicate detection, removed-offer sweep)
+    seen_in_run = models.BigIntegerField(null=True, blank=True, editable=False)
+    listing_updated_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -148,3 +152,71 @@ class Product(models.Model):
     def stock_available(self) -> int:
         """On hand minus reserved (before the store's safety stock)."""
         return max(0, self.stock_on_hand - self.stock_reserved)
+
+
+class ListingJob(models.Model):
+    """One asynchronous marketplace job of the listing flow: an offers_update batch (followed with batch_status)
+    or a Mirakl P41 product import (followed with P42, its rejected lines read with P44)."""
+
+    class Kind(models.TextChoices):
+        OFFERS_UPDATE = "offers_update", "FNAC offers_update batch"
+        MIRAKL_IMPORT = "mirakl_import", "Mirakl product import (P41)"
+
+    class Purpose(models.TextChoices):
+        LIST = "list", "List / update offers"
+        DELETE = "delete", "Delete offers"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="listing_jobs")
+    run = models.ForeignKey("stores.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.LIST)
+    external_id = models.CharField("batch id / import id", max_length=100, db_index=True)
+    status = models.CharField(max_length=40, blank=True, default="")
+    is_final = models.BooleanField(default=False, db_index=True)
+    product_ids = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="Per-SKU outcome once final.")
+    polls = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["store", "kind", "external_id"], name="uniq_listing_job")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id} ({self.status or 'sent'})"
+
+
+class ProductUpload(models.Model):
+    """An Excel file of products: validated first (preview), then applied (valid rows only)."""
+
+    class State(models.TextChoices):
+        VALIDATED = "validated", "Validated (preview)"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="product_uploads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    file = models.FileField(upload_to="catalogue/uploads/%Y/%m/")
+    filename = models.CharField(max_length=255, blank=True, default="")
+    category_code = models.CharField(max_length=100, blank=True, default="",
+                                     help_text="Category used for rows without a category column value.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.VALIDATED)
+    header = models.JSONField(default=list, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    rejected_rows = models.PositiveIntegerField(default=0)
+    # {"<excel row number>": {"<column>": "message", ...}, ...}
+    errors = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    run = models.ForeignKey("stores.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or 'upload'} #{self.pk} ({self.get_state_display()})"

@@ -3,3 +3,29 @@ from django.apps import AppConfig
 
 class FulfilmentConfig(AppConfig):
     name = "fulfilment"
+    verbose_name = "Fulfilment"
+
+    def ready(self):
+        from orders import hooks as order_hooks
+        from stores import hooks
+
+        def seed_carriers(store, trigger):
+            from fulfilment.carriers import carriers_refresh_request
+
+            carriers_refresh_request(store=store, trigger=f"connect:{trigger}")
+
+        hooks.on_connect(seed_carriers)
+        hooks.schedule(hooks.ScheduleSpec(
+            job="wms_deliveries", func="fulfilment.tasks.wms_deliveries_task", minutes=lambda s: 1,
+            enabled=lambda s: bool(s.wms_enabled and s.wms_webhook_url), label="Deliveries to the WMS"))
+        hooks.schedule(hooks.ScheduleSpec(
+            job="shipments_retry", func="fulfilment.tasks.shipments_retry_task", minutes=lambda s: 10,
+            label="Shipment confirmations that could not reach FNAC"))
+
+        from fulfilment import admin as fadmin
+
+        hooks.store_admin_action(fadmin.refresh_carriers_action)
+        for action in fadmin.ORDER_ACTIONS:
+            order_hooks.order_admin_action(action)
+        for inline in fadmin.ORDER_INLINES:
+            order_hooks.order_admin_inline(inline)

@@ -1,0 +1,165 @@
+"""Fulfilment: FNAC carriers, shipments (AWB, tracking, label), warehouse events and deliveries to the WMS."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Carrier(models.Model):
+    """A carrier code FNAC accepts in ``tracking_company`` (from ``carriers_query``), per store."""
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="carriers")
+    code = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    is_global = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, help_text="Listed by FNAC at the last refresh.")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["store_id", "code"]
+        constraints = [models.UniqueConstraint(fields=["store", "code"], name="uniq_carrier_store_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})" if self.name and self.name != self.code else self.code
+
+
+class Shipment(models.Model):
+    """One parcel of an order: the lines it carries, its tracking number and label, and FNAC's confirmation."""
+
+    class Source(models.TextChoices):
+        CARRIER = "carrier", "Booked with the carrier adapter"
+        MANUAL = "manual", "Tracking number typed by the seller"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for FNAC confirmation"
+        CONFIRMED = "confirmed", "Confirmed to FNAC (Shipped)"
+        FAILED = "failed", "FNAC could not be reached (retried automatically)"
+        REFUSED = "refused", "Refused by FNAC (fix, then retry)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="shipments")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="shipments")
+    shipping_mode = models.CharField(max_length=20, default="self_ship")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.CARRIER)
+    adapter = models.CharField(max_length=40, blank=True, default="", help_text="Carrier adapter that booked it.")
+    carrier_code = models.CharField("Carrier (tracking_company)", max_length=100)
+    awb = models.CharField("AWB", max_length=64, blank=True, default="", db_index=True)
+    tracking_number = models.CharField(max_length=32, db_index=True)
+    tracking_url = models.URLField(max_length=300, blank=True, default="")
+    weight_kg = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    label_pdf = models.BinaryField(null=True, blank=True, editable=False)
+    # what the label was drawn from (sender, recipient, lines...), so labels can be merged by re-drawing
+    label_data = models.JSONField(default=dict, blank=True, editable=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Confirmations sent to FNAC.")
+    last_error = models.TextField(blank=True, default="")
+    fnac_state = models.CharField(max_length=30, blank=True, default="", help_text="FNAC order state after it.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_code} {self.tracking_number}"
+
+    @property
+    def has_label(self) -> bool:
+        return bool(self.label_pdf)
+
+
+class ShipmentLine(models.Model):
+    """An order line in a shipment. A line is in one live shipment at most (unique while not cancelled)."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField(default=1)
+    cancelled = models.BooleanField(default=False)
+    fnac_status = models.CharField(max_length=20, blank=True, default="")
+    fnac_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["order_line"], condition=Q(cancelled=False),
+                                               name="uniq_live_shipment_line")]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}/{self.order_line_id}"
+
+
+class WmsEvent(models.Model):
+    """An event reported by the warehouse, kept whatever happened to it (idempotent on (store, event_id))."""
+
+    class Kind(models.TextChoices):
+        PICKED = "picked", "Picked"
+        PACKED = "packed", "Packed"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored (late or redundant)"
+        REJECTED = "rejected", "Rejected"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="wms_events")
+    event_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="wms_events")
+    order_ref = models.CharField("FNAC order id", max_length=32, blank=True, default="")
+    lines = models.JSONField(default=list, blank=True, help_text="order_detail_ids; empty: the whole order.")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
+    note = models.TextField(blank=True, default="")
+    duplicates = models.PositiveIntegerField(default=0, help_text="Times the same event_id was received again.")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="uniq_wms_event")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.order_ref} ({self.event_id})"
+
+
+class WmsDelivery(models.Model):
+    """One message to the store's WMS webhook, kept until the WMS acknowledges it (2xx)."""
+
+    class Kind(models.TextChoices):
+        SHIPMENT = "shipment.created", "Shipment created"
+        RELEASED = "order.released", "Order released to the warehouse"
+        CANCELLED = "order.cancelled", "Order cancelled by the seller"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="wms_deliveries")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="wms_deliveries")
+    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="wms_deliveries")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    key = models.CharField(max_length=100, help_text="Idempotency key, also sent as X-Delivery-Id.")
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "WMS deliveries"
+        constraints = [models.UniqueConstraint(fields=["store", "key"], name="uniq_wms_delivery_key")]
+        indexes = [models.Index(fields=["store", "state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.state})"

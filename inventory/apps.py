@@ -3,3 +3,17 @@ from django.apps import AppConfig
 
 class InventoryConfig(AppConfig):
     name = "inventory"
+    verbose_name = "Inventory and prices"
+
+    def ready(self) -> None:
+        from stores import hooks
+
+        hooks.schedule(hooks.ScheduleSpec(
+            job="stock_push", func="inventory.tasks.stock_push_schedule_task", minutes=lambda store: 1,
+            enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
+            label="Stock and price push (safety drain)"))
+        hooks.schedule(hooks.ScheduleSpec(
+            job="stock_full_push", func="inventory.tasks.stock_full_push_task", minutes=lambda store: 24 * 60,
+            enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
+            label="Daily full stock push"))
+        from inventory import admin_hooks  # noqa: F401  (store action and button)

@@ -42,7 +42,7 @@ NO_CANCEL_STATUSES = frozenset({S.PACKED, S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPL
 CANCELLED_STATUSES = frozenset({S.CANCELED, S.CANCEL_IN_PROCESS, S.CANCELLED_BY_SELLER,
                                 S.CANCELLED_BY_SELLER_INPROCESS})
 # Entering one of these releases the stock the order had reserved.
-RELEASE_STOCK_STATUSES = frozenset({S.CANCELED, S.CANCELLED_BY_SELLER, S.REFUSED})
+RELEASE_STOCK_STATUSES = frozenset({S.CANCELED, S.CANCELLED_BY_SELLER, S.REFUSED, S.REFUNDED})
 # Orders whose stock is (or should be) reserved.
 RESERVING_STATUSES = frozenset({S.NEW, S.PARTIAL, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP,
                                 S.CANCEL_IN_PROCESS, S.CANCELLED_BY_SELLER_INPROCESS})
@@ -103,15 +103,16 @@ _TRANSITIONS: dict[str, set[str]] = {
                             S.IN_TRANSIT, S.COMPLETE, S.ERROR},
     S.AWAITING_PAYMENT: {S.NEW, S.PARTIAL, S.REFUSED, S.CANCELED, S.CANCELLED_BY_SELLER, S.IN_TRANSIT,
                          S.COMPLETE, S.ERROR},
-    S.NEW: {S.PARTIAL, S.RFP, S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.CANCELED, S.CANCELLED_BY_SELLER,
-            S.REFUNDED, S.ERROR},
-    S.PARTIAL: {S.NEW, S.IN_TRANSIT, S.COMPLETE, S.CANCELED, S.CANCELLED_BY_SELLER, S.REFUNDED, S.ERROR},
-    S.RFP: {S.PICKED, S.PACKED, S.READY_TO_SHIP, S.NEW, S.IN_TRANSIT, S.COMPLETE, S.CANCEL_IN_PROCESS,
-            S.CANCELLED_BY_SELLER_INPROCESS, S.ERROR},
-    S.PICKED: {S.PACKED, S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.CANCEL_IN_PROCESS,
-               S.CANCELLED_BY_SELLER_INPROCESS, S.ERROR},
-    S.PACKED: {S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.ERROR},
-    S.READY_TO_SHIP: {S.IN_TRANSIT, S.COMPLETE, S.ERROR},
+    S.NEW: {S.PARTIAL, S.RFP, S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED, S.CANCELED,
+            S.CANCELLED_BY_SELLER, S.REFUNDED, S.ERROR},
+    S.PARTIAL: {S.NEW, S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED, S.CANCELED, S.CANCELLED_BY_SELLER, S.REFUNDED,
+                S.ERROR},
+    S.RFP: {S.PICKED, S.PACKED, S.READY_TO_SHIP, S.NEW, S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED,
+            S.CANCEL_IN_PROCESS, S.CANCELLED_BY_SELLER_INPROCESS, S.REFUNDED, S.ERROR},
+    S.PICKED: {S.PACKED, S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED, S.CANCEL_IN_PROCESS,
+               S.CANCELLED_BY_SELLER_INPROCESS, S.REFUNDED, S.ERROR},
+    S.PACKED: {S.READY_TO_SHIP, S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED, S.REFUNDED, S.ERROR},
+    S.READY_TO_SHIP: {S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED, S.REFUNDED, S.ERROR},
     S.IN_TRANSIT: {S.COMPLETE, S.NOT_RECEIVED, S.REFUNDED, S.ERROR},
     S.NOT_RECEIVED: {S.COMPLETE, S.IN_TRANSIT, S.REFUNDED, S.ERROR},
     S.COMPLETE: {S.REFUNDED, S.NOT_RECEIVED},
@@ -254,8 +255,14 @@ def order_apply_fnac_state(*, order: Order, fnac_state: str, note: str = "") -> 
             from inventory.reservations import order_reserve
 
             to_status = S.NEW if order_reserve(order=order) else S.PARTIAL
-        return order_transition(order=order, to_status=to_status, source=Source.MARKETPLACE,
-                                note=note or f"FNAC state {fnac_state}")
+        order = order_transition(order=order, to_status=to_status, source=Source.MARKETPLACE,
+                                 note=note or f"FNAC state {fnac_state}")
+        if to_status in (S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED):
+            # shipped outside the OMS flow (e.g. from FNAC's back office): the reserved units are gone
+            from inventory.reservations import order_consume
+
+            order_consume(order=order)
+        return order
 
 
 def mapping_rows() -> list[dict]:

@@ -30,8 +30,15 @@ import random
 import threading
 
 FAULT_KINDS = ("429", "500", "503", "slow", "drop", "truncated", "expired_token")
-APPLIES_WRITE = {"429": False, "500": False, "503": False, "drop": False, "expired_token": False,
-                 "slow": True, "truncated": True}
+APPLIES_WRITE = {
+    "429": False,
+    "500": False,
+    "503": False,
+    "drop": False,
+    "expired_token": False,
+    "slow": True,
+    "truncated": True,
+}
 
 
 class FaultInjector:

@@ -3,7 +3,7 @@
 Rules the tests and the demo rely on:
 
 * SKUs are ``SKU-000001``, ``SKU-000002``... in seeding order; the content of SKU number *i* (EAN, name,
-  price...) depends only on ``(seed, i)``, so orders can reference catalogue products that were never seeded as
+  price...) depends only on ``(seed, i)``, so orders can reference catalogue products never seeded as
   offers and still agree with a later ``seed_offers``.
 * Seeded EANs are valid EAN-13 that embed the SKU number (unique): books ``978..``, everything else ``3..``.
 * About 3 % of seeded order lines carry a SKU the seller does not have: ``UNKNOWN-#####``.
@@ -24,9 +24,17 @@ from .clock import SimClock
 from .state import Address, Offer, Order, OrderLine, Product, Store, money
 
 ORDER_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-SHIPPING_METHODS = {"20": Decimal("0.00"), "21": Decimal("4.90"), "22": Decimal("9.90"), "50": Decimal("3.99"),
-                    "51": Decimal("5.99"), "52": Decimal("2.99"), "53": Decimal("6.90"), "54": Decimal("12.90"),
-                    "55": Decimal("0.00")}
+SHIPPING_METHODS = {
+    "20": Decimal("0.00"),
+    "21": Decimal("4.90"),
+    "22": Decimal("9.90"),
+    "50": Decimal("3.99"),
+    "51": Decimal("5.99"),
+    "52": Decimal("2.99"),
+    "53": Decimal("6.90"),
+    "54": Decimal("12.90"),
+    "55": Decimal("0.00"),
+}
 UNKNOWN_SKU_PREFIX = "UNKNOWN-"
 UNKNOWN_SKU_RATE = 0.03
 
@@ -80,10 +88,17 @@ def catalogue_item(seed: int, index: int) -> dict:
             name += f" {rng.choice(['128 Go', '256 Go', '512 Go', '1 To'])}"
     price = Decimal(f"{rng.randint(lo, hi)}.{rng.choice(['99', '90', '00', '49', '95'])}")
     product_fnac_id = f"{rng.randint(1, 9)}{index:07d}"
-    return {"sku": sku_for(index), "ean": ean, "name": name, "brand": brand, "category": category,
-            "price": money(min(price, Decimal("19999.00"))), "product_fnac_id": product_fnac_id,
-            "image": f"https://static.sandbox.invalid/images/{ean}.jpg",
-            "product_url": f"https://www.fnac.com/a{product_fnac_id}/sandbox-{index}"}
+    return {
+        "sku": sku_for(index),
+        "ean": ean,
+        "name": name,
+        "brand": brand,
+        "category": category,
+        "price": money(min(price, Decimal("19999.00"))),
+        "product_fnac_id": product_fnac_id,
+        "image": f"https://static.sandbox.invalid/images/{ean}.jpg",
+        "product_url": f"https://www.fnac.com/a{product_fnac_id}/sandbox-{index}",
+    }
 
 
 class Seeder:
@@ -101,8 +116,15 @@ class Seeder:
     def register_product(self, item: dict, source: str = "seed") -> Product:
         product = self.store.products.get(item["ean"])
         if product is None:
-            product = Product(ean=item["ean"], product_fnac_id=item["product_fnac_id"], name=item["name"],
-                              category=item["category"], brand=item["brand"], image=item["image"], source=source)
+            product = Product(
+                ean=item["ean"],
+                product_fnac_id=item["product_fnac_id"],
+                name=item["name"],
+                category=item["category"],
+                brand=item["brand"],
+                image=item["image"],
+                source=source,
+            )
             self.store.products[item["ean"]] = product
         return product
 
@@ -113,11 +135,23 @@ class Seeder:
         roll = rng.random()
         state = "11" if roll < 0.85 else "10" if roll < 0.9 else str(rng.randint(1, 4))
         quantity = 0 if rng.random() < 0.1 else rng.randint(1, 50)
-        return Offer(sku=item["sku"], offer_fnac_id=rng_uuid(rng).upper(), product_fnac_id=item["product_fnac_id"],
-                     ean=item["ean"], product_name=item["name"], price=item["price"], quantity=quantity,
-                     product_state=state, created_at=created, modified_at=modified,
-                     description=f"{item['name']} - expédié sous 48h"[:255], internal_comment="",
-                     product_url=item["product_url"], image=item["image"], time_to_ship=rng.choice([1, 2, 3]))
+        return Offer(
+            sku=item["sku"],
+            offer_fnac_id=rng_uuid(rng).upper(),
+            product_fnac_id=item["product_fnac_id"],
+            ean=item["ean"],
+            product_name=item["name"],
+            price=item["price"],
+            quantity=quantity,
+            product_state=state,
+            created_at=created,
+            modified_at=modified,
+            description=f"{item['name']} - expédié sous 48h"[:255],
+            internal_comment="",
+            product_url=item["product_url"],
+            image=item["image"],
+            time_to_ship=rng.choice([1, 2, 3]),
+        )
 
     def seed_offers(self, n: int, duplicate_skus: int = 0) -> list[Offer]:
         with self.store.lock:
@@ -148,11 +182,17 @@ class Seeder:
     def _address(self, first: str, last: str) -> Address:
         rng = self.rng
         zipcode, city = rng.choice(catalog.CITIES)
-        return Address(firstname=first, lastname=last, address1=f"{rng.randint(1, 180)} {rng.choice(catalog.STREETS)}",
-                       address2=rng.choice(["", "", "", f"Bâtiment {rng.choice('ABCD')}", f"Appt {rng.randint(1, 80)}"]),
-                       zipcode=zipcode, city=city, country="FRA",
-                       phone=f"0{rng.randint(1, 5)}{rng.randint(10000000, 99999999)}",
-                       mobile=f"0{rng.choice('67')}{rng.randint(10000000, 99999999)}")
+        return Address(
+            firstname=first,
+            lastname=last,
+            address1=f"{rng.randint(1, 180)} {rng.choice(catalog.STREETS)}",
+            address2=rng.choice(["", "", "", f"Bâtiment {rng.choice('ABCD')}", f"Appt {rng.randint(1, 80)}"]),
+            zipcode=zipcode,
+            city=city,
+            country="FRA",
+            phone=f"0{rng.randint(1, 5)}{rng.randint(10000000, 99999999)}",
+            mobile=f"0{rng.choice('67')}{rng.randint(10000000, 99999999)}",
+        )
 
     def _pick_item(self) -> dict:
         """A line's product: a seeded offer when there are any, else a catalogue item by SKU number."""
@@ -166,12 +206,21 @@ class Seeder:
         if offers:
             sku = sku_for(rng.randint(1, self.store.next_sku_index - 1))
             offer = offers.get(sku) or next(iter(offers.values()))
-            return {"sku": offer.sku, "ean": offer.ean, "name": offer.product_name, "price": offer.price,
-                    "product_fnac_id": offer.product_fnac_id, "offer_fnac_id": offer.offer_fnac_id,
-                    "image": offer.image, "product_url": offer.product_url, "product_state": offer.product_state}
+            return {
+                "sku": offer.sku,
+                "ean": offer.ean,
+                "name": offer.product_name,
+                "price": offer.price,
+                "product_fnac_id": offer.product_fnac_id,
+                "offer_fnac_id": offer.offer_fnac_id,
+                "image": offer.image,
+                "product_url": offer.product_url,
+                "product_state": offer.product_state,
+            }
         item = dict(catalogue_item(self.seed, rng.randint(1, 500)))
-        item["offer_fnac_id"] = str(uuid.UUID(int=random.Random(f"{self.seed}:offer:{item['sku']}").getrandbits(128),
-                                              version=4)).upper()
+        item["offer_fnac_id"] = str(
+            uuid.UUID(int=random.Random(f"{self.seed}:offer:{item['sku']}").getrandbits(128), version=4)
+        ).upper()
         return item
 
     def _line_specs(self, specs) -> list[dict]:
@@ -184,10 +233,17 @@ class Seeder:
             sku = spec["sku"]
             offer = self.store.offers.get(sku)
             if offer is not None:
-                base = {"sku": sku, "ean": offer.ean, "name": offer.product_name, "price": offer.price,
-                        "product_fnac_id": offer.product_fnac_id, "offer_fnac_id": offer.offer_fnac_id,
-                        "image": offer.image, "product_url": offer.product_url,
-                        "product_state": offer.product_state}
+                base = {
+                    "sku": sku,
+                    "ean": offer.ean,
+                    "name": offer.product_name,
+                    "price": offer.price,
+                    "product_fnac_id": offer.product_fnac_id,
+                    "offer_fnac_id": offer.offer_fnac_id,
+                    "image": offer.image,
+                    "product_url": offer.product_url,
+                    "product_state": offer.product_state,
+                }
             else:
                 num = int(sku.split("-")[-1]) if sku.split("-")[-1].isdigit() else abs(hash(sku)) % 10_000_000
                 base = dict(catalogue_item(self.seed, num))
@@ -199,8 +255,15 @@ class Seeder:
             out.append(base)
         return out
 
-    def make_order(self, created_at: dt.datetime, state: str = "Created", lines=None, order_id: str | None = None,
-                   shipping_method: str | None = None, now: dt.datetime | None = None) -> Order:
+    def make_order(
+        self,
+        created_at: dt.datetime,
+        state: str = "Created",
+        lines=None,
+        order_id: str | None = None,
+        shipping_method: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> Order:
         rng = self.rng
         now = now or self.clock.now()
         first, last = rng.choice(catalog.FIRST_NAMES), rng.choice(catalog.LAST_NAMES)
@@ -214,21 +277,39 @@ class Seeder:
         method = shipping_method or rng.choice(list(SHIPPING_METHODS))
         order_lines = []
         for item in items:
-            line = OrderLine(order_detail_id=self.store.next_order_detail_id, state="ToAccept", sku=item["sku"],
-                             product_fnac_id=item["product_fnac_id"], offer_fnac_id=item["offer_fnac_id"],
-                             product_name=item["name"], price=money(item["price"]),
-                             quantity=int(item.get("quantity") or (1 if rng.random() < 0.85 else rng.randint(2, 3))),
-                             product_state=str(item.get("product_state", "11")),
-                             shipping_price=SHIPPING_METHODS.get(str(method), Decimal("0.00")),
-                             shipping_method=str(method), created_at=created_at, image=item.get("image", ""),
-                             product_url=item.get("product_url", ""), ean=item.get("ean", ""))
+            line = OrderLine(
+                order_detail_id=self.store.next_order_detail_id,
+                state="ToAccept",
+                sku=item["sku"],
+                product_fnac_id=item["product_fnac_id"],
+                offer_fnac_id=item["offer_fnac_id"],
+                product_name=item["name"],
+                price=money(item["price"]),
+                quantity=int(item.get("quantity") or (1 if rng.random() < 0.85 else rng.randint(2, 3))),
+                product_state=str(item.get("product_state", "11")),
+                shipping_price=SHIPPING_METHODS.get(str(method), Decimal("0.00")),
+                shipping_method=str(method),
+                created_at=created_at,
+                image=item.get("image", ""),
+                product_url=item.get("product_url", ""),
+                ean=item.get("ean", ""),
+            )
             self.store.next_order_detail_id += 1
             order_lines.append(line)
-        order = Order(order_id=order_id or self.new_order_id(), state="Created", created_at=created_at,
-                      updated_at=created_at, shop_id=self.shop_id, client_id=rng_uuid(rng),
-                      client_firstname=first, client_lastname=last,
-                      client_email=f"{ascii_slug(first)}.{ascii_slug(last)}{rng.randint(1, 999)}@example.com",
-                      shipping_address=address, billing_address=billing, lines=order_lines)
+        order = Order(
+            order_id=order_id or self.new_order_id(),
+            state="Created",
+            created_at=created_at,
+            updated_at=created_at,
+            shop_id=self.shop_id,
+            client_id=rng_uuid(rng),
+            client_firstname=first,
+            client_lastname=last,
+            client_email=f"{ascii_slug(first)}.{ascii_slug(last)}{rng.randint(1, 999)}@example.com",
+            shipping_address=address,
+            billing_address=billing,
+            lines=order_lines,
+        )
         self.advance_to(order, state, now)
         return order
 
@@ -242,9 +323,18 @@ class Seeder:
             t = min(now, t + dt.timedelta(minutes=rng.randint(minutes_lo, minutes_hi)))
             return t
 
-        line_state = {"Created": "ToAccept", "Accepted": "Accepted", "Refused": "Refused", "ToShip": "ToShip",
-                      "Shipped": "Shipped", "NotReceived": "NotReceived", "Received": "Received",
-                      "Cancelled": "Cancelled", "Refunded": "Refunded", "Error": "ToAccept"}[state]
+        line_state = {
+            "Created": "ToAccept",
+            "Accepted": "Accepted",
+            "Refused": "Refused",
+            "ToShip": "ToShip",
+            "Shipped": "Shipped",
+            "NotReceived": "NotReceived",
+            "Received": "Received",
+            "Cancelled": "Cancelled",
+            "Refunded": "Refunded",
+            "Error": "ToAccept",
+        }[state]
         if state == "Refused":
             order.refused_at = step(5, 600)
         elif state not in ("Created", "Error"):
@@ -266,7 +356,9 @@ class Seeder:
             line.refused_at = order.refused_at
             if order.shipped_at is not None:
                 line.tracking_company = rng.choice(["COLISSIMO", "CHRONOPOST", "UPS", "MONDIAL_RELAY", "DPD"])
-                line.tracking_number = f"{rng.choice('68')}{rng.choice('ABLPRV')}{rng.randint(10**10, 10**11 - 1)}"
+                line.tracking_number = (
+                    f"{rng.choice('68')}{rng.choice('ABLPRV')}{rng.randint(10**10, 10**11 - 1)}"
+                )
             if state == "Refunded":
                 line.refund_reason = rng.choice(["returned_article", "damaged_article", "retraction"])
         order.state = state
@@ -275,14 +367,33 @@ class Seeder:
     def _state_for_age(self, age_days: float) -> str:
         roll = self.rng.random()
         table = (
-            [("Created", .30), ("Accepted", .10), ("ToShip", .40), ("Shipped", .15), ("Cancelled", .05)]
-            if age_days < 1 else
-            [("ToShip", .20), ("Shipped", .60), ("Received", .10), ("Cancelled", .05), ("Refused", .05)]
-            if age_days < 3 else
-            [("Shipped", .25), ("Received", .60), ("NotReceived", .03), ("Refunded", .05), ("Cancelled", .04),
-             ("Refused", .03)]
-            if age_days < 14 else
-            [("Received", .85), ("Refunded", .06), ("Cancelled", .05), ("Refused", .03), ("NotReceived", .01)])
+            [("Created", 0.30), ("Accepted", 0.10), ("ToShip", 0.40), ("Shipped", 0.15), ("Cancelled", 0.05)]
+            if age_days < 1
+            else [
+                ("ToShip", 0.20),
+                ("Shipped", 0.60),
+                ("Received", 0.10),
+                ("Cancelled", 0.05),
+                ("Refused", 0.05),
+            ]
+            if age_days < 3
+            else [
+                ("Shipped", 0.25),
+                ("Received", 0.60),
+                ("NotReceived", 0.03),
+                ("Refunded", 0.05),
+                ("Cancelled", 0.04),
+                ("Refused", 0.03),
+            ]
+            if age_days < 14
+            else [
+                ("Received", 0.85),
+                ("Refunded", 0.06),
+                ("Cancelled", 0.05),
+                ("Refused", 0.03),
+                ("NotReceived", 0.01),
+            ]
+        )
         acc = 0.0
         for state, weight in table:
             acc += weight

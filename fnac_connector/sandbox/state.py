@@ -1,7 +1,8 @@
 """In-memory state of the sandbox marketplace. Everything is guarded by ``Store.lock`` (re-entrant).
 
-Offers are keyed by SKU in ``Store.offers``; the deliberate duplicates made by ``seed_offers(duplicate_skus=k)``
-(a second offer with the same SKU and another offer_fnac_id) live in ``Store.duplicate_offers``.
+Offers are keyed by SKU in ``Store.offers``; the deliberate duplicates made by
+``seed_offers(duplicate_skus=k)`` (a second offer with the same SKU and another offer_fnac_id) live in
+``Store.duplicate_offers``.
 """
 
 from __future__ import annotations
@@ -153,9 +154,14 @@ class Order:
     def date_of(self, kind: str) -> dt.datetime | None:
         """The date an orders_query ``date type=...`` filter looks at."""
         return {
-            "CreatedAt": self.created_at, "UpdatedAt": self.updated_at, "AcceptedAt": self.accepted_at,
-            "ReceivedAt": self.received_at, "DebitedAt": self.debited_at, "ShippedAt": self.shipped_at,
-            "RefusedAt": self.refused_at, "CancelledAt": self.cancelled_at,
+            "CreatedAt": self.created_at,
+            "UpdatedAt": self.updated_at,
+            "AcceptedAt": self.accepted_at,
+            "ReceivedAt": self.received_at,
+            "DebitedAt": self.debited_at,
+            "ShippedAt": self.shipped_at,
+            "RefusedAt": self.refused_at,
+            "CancelledAt": self.cancelled_at,
         }.get(kind)
 
     def changed(self, now: dt.datetime) -> None:
@@ -202,7 +208,8 @@ class Store:
         self.lock = threading.RLock()
         self.hierarchies = [
             {"code": code, "label": label, "level": catalog.level_of(code), "parent_code": parent}
-            for code, label, parent in catalog.HIERARCHIES]
+            for code, label, parent in catalog.HIERARCHIES
+        ]
         self.attributes = catalog.ATTRIBUTES
         self.values_lists = catalog.VALUES_LISTS
         self.carriers = catalog.CARRIERS
@@ -215,6 +222,8 @@ class Store:
             self.orders: dict[str, Order] = {}
             self.batches: dict[str, Batch] = {}
             self.imports: dict[int, ProductImport] = {}
+            self.pending_batches: list[Batch] = []
+            self.pending_imports: list[ProductImport] = []
             self.products: dict[str, Product] = {}  # by EAN
             self.tokens: dict[str, float] = {}  # token -> expiry (time.time())
             self.next_sku_index = 1
@@ -265,7 +274,9 @@ class Store:
             if hit is not None:
                 self._order_cache.move_to_end(cache_key)
                 return hit
-            orders = sorted(self.orders.values(), key=lambda o: (o.created_at, o.order_id), reverse=descending)
+            orders = sorted(
+                self.orders.values(), key=lambda o: (o.created_at, o.order_id), reverse=descending
+            )
             result = orders if predicate is None else [o for o in orders if predicate(o)]
             self._remember(self._order_cache, cache_key, result)
             return result

@@ -1,0 +1,75 @@
+"""django-q tasks (thin doors): each calls a catalogue service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from stores.models import Store, SyncRun
+from stores.syncs import LockBusy
+
+log = logging.getLogger(__name__)
+
+
+def catalogue_sync_task(store_id: int, full: bool = True, run_id: int | None = None,
+                        trigger: str = "task") -> int | None:
+    from catalogue.imports import catalogue_sync
+
+    store = Store.objects.filter(pk=store_id).first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if store is None or not store.is_connected:
+        if run is not None:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED, finished_at=timezone.now(),
+                                                     message="The store is not connected (any more).")
+        return None
+    try:
+        run = catalogue_sync(store=store, full=full, trigger=trigger, run=run)
+    except LockBusy as exc:  # another worker is importing this store's catalogue
+        log.info("catalogue sync skipped for store %s: %s", store_id, exc)
+        if run is not None:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED, finished_at=timezone.now(),
+                                                     message=f"Skipped: {exc}.")
+        return run.pk if run else None
+    return run.pk
+
+
+def catalogue_refresh_task(store_id: int) -> int | None:
+    """The periodic job: offers modified on FNAC since the last sync (a full pass once a day)."""
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not store.sync_catalogue_enabled:
+        return None
+    return catalogue_sync_task(store_id, full=False, trigger="schedule")
+
+
+def products_send_task(run_id: int) -> int | None:
+    from catalogue.listing import products_send
+
+    run = SyncRun.objects.select_related("store").filter(pk=run_id).first()
+    if run is None:
+        return None
+    jobs = products_send(run=run)
+    return len(jobs)
+
+
+def listing_job_follow_task(job_id: int, attempt: int = 0) -> bool:
+    """Follow a batch / Mirakl import until final: poll a little inline, then come back later (a ONCE schedule),
+    giving up after CATALOGUE_FOLLOW_MAX_ATTEMPTS."""
+    from django_q.models import Schedule
+
+    from catalogue.listing import listing_job_follow, listing_job_give_up
+
+    if listing_job_follow(job_id=job_id):
+        return True
+    if attempt >= int(getattr(settings, "CATALOGUE_FOLLOW_MAX_ATTEMPTS", 120)):
+        listing_job_give_up(job_id=job_id)
+        return True
+    delay = int(getattr(settings, "CATALOGUE_FOLLOW_RETRY_SECONDS", 30))
+    Schedule.objects.update_or_create(
+        name=f"catalogue:follow:{job_id}",
+        defaults=dict(func="catalogue.tasks.listing_job_follow_task", args=f"{job_id}, {attempt + 1}",
+                      schedule_type=Schedule.ONCE, repeats=-1,
+                      next_run=timezone.now() + dt.timedelta(seconds=delay)))
+    return False

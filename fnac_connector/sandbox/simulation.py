@@ -1,0 +1,174 @@
+"""Time passing on the marketplace side: new orders, payments, deliveries, buyer cancellations.
+
+``tick(seconds)`` advances the sandbox clock and applies what FNAC and buyers would have done meanwhile
+(random draws from a ``random.Random`` seeded from the sandbox seed):
+
+* new ``Created`` orders arrive, on average one every ``new_order_every`` seconds; each line takes stock off
+  the seller's offer (its modified date changes);
+* ``Accepted`` orders are paid ``payment_delay`` seconds after acceptance: order and lines ``ToShip``;
+* ``Shipped`` orders (shipped at least ``min_delivery`` seconds ago) are delivered with a mean delay of
+  ``delivery_mean``: ``Received``, or ``NotReceived`` for a share ``not_received_rate``;
+* ``ToShip`` orders are cancelled by the buyer with a mean delay of ``cancel_mean`` seconds;
+* FNAC-side edits change the modified date of one offer every ``offer_touch_every`` seconds on average.
+
+``Created`` orders are only accepted/refused by the seller. Every change bumps ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fnac_connector.marketplace.fnac.types import ORDER_STATES
+
+from .state import Order
+
+if TYPE_CHECKING:
+    from .server import SandboxServer
+
+
+@dataclass
+class SimulationProfile:
+    new_order_every: float = 120.0
+    payment_delay: float = 60.0
+    min_delivery: float = 300.0
+    delivery_mean: float = 1800.0
+    not_received_rate: float = 0.05
+    cancel_mean: float = 172800.0
+    offer_touch_every: float = 300.0
+    max_new_orders_per_tick: int = 500
+
+
+def force_state(order: Order, state: str, now: dt.datetime) -> Order:
+    """Put an order in ``state`` the way FNAC or the buyer would, moving the lines that can follow.
+
+    Permissive by design (a test tool): no legality check beyond the state name."""
+    if state not in ORDER_STATES:
+        raise ValueError(f"unknown order state {state!r}; known: {', '.join(ORDER_STATES)}")
+
+    def move(sources, target: str) -> None:
+        for line in order.lines:
+            if sources is None or line.state in sources:
+                line.state = target
+
+    if state == "Created":
+        move(None, "ToAccept")
+    elif state == "Accepted":
+        move({"ToAccept"}, "Accepted")
+        order.accepted_at = now
+    elif state == "Refused":
+        move({"ToAccept", "Accepted"}, "Refused")
+        order.refused_at = now
+    elif state == "ToShip":
+        move({"ToAccept", "Accepted"}, "ToShip")
+        order.accepted_at = order.accepted_at or now
+        order.debited_at = now
+    elif state == "Shipped":
+        move({"ToAccept", "Accepted", "ToShip"}, "Shipped")
+        order.shipped_at = now
+    elif state == "NotReceived":
+        move({"Shipped", "ToShip"}, "NotReceived")
+    elif state == "Received":
+        move({"Shipped", "NotReceived", "ToShip"}, "Received")
+        order.received_at = now
+    elif state == "Cancelled":
+        move({"ToAccept", "Accepted", "ToShip"}, "Cancelled")
+        order.cancelled_at = now
+    elif state == "Refunded":
+        move({"ToAccept", "Accepted", "ToShip", "Shipped", "NotReceived", "Received"}, "Refunded")
+        order.refunded_at = now
+    for line in order.lines:
+        if line.state == "Refused" and line.refused_at is None:
+            line.refused_at = now
+        if state == "ToShip" and line.state == "ToShip":
+            line.debited_at = now
+        if line.state == "Received" and line.received_at is None:
+            line.received_at = now
+    order.state = state
+    order.changed(now)
+    return order
+
+
+class Simulator:
+    def __init__(self, server: SandboxServer, seed: int, profile: SimulationProfile | None = None) -> None:
+        self.server = server
+        self.seed = seed
+        self.profile = profile or SimulationProfile()
+        self.reseed()
+
+    def reseed(self) -> None:
+        from .seed import Seeder
+
+        self.rng = random.Random(f"{self.seed}:simulation")
+        self.seeder = Seeder(self.server.state, self.server.clock, self.seed)
+        self.seeder.rng = random.Random(f"{self.seed}:simulation-orders")
+        self.seeder.shop_id = self.server.credentials.shop_id
+
+    def _count(self, expected: float) -> int:
+        whole = int(expected)
+        return whole + (1 if self.rng.random() < expected - whole else 0)
+
+    def tick(self, seconds: float) -> dict:
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        p = self.profile
+        store = self.server.state
+        events: dict[str, list[str]] = {
+            "new_orders": [],
+            "paid": [],
+            "received": [],
+            "not_received": [],
+            "cancelled": [],
+            "offers_touched": [],
+        }
+        with store.lock:
+            start = self.server.clock.now()
+            now = self.server.clock.advance(seconds)
+            rng = self.rng
+            for _ in range(min(self._count(seconds / p.new_order_every), p.max_new_orders_per_tick)):
+                created = start + dt.timedelta(seconds=int(rng.uniform(0, seconds)))
+                order = self.seeder.make_order(created, "Created", now=now)
+                store.orders[order.order_id] = order
+                events["new_orders"].append(order.order_id)
+                for line in order.lines:
+                    offer = store.offers.get(line.sku)
+                    if offer is not None:
+                        offer.quantity = max(0, offer.quantity - line.quantity)
+                        offer.changed(now)
+                        events["offers_touched"].append(offer.sku)
+            p_deliver = 1 - math.exp(-seconds / p.delivery_mean)
+            p_cancel = 1 - math.exp(-seconds / p.cancel_mean)
+            for order in list(store.orders.values()):
+                if (
+                    order.state == "Accepted"
+                    and order.accepted_at
+                    and (now - order.accepted_at).total_seconds() >= p.payment_delay
+                ):
+                    force_state(order, "ToShip", now)
+                    events["paid"].append(order.order_id)
+                elif (
+                    order.state == "Shipped"
+                    and order.shipped_at
+                    and (now - order.shipped_at).total_seconds() >= p.min_delivery
+                    and rng.random() < p_deliver
+                ):
+                    target = "NotReceived" if rng.random() < p.not_received_rate else "Received"
+                    force_state(order, target, now)
+                    events["received" if target == "Received" else "not_received"].append(order.order_id)
+                elif order.state == "ToShip" and rng.random() < p_cancel:
+                    force_state(order, "Cancelled", now)
+                    events["cancelled"].append(order.order_id)
+            offers = store.offers
+            if offers:
+                skus = None
+                for _ in range(self._count(seconds / p.offer_touch_every)):
+                    skus = skus or list(offers)
+                    offer = offers[rng.choice(skus)]
+                    offer.changed(now)
+                    events["offers_touched"].append(offer.sku)
+            store.orders_changed()
+            store.offers_changed()
+        return events

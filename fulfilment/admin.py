@@ -1,0 +1,373 @@
+"""Fulfilment admin: order actions (release, Ready to Ship, ship with details, retry confirmation, seller
+cancellation, labels), panels on the order page, and the carrier, shipment, WMS event and delivery lists."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from fnac_connector.errors import ServiceError
+from fnac_connector.marketplace.fnac.types import REFUND_REASONS
+from fulfilment import services
+from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
+from orders.models import Order, OrderStatus
+from orders.selectors import orders_for_user
+from stores.admin import StoreScopedAdminMixin, badge
+
+SHIPMENT_COLOURS = {
+    Shipment.State.PENDING: "#1a73e8", Shipment.State.CONFIRMED: "#1e8e3e", Shipment.State.FAILED: "#f29900",
+    Shipment.State.REFUSED: "#d93025", Shipment.State.CANCELLED: "#80868b",
+}
+
+
+def _pdf(content: bytes, filename: str, inline: bool = True) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return response
+
+
+def _report(modeladmin, request, done: int, verb: str, errors: list[str]) -> None:
+    for error in errors[:20]:
+        modeladmin.message_user(request, error, messages.ERROR)
+    if len(errors) > 20:
+        modeladmin.message_user(request, f"... and {len(errors) - 20} more errors.", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+
+
+# ---------------------------------------------------------------- store action
+@admin.action(description="Refresh FNAC carriers", permissions=["change"])
+def refresh_carriers_action(modeladmin, request, queryset):
+    done = []
+    for store in queryset:
+        try:
+            run = services.carriers_refresh(store=store, trigger="admin")
+            done.append(f"{store.name} ({run.counts.get('carriers', 0)} carriers)")
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store.name}: {exc}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, "Carriers refreshed: " + ", ".join(done) + ".", messages.SUCCESS)
+
+
+# ---------------------------------------------------------------- order actions
+@admin.action(description="Release to warehouse (New → RFP)", permissions=["change"])
+def release_to_warehouse(modeladmin, request, queryset):
+    done, errors = 0, []
+    for order in queryset.select_related("store"):
+        try:
+            services.order_release_to_warehouse(order=order, user=request.user)
+            done += 1
+        except ServiceError as exc:
+            errors.append(str(exc))
+    _report(modeladmin, request, done, "released to the warehouse", errors)
+
+
+@admin.action(description="Ready to Ship (book shipment, confirm to FNAC)", permissions=["change"])
+def ready_to_ship(modeladmin, request, queryset):
+    by_store: dict[int, list[Order]] = {}
+    for order in queryset.select_related("store").order_by("store_id", "created_at"):
+        by_store.setdefault(order.store_id, []).append(order)
+    done, errors = 0, []
+    for orders in by_store.values():
+        for outcome in services.orders_ready_to_ship(orders=orders, user=request.user, trigger="admin"):
+            if outcome.ok:
+                done += 1
+            else:
+                errors.append(f"Order {outcome.order.marketplace_order_id}: {outcome.error}")
+    _report(modeladmin, request, done, "shipped and confirmed to FNAC", errors)
+
+
+@admin.action(description="Ship with details (lines, typed tracking number, carrier)…", permissions=["change"])
+def ship_with_details(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one order to ship it with details.", messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse("admin:fulfilment_ship_order", args=[queryset.first().pk]))
+
+
+@admin.action(description="Retry shipment confirmation to FNAC", permissions=["change"])
+def retry_shipment_confirmation(modeladmin, request, queryset):
+    done, errors = 0, []
+    for order in queryset.select_related("store"):
+        try:
+            shipments = services.order_shipments_retry(order=order, user=request.user, trigger="admin")
+        except ServiceError as exc:
+            errors.append(str(exc))
+            continue
+        if all(s.state == Shipment.State.CONFIRMED for s in shipments):
+            done += 1
+        else:
+            order.refresh_from_db()
+            errors.append(f"Order {order.marketplace_order_id}: {order.last_push_error}")
+    _report(modeladmin, request, done, "confirmed to FNAC", errors)
+
+
+class CancelForm(forms.Form):
+    reason = forms.ChoiceField(choices=[(r, r.replace("_", " ")) for r in REFUND_REASONS], initial="no_stock",
+                               help_text="Sent to FNAC as refund_reason when the order is already paid.")
+
+
+@admin.action(description="Cancel by seller (refuse or refund on FNAC)…", permissions=["change"])
+def cancel_by_seller(modeladmin, request, queryset):
+    form = CancelForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        done, errors = 0, []
+        for order in queryset.select_related("store"):
+            try:
+                services.order_cancel_by_seller(order=order, reason=form.cleaned_data["reason"], user=request.user)
+                done += 1
+            except ServiceError as exc:
+                errors.append(str(exc))
+        _report(modeladmin, request, done, "cancelled on FNAC", errors)
+        return None
+    context = {**modeladmin.admin_site.each_context(request), "title": "Cancel orders (seller)",
+               "orders": queryset, "form": form, "opts": modeladmin.model._meta,
+               "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+    return TemplateResponse(request, "admin/fulfilment/cancel_confirm.html", context)
+
+
+@admin.action(description="Print shipping labels (one PDF)", permissions=["view"])
+def print_labels(modeladmin, request, queryset):
+    try:
+        pdf = services.orders_labels(orders=list(queryset))
+    except ServiceError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return None
+    return _pdf(pdf, "labels.pdf")
+
+
+ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_shipment_confirmation,
+                 cancel_by_seller, print_labels]
+
+
+# ---------------------------------------------------------------- panels on the order page
+class ShipmentInline(admin.TabularInline):
+    model = Shipment
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "state_badge", "carrier_code", "tracking_number", "awb", "source", "shipped_lines",
+              "last_error", "label_link"]
+    readonly_fields = fields
+    verbose_name_plural = "shipments"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__order_line").defer("label_pdf")
+
+    @admin.display(description="State")
+    def state_badge(self, shipment):
+        return badge(shipment.get_state_display(), SHIPMENT_COLOURS.get(shipment.state, "#888"))
+
+    @admin.display(description="Lines")
+    def shipped_lines(self, shipment):
+        return ", ".join(str(sl.order_line.order_detail_id) for sl in shipment.lines.all() if not sl.cancelled)
+
+    @admin.display(description="Label")
+    def label_link(self, shipment):
+        if shipment.source == Shipment.Source.MANUAL:
+            return "typed by hand"
+        return format_html('<a href="{}" target="_blank">Print label</a>',
+                           reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
+
+
+class WmsEventInline(admin.TabularInline):
+    model = WmsEvent
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["received_at", "event_id", "kind", "lines", "outcome", "note", "duplicates"]
+    readonly_fields = fields
+    verbose_name_plural = "WMS events"
+
+
+class WmsDeliveryInline(admin.TabularInline):
+    model = WmsDelivery
+    fk_name = "order"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "kind", "state", "attempts", "last_status_code", "last_error", "next_attempt_at",
+              "delivered_at"]
+    readonly_fields = fields
+    verbose_name_plural = "WMS deliveries"
+
+
+ORDER_INLINES = [ShipmentInline, WmsEventInline, WmsDeliveryInline]
+
+
+# ---------------------------------------------------------------- lists
+@admin.register(Carrier)
+class CarrierAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "store", "is_global", "active", "refreshed_at"]
+    list_filter = ["store", "active"]
+    list_select_related = ["store"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["store", "code", "name", "is_global", "active", "refreshed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class ShipForm(forms.Form):
+    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                      help_text="Leave all unticked to ship every line not shipped yet.")
+    carrier_code = forms.CharField(required=False, max_length=100,
+                                   help_text="FNAC carrier code; empty: the order's or the store's default.")
+    tracking_number = forms.CharField(required=False, max_length=32,
+                                      help_text="Self ship only: a tracking number from another system (no label "
+                                                "is booked). Empty: book with the carrier adapter.")
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lines"].choices = [
+            (str(line.order_detail_id), f"{line.order_detail_id}: {line.quantity} x {line.sku} {line.product_name}"
+                                        f" ({line.state})") for line in order.lines.all()]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
+                    "created_at", "label_link"]
+    list_filter = ["state", "source", "store"]
+    list_select_related = ["order", "store"]
+    search_fields = ["tracking_number", "awb", "order__marketplace_order_id"]
+    readonly_fields = ["store", "order", "shipping_mode", "source", "adapter", "carrier_code", "awb",
+                       "tracking_number", "tracking_url", "weight_kg", "state", "attempts", "last_error", "fnac_state",
+                       "confirmed_at", "created_by", "created_at", "updated_at", "label_link"]
+    actions = ["print_selected_labels"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("label_pdf", "label_data")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, shipment):
+        return badge(shipment.get_state_display(), SHIPMENT_COLOURS.get(shipment.state, "#888"))
+
+    @admin.display(description="Label")
+    def label_link(self, shipment):
+        if shipment.source == Shipment.Source.MANUAL:
+            return "—"
+        return format_html('<a href="{}" target="_blank">Print</a>',
+                           reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
+
+    @admin.action(description="Print labels (one PDF)")
+    def print_selected_labels(self, request, queryset):
+        try:
+            return _pdf(services.labels_merged(shipments=list(queryset.order_by("id").defer(None))), "labels.pdf")
+        except ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+
+    def get_urls(self):
+        return [
+            path("<int:shipment_id>/label/", self.admin_site.admin_view(self.label_view),
+                 name="fulfilment_shipment_label"),
+            path("order/<int:order_id>/label/", self.admin_site.admin_view(self.order_label_view),
+                 name="fulfilment_order_label"),
+            path("ship/<int:order_id>/", self.admin_site.admin_view(self.ship_view), name="fulfilment_ship_order"),
+        ] + super().get_urls()
+
+    def label_view(self, request, shipment_id):
+        shipment = get_object_or_404(Shipment.objects.filter(order__in=orders_for_user(request.user)), pk=shipment_id)
+        try:
+            return _pdf(services.shipment_label(shipment=shipment), f"label-{shipment.tracking_number}.pdf")
+        except ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[shipment.order_id]))
+
+    def order_label_view(self, request, order_id):
+        order = get_object_or_404(orders_for_user(request.user), pk=order_id)
+        try:
+            return _pdf(services.order_label(order=order), f"label-{order.marketplace_order_id}.pdf")
+        except ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+    def ship_view(self, request, order_id):
+        order = get_object_or_404(orders_for_user(request.user), pk=order_id)
+        if not (request.user.is_superuser or request.user.has_perm("orders.change_order")):
+            raise PermissionDenied
+        back = reverse("admin:orders_order_change", args=[order.pk])
+        form = ShipForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = services.order_ready_to_ship(
+                    order=order, user=request.user, lines=[int(i) for i in form.cleaned_data["lines"]] or None,
+                    tracking_number=form.cleaned_data["tracking_number"],
+                    carrier_code=form.cleaned_data["carrier_code"], trigger="admin")
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if outcome.ok:
+                    self.message_user(request, f"Shipped with {outcome.shipment.carrier_code} "
+                                               f"{outcome.shipment.tracking_number}; FNAC confirmed.", messages.SUCCESS)
+                else:
+                    self.message_user(request, f"Shipment {outcome.shipment.tracking_number} booked, but FNAC did "
+                                               f"not confirm it: {outcome.error}", messages.ERROR)
+                return HttpResponseRedirect(back)
+        context = {**self.admin_site.each_context(request), "title": f"Ship order {order.marketplace_order_id}",
+                   "form": form, "order": order, "back": back, "opts": Order._meta,
+                   "shipping_mode": order.shipping_mode or order.store.shipping_mode,
+                   "status_label": OrderStatus(order.status).label}
+        return TemplateResponse(request, "admin/fulfilment/ship_form.html", context)
+
+
+@admin.register(WmsEvent)
+class WmsEventAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "store", "event_id", "kind", "order_ref", "lines", "outcome", "duplicates", "note"]
+    list_filter = ["outcome", "kind", "store"]
+    list_select_related = ["store"]
+    search_fields = ["event_id", "order_ref"]
+    readonly_fields = [f.name for f in WmsEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WmsDelivery)
+class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "store", "kind", "key", "order", "state_badge", "attempts", "last_status_code",
+                    "next_attempt_at", "delivered_at", "last_error"]
+    list_filter = ["state", "kind", "store"]
+    list_select_related = ["store", "order"]
+    search_fields = ["key", "order__marketplace_order_id"]
+    readonly_fields = [f.name for f in WmsDelivery._meta.fields]
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, delivery):
+        colour = "#1e8e3e" if delivery.state == WmsDelivery.State.DELIVERED else (
+            "#d93025" if delivery.attempts else "#1a73e8")
+        return badge(delivery.get_state_display(), colour)
+
+    @admin.action(description="Retry now")
+    def retry_now(self, request, queryset):
+        ok = failed = 0
+        for delivery in queryset.filter(state=WmsDelivery.State.PENDING):
+            if services.wms_delivery_retry_now(delivery=delivery):
+                ok += 1
+            else:
+                failed += 1
+        self.message_user(request, f"{ok} delivered, {failed} still failing (retried with backoff).",
+                          messages.SUCCESS if not failed else messages.WARNING)

@@ -1,0 +1,524 @@
+"""From a paid order to a shipped one: release to the warehouse, Ready to Ship, the shipment (carrier adapter
+or a typed tracking number), and the confirmation to FNAC (orders_update, lines Shipped with tracking).
+
+- ``order_release_to_warehouse``: New -> RFP (and the WMS is told, when the store has one).
+- ``orders_ready_to_ship`` / ``order_ready_to_ship``: checks what was asked (nothing changes when it is wrong),
+  moves the order to Ready to Ship, books the shipment (or records the typed tracking number), tells the WMS,
+  then confirms to FNAC, 25 orders per call, and reads FNAC's answer per order and per line.
+- Split shipments: ``lines`` ships those order lines now with their own tracking; the rest ships later.
+- ``order_shipments_retry``: re-sends confirmations FNAC refused (after the fix, e.g. a carrier code) or that
+  could not reach it; it first re-reads the order from FNAC, so a confirmation that did land is not repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fnac_connector.carriers import AddressError, CarrierError, Party, ShipmentRequest, get_adapter
+from fnac_connector.carriers.registry import UnknownCarrier
+from fnac_connector.errors import Conflict, InvalidInput, ServiceError
+from fnac_connector.marketplace.errors import MarketplaceError
+from fnac_connector.marketplace.fnac import types as fnac
+from fulfilment.carriers import carrier_code_validate
+from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
+from fulfilment.models import Shipment, ShipmentLine, WmsDelivery
+from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from stores.models import Store, SyncRun
+from stores.syncs import sync_run
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+Source = OrderStatusChange.Source
+SHIPPABLE_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
+SHIPPABLE_LINE_STATE = "ToShip"
+FLAG_PREFIX = "Shipment: "
+TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "NO_ANSWER", "MarketplaceError")
+
+
+class CarrierFailure(ServiceError):
+    code = "carrier"
+    http_status = 502
+
+
+def _label(status: str) -> str:
+    try:
+        return S(status).label
+    except ValueError:
+        return status
+
+
+def shipping_mode_of(order: Order) -> str:
+    return order.shipping_mode or order.store.shipping_mode
+
+
+# ================================================================ release to the warehouse
+def order_release_to_warehouse(*, order: Order, user=None, source: str = Source.USER) -> Order:
+    """New -> RFP (ready for pick/pack). Raises IllegalTransition (409) from any other status."""
+    from orders.status import order_transition
+
+    order = Order.objects.select_related("store").get(pk=order.pk)
+    if order.status != S.NEW:
+        from orders.status import IllegalTransition
+
+        raise IllegalTransition(f"Order {order.marketplace_order_id} is {_label(order.status)}: only a New order "
+                                "(paid, stock reserved) can be released to the warehouse.",
+                                details={"order": order.pk, "from": order.status, "to": S.RFP})
+    with transaction.atomic():
+        order_transition(order=order, to_status=S.RFP, source=source, user=user, note="Released to the warehouse")
+        wms_delivery_create(store=order.store, kind=WmsDelivery.Kind.RELEASED, key=f"order:{order.pk}:released",
+                            payload=order_payload(order), order=order)
+    return order
+
+
+# ================================================================ planning (pure checks, nothing written)
+@dataclasses.dataclass
+class ShipPlan:
+    order: Order
+    lines: list[OrderLine]
+    mode: str
+    carrier_code: str
+    tracking_number: str  # typed by the seller; "" to book with the carrier adapter
+
+
+def _live_line_ids(order: Order) -> set[int]:
+    return set(ShipmentLine.objects.filter(order_line__order=order, cancelled=False)
+               .values_list("order_line_id", flat=True))
+
+
+def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_number: str = "",
+              carrier_code: str = "") -> ShipPlan:
+    """What would be shipped, or a clear InvalidInput/Conflict. ``lines`` are order_detail_ids (None: every
+    line not shipped yet)."""
+    order = Order.objects.select_related("store").get(pk=order.pk)
+    store = order.store
+    ref = order.marketplace_order_id
+    if order.status not in SHIPPABLE_STATUSES:
+        raise Conflict(f"Order {ref} is {_label(order.status)}: only New, RFP, Picked, Packed or Ready to Ship "
+                       "orders can be shipped.", details={"order": order.pk, "status": order.status})
+    if order.fnac_state != "ToShip":
+        raise Conflict(f"Order {ref} is {order.fnac_state} on FNAC: FNAC takes shipments only for paid orders "
+                       "(ToShip). Sync the order first.", details={"order": order.pk, "fnac_state": order.fnac_state})
+    all_lines = list(order.lines.all())
+    live = _live_line_ids(order)
+    by_detail = {line.order_detail_id: line for line in all_lines}
+    if lines:
+        wanted = list(dict.fromkeys(int(i) for i in lines))
+        unknown = [i for i in wanted if i not in by_detail]
+        if unknown:
+            raise InvalidInput(f"Order {ref} has no line(s) {unknown}; its lines are {sorted(by_detail)}.",
+                               details={"lines": [f"unknown order_detail_id {i}" for i in unknown]})
+        already = [i for i in wanted if by_detail[i].pk in live or by_detail[i].state == "Shipped"]
+        if already:
+            raise Conflict(f"Order {ref}: line(s) {already} are already shipped.",
+                           details={"lines": [f"{i} already shipped" for i in already]})
+        not_open = [f"{i} ({by_detail[i].state})" for i in wanted if by_detail[i].state != SHIPPABLE_LINE_STATE]
+        if not_open:
+            raise Conflict(f"Order {ref}: line(s) {', '.join(not_open)} cannot be shipped (FNAC line state must "
+                           "be ToShip).")
+        selected = [by_detail[i] for i in wanted]
+    else:
+        selected = [line for line in all_lines if line.pk not in live and line.state == SHIPPABLE_LINE_STATE]
+        if not selected:
+            raise Conflict(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
+    mode = shipping_mode_of(order)
+    tracking_number = (tracking_number or "").strip()
+    code = (carrier_code or order.carrier_code or store.default_carrier_code or "").strip()
+    if mode == Store.ShippingMode.CHANNEL:
+        if tracking_number:
+            raise InvalidInput(f"Order {ref} is shipped by the sales channel: its tracking number comes from the "
+                               "FNAC carrier label, it cannot be typed (switch the order to self ship to type one).",
+                               details={"tracking_number": ["not allowed in channel mode"]})
+        if not code:
+            raise InvalidInput(f"Order {ref}: no FNAC carrier code; set the store's default carrier code or "
+                               "give carrier_code.", details={"carrier_code": ["required"]})
+        code = carrier_code_validate(store=store, code=code)
+    elif not code:
+        raise InvalidInput(f"Order {ref}: no carrier code; set the store's default carrier code, the order's "
+                           "carrier code, or give carrier_code.", details={"carrier_code": ["required"]})
+    if len(code) > 100:
+        raise InvalidInput(f"Carrier code {code[:20]!r}... is longer than FNAC's 100 characters.")
+    if tracking_number and len(tracking_number) > 32:
+        raise InvalidInput(f"Tracking number {tracking_number!r} is longer than FNAC's 32 characters.",
+                           details={"tracking_number": ["at most 32 characters"]})
+    return ShipPlan(order=order, lines=selected, mode=mode, carrier_code=code, tracking_number=tracking_number)
+
+
+# ================================================================ booking
+def _recipient(order: Order) -> Party:
+    a = order.shipping_address or {}
+    name = " ".join(p for p in (a.get("firstname"), a.get("lastname")) if p) or \
+        f"{order.customer_firstname} {order.customer_lastname}".strip()
+    return Party(name=name, company=a.get("company", ""), address1=a.get("address1", ""),
+                 address2=" ".join(p for p in (a.get("address2"), a.get("address3")) if p),
+                 zipcode=a.get("zipcode", ""), city=a.get("city", ""), country=a.get("country", ""),
+                 phone=a.get("mobile") or a.get("phone", ""), email=order.customer_email)
+
+
+def _sender(store: Store) -> Party:
+    return Party(name=store.sender_name or store.name, address1=store.sender_address1, zipcode=store.sender_zipcode,
+                 city=store.sender_city, country=store.sender_country, phone=store.sender_phone)
+
+
+def _weight(lines: Sequence[OrderLine]) -> Decimal:
+    default = Decimal(str(getattr(settings, "FULFILMENT_DEFAULT_WEIGHT_KG", "0.5")))
+    total = Decimal("0")
+    for line in lines:
+        unit = default
+        if line.product is not None:
+            raw = (line.product.attributes or {}).get("weight_kg")
+            try:
+                unit = Decimal(str(raw)) if raw not in (None, "") else default
+            except ArithmeticError:
+                unit = default
+        total += unit * line.quantity
+    return total if total > 0 else default
+
+
+def request_to_json(request: ShipmentRequest) -> dict:
+    return {"order_id": request.order_id, "sender": dataclasses.asdict(request.sender),
+            "recipient": dataclasses.asdict(request.recipient), "weight_kg": str(request.weight_kg),
+            "carrier_code": request.carrier_code, "lines": [list(line) for line in request.lines],
+            "reference": request.reference, "service": request.service}
+
+
+def request_from_json(data: dict) -> ShipmentRequest:
+    return ShipmentRequest(order_id=data["order_id"], sender=Party(**data["sender"]),
+                           recipient=Party(**data["recipient"]), weight_kg=Decimal(data["weight_kg"]),
+                           carrier_code=data["carrier_code"], lines=[tuple(x) for x in data.get("lines", [])],
+                           reference=data.get("reference", ""), service=data.get("service", ""))
+
+
+def _record_problem(order: Order, message: str) -> None:
+    from orders.status import order_flag
+
+    Order.objects.filter(pk=order.pk).update(last_push_error=message[:4000], updated_at=timezone.now())
+    order.last_push_error = message
+    order_flag(order=order, reason=FLAG_PREFIX + message[:500])
+
+
+def _clear_problem(order: Order) -> None:
+    fresh = Order.objects.filter(pk=order.pk).values("flag_reason").first() or {"flag_reason": ""}
+    reasons = [r for r in fresh["flag_reason"].split("\n") if r and not r.startswith(FLAG_PREFIX)]
+    Order.objects.filter(pk=order.pk).update(last_push_error="", flagged=bool(reasons), flag_reason="\n".join(reasons),
+                                             updated_at=timezone.now())
+    order.last_push_error, order.flagged, order.flag_reason = "", bool(reasons), "\n".join(reasons)
+
+
+def _to_ready_to_ship(order: Order, *, source: str, user=None, note: str = "") -> None:
+    from orders.status import order_transition
+
+    if order.status == S.READY_TO_SHIP:
+        return
+    order_transition(order=order, to_status=S.READY_TO_SHIP, source=source, user=user,
+                     note=note or "Ready to Ship")
+
+
+def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
+    """Book the parcel with the store's carrier adapter (or keep the typed tracking number) and record it.
+    The order row is locked so two requests cannot ship the same lines; the WMS is told after commit."""
+    order, store = plan.order, plan.order.store
+    ref = order.marketplace_order_id
+    with transaction.atomic():
+        Order.objects.select_for_update().filter(pk=order.pk).values_list("pk").first()
+        clash = sorted(line.order_detail_id for line in plan.lines if line.pk in _live_line_ids(order))
+        if clash:
+            raise Conflict(f"Order {ref}: line(s) {clash} were shipped meanwhile.")
+        lines = list(OrderLine.objects.filter(pk__in=[line.pk for line in plan.lines]).select_related("product")
+                     .order_by("order_detail_id"))
+        weight = _weight(lines)
+        shipment = Shipment(store=store, order=order, shipping_mode=plan.mode, carrier_code=plan.carrier_code,
+                            weight_kg=weight, created_by=user if getattr(user, "is_authenticated", False) else None)
+        booked = None
+        if plan.tracking_number:
+            shipment.source, shipment.tracking_number = Shipment.Source.MANUAL, plan.tracking_number
+        else:
+            request = ShipmentRequest(order_id=ref, sender=_sender(store), recipient=_recipient(order),
+                                      weight_kg=weight, carrier_code=plan.carrier_code, reference=str(order.pk),
+                                      lines=[(line.sku, line.product_name, line.quantity) for line in lines])
+            try:
+                adapter = get_adapter(store.carrier_adapter or "sandbox")
+                booked = adapter.create_shipment(request)
+            except UnknownCarrier as exc:
+                raise InvalidInput(f"Store {store.name!r}: {exc}") from exc
+            except AddressError as exc:
+                raise InvalidInput(f"Order {ref}: the carrier cannot ship it: {exc.message}",
+                                   details={exc.party: {exc.field: exc.message}}) from exc
+            except CarrierError as exc:
+                retry = " (temporary, try again later)" if exc.retryable else ""
+                raise CarrierFailure(f"Order {ref}: the carrier refused the shipment{retry}: {exc}") from exc
+            shipment.source, shipment.adapter = Shipment.Source.CARRIER, adapter.name or store.carrier_adapter
+            shipment.awb, shipment.tracking_number = booked.awb, booked.tracking_number
+            shipment.tracking_url, shipment.label_pdf = booked.tracking_url, booked.label_pdf
+            shipment.carrier_code = plan.carrier_code
+            shipment.label_data = request_to_json(request)
+        try:
+            shipment.save()
+            ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, order_line=line, quantity=line.quantity)
+                                              for line in lines])
+            wms_delivery_create(store=store, kind=WmsDelivery.Kind.SHIPMENT, key=f"shipment:{shipment.pk}",
+                                payload=shipment_payload(shipment), order=order, shipment=shipment)
+        except Exception:
+            if booked is not None:
+                _cancel_booking(store, booked.awb)
+            raise
+    return shipment
+
+
+def _cancel_booking(store: Store, awb: str) -> None:
+    try:
+        get_adapter(store.carrier_adapter or "sandbox").cancel_shipment(awb)
+    except (CarrierError, UnknownCarrier):
+        log.warning("could not cancel booking %s of store %s after a failed save", awb, store.pk)
+
+
+# ================================================================ the door-facing use cases
+@dataclasses.dataclass
+class ShipOutcome:
+    order: Order
+    shipment: Shipment | None = None
+    error: str = ""
+    exception: ServiceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.shipment is not None and self.shipment.state == Shipment.State.CONFIRMED
+
+
+def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = Source.USER,
+                         lines: Sequence[int] | None = None, tracking_number: str = "", carrier_code: str = "",
+                         trigger: str = "") -> list[ShipOutcome]:
+    """Ready to Ship for each order, then one confirmation to FNAC for all of them (25 per call).
+
+    Bad input for an order leaves it untouched and is reported in its outcome; a booking that fails after the
+    order went Ready to Ship is kept on the order (last_push_error, flag)."""
+    outcomes: list[ShipOutcome] = []
+    booked: list[Shipment] = []
+    for order in orders:
+        outcome = ShipOutcome(order=order)
+        outcomes.append(outcome)
+        try:
+            plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code)
+        except ServiceError as exc:
+            outcome.error, outcome.exception = str(exc), exc
+            continue
+        _to_ready_to_ship(plan.order, source=source, user=user)
+        try:
+            outcome.shipment = shipment_book(plan=plan, user=user)
+        except ServiceError as exc:
+            outcome.error, outcome.exception = str(exc), exc
+            _record_problem(plan.order, str(exc))
+            continue
+        booked.append(outcome.shipment)
+    if booked:
+        shipments_confirm(store=booked[0].store, shipments=booked, trigger=trigger or source)
+    for outcome in outcomes:
+        outcome.order.refresh_from_db()
+        if outcome.shipment is not None:
+            outcome.shipment.refresh_from_db()
+            if outcome.shipment.state != Shipment.State.CONFIRMED:
+                outcome.error = outcome.shipment.last_error
+    return outcomes
+
+
+def order_ready_to_ship(*, order: Order, user=None, source: str = Source.USER, lines: Sequence[int] | None = None,
+                        tracking_number: str = "", carrier_code: str = "", trigger: str = "") -> ShipOutcome:
+    """The single-order door: raises the ServiceError when the order cannot be shipped as asked."""
+    plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code)
+    outcome = orders_ready_to_ship(orders=[plan.order], user=user, source=source, lines=lines,
+                                   tracking_number=tracking_number, carrier_code=carrier_code, trigger=trigger)[0]
+    if outcome.shipment is None:
+        raise outcome.exception or Conflict(outcome.error or "Nothing was shipped.")
+    return outcome
+
+
+# ================================================================ confirmation to FNAC
+def _errors_text(errors) -> str:
+    return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in errors)
+
+
+def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: str = "", client=None) -> SyncRun:
+    """Tell FNAC the lines are Shipped (one ``update`` per order, every live line of the given shipments not yet
+    confirmed, each with its own tracking) and apply its answer per order and per line."""
+    from orders.services import describe_result, orders_push_updates
+
+    ids = [s.pk for s in shipments]
+    by_order: dict[int, list[ShipmentLine]] = defaultdict(list)
+    for sl in (ShipmentLine.objects.filter(shipment_id__in=ids, cancelled=False).exclude(fnac_status="OK")
+               .select_related("shipment", "order_line", "shipment__order").order_by("shipment_id", "id")):
+        by_order[sl.shipment.order_id].append(sl)
+    with sync_run(store=store, kind=SyncRun.Kind.ORDERS_UPDATE, trigger=trigger,
+                  params={"shipments": ids[:200]}) as rec:
+        rec.set_total(len(by_order))
+        order_ids = list(by_order)
+        orders = {o.pk: o for o in Order.objects.filter(pk__in=order_ids).select_related("store")}
+        updates = [fnac.OrderUpdate(order_id=orders[oid].marketplace_order_id, action="update", lines=[
+            fnac.LineUpdate(action="Shipped", order_detail_id=sl.order_line.order_detail_id,
+                            tracking_number=sl.shipment.tracking_number, tracking_company=sl.shipment.carrier_code)
+            for sl in by_order[oid]]) for oid in order_ids]
+        Shipment.objects.filter(pk__in=ids).exclude(
+            state__in=[Shipment.State.CONFIRMED, Shipment.State.CANCELLED]).update(state=Shipment.State.PENDING)
+        results = orders_push_updates(store=store, updates=updates, client=client) if updates else []
+        for oid, result in zip(order_ids, results, strict=True):
+            order = orders[oid]
+            ok = _apply_confirmation(order, by_order[oid], result, describe_result(result))
+            rec.count("confirmed_orders" if ok else "refused_orders")
+            if not ok:
+                rec.issue("shipment_refused", f"Order {order.marketplace_order_id}: {order.last_push_error}",
+                          reference=order.marketplace_order_id)
+        rec.advance(len(order_ids))
+    return rec.run
+
+
+def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: fnac.OrderUpdateResult,
+                        description: str) -> bool:
+    from inventory.reservations import order_consume
+    from orders.status import order_transition
+
+    now = timezone.now()
+    codes = [e.code for e in result.errors]
+    transient = result.status != "OK" and not result.lines and any(c in TRANSIENT_CODES for c in codes)
+    line_results = {lr.order_detail_id: lr for lr in result.lines}
+    order_level_ok = result.status in ("OK", "WARNING") and not result.errors
+    with transaction.atomic():
+        confirmed_lines: list[ShipmentLine] = []
+        per_shipment: dict[int, list[bool]] = defaultdict(list)
+        for sl in shipment_lines:
+            lr = line_results.get(sl.order_line.order_detail_id)
+            if lr is not None:
+                ok = lr.status == "OK" and not lr.errors
+                error = _errors_text(lr.errors) or ("" if ok else f"line status {lr.status}")
+            else:
+                ok = order_level_ok and result.status == "OK"
+                error = "" if ok else (_errors_text(result.errors) or f"order status {result.status}")
+            sl.fnac_status, sl.fnac_error = ("OK" if ok else "ERROR"), error[:2000]
+            per_shipment[sl.shipment_id].append(ok)
+            if ok:
+                confirmed_lines.append(sl)
+        ShipmentLine.objects.bulk_update(shipment_lines, ["fnac_status", "fnac_error"], batch_size=500)
+        for sl in confirmed_lines:
+            OrderLine.objects.filter(pk=sl.order_line_id).update(
+                state="Shipped", tracking_number=sl.shipment.tracking_number,
+                tracking_company=sl.shipment.carrier_code, shipped_at=now)
+        if confirmed_lines:
+            order_consume(order=order, lines=[sl.order_line_id for sl in confirmed_lines])
+        for shipment_id, oks in per_shipment.items():
+            fields = {"attempts": F("attempts") + 1, "fnac_state": result.state or "", "updated_at": now}
+            if all(oks):
+                fields.update(state=Shipment.State.CONFIRMED, confirmed_at=now, last_error="")
+            else:
+                fields.update(state=Shipment.State.FAILED if transient else Shipment.State.REFUSED,
+                              last_error=description[:4000] or "FNAC refused the confirmation")
+            Shipment.objects.filter(pk=shipment_id).update(**fields)
+        all_ok = all(ok for oks in per_shipment.values() for ok in oks)
+        if result.state:
+            Order.objects.filter(pk=order.pk).update(fnac_state=result.state)
+            order.fnac_state = result.state
+        if all_ok:
+            _clear_problem(order)
+        elif transient:
+            Order.objects.filter(pk=order.pk).update(last_push_error=description[:4000], updated_at=now)
+            order.last_push_error = description
+        else:
+            _record_problem(order, f"FNAC refused the shipment confirmation: {description}")
+        if result.state == "Shipped" or (all_ok and not _open_lines_left(order)):
+            current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
+            if current in (S.READY_TO_SHIP, S.PACKED, S.PICKED, S.RFP, S.NEW):
+                order_transition(order=order, to_status=S.IN_TRANSIT, source=Source.MARKETPLACE,
+                                 note="FNAC confirmed the shipment (Shipped)")
+    return all_ok
+
+
+def _open_lines_left(order: Order) -> bool:
+    return OrderLine.objects.filter(order=order, state=SHIPPABLE_LINE_STATE).exists()
+
+
+# ================================================================ retrying
+def _landed(store: Store, order: Order, client) -> dict[int, tuple[str, str]]:
+    """FNAC's current line states and tracking numbers for the order ({} when it cannot be read now)."""
+    try:
+        page = client.orders_query_page(order_ids=[order.marketplace_order_id], page_size=1, sort=None)
+    except MarketplaceError as exc:
+        log.info("re-reading order %s before a retry failed: %s", order.marketplace_order_id, exc)
+        return {}
+    for item in page.orders:
+        if isinstance(item, fnac.Order) and item.order_id == order.marketplace_order_id:
+            return {line.order_detail_id: (line.state, line.tracking_number) for line in item.lines}
+    return {}
+
+
+def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, trigger: str = "",
+                          client=None) -> list[Shipment]:
+    """Send again the confirmations of the order's refused or failed shipments, optionally with a corrected
+    FNAC carrier code. Lines FNAC already shows Shipped with the same tracking number count as confirmed."""
+    from stores.clients import fnac_client_for
+
+    order = Order.objects.select_related("store").get(pk=order.pk)
+    store = order.store
+    shipments = list(order.shipments.filter(state__in=[Shipment.State.REFUSED, Shipment.State.FAILED]))
+    if not shipments:
+        raise Conflict(f"Order {order.marketplace_order_id} has no refused or failed shipment confirmation to retry.")
+    code = (carrier_code or "").strip()
+    if code:
+        if shipping_mode_of(order) == Store.ShippingMode.CHANNEL:
+            code = carrier_code_validate(store=store, code=code)
+        if len(code) > 100:
+            raise InvalidInput("carrier_code is longer than FNAC's 100 characters.")
+        Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(carrier_code=code)
+        for s in shipments:
+            s.carrier_code = code
+    client = client or fnac_client_for(store)
+    landed = _landed(store, order, client)
+    if landed:
+        now = timezone.now()
+        for s in shipments:
+            for sl in s.lines.filter(cancelled=False).exclude(fnac_status="OK").select_related("order_line"):
+                state, number = landed.get(sl.order_line.order_detail_id, ("", ""))
+                if state in ("Shipped", "Received", "NotReceived") and number == s.tracking_number:
+                    ShipmentLine.objects.filter(pk=sl.pk).update(fnac_status="OK", fnac_error="")
+                    OrderLine.objects.filter(pk=sl.order_line_id).update(
+                        state=state, tracking_number=s.tracking_number, tracking_company=s.carrier_code,
+                        shipped_at=now)
+            if not s.lines.filter(cancelled=False).exclude(fnac_status="OK").exists():
+                Shipment.objects.filter(pk=s.pk).update(state=Shipment.State.CONFIRMED, confirmed_at=now,
+                                                        last_error="")
+    remaining = [s for s in shipments
+                 if Shipment.objects.filter(pk=s.pk).values_list("state", flat=True).first() != "confirmed"]
+    if remaining:
+        shipments_confirm(store=store, shipments=remaining, trigger=trigger or "retry", client=client)
+    else:
+        with transaction.atomic():
+            _clear_problem(order)
+            from inventory.reservations import order_consume
+            from orders.status import order_transition
+
+            order_consume(order=order, lines=list(ShipmentLine.objects.filter(
+                shipment__in=shipments, cancelled=False).values_list("order_line_id", flat=True)))
+            if not _open_lines_left(order) and order.status in SHIPPABLE_STATUSES:
+                order_transition(order=order, to_status=S.IN_TRANSIT, source=Source.MARKETPLACE,
+                                 note="FNAC already shows the shipment")
+    for s in shipments:
+        s.refresh_from_db()
+    return shipments
+
+
+def shipments_retry_failed(*, store: Store, trigger: str = "schedule", limit: int = 200) -> int:
+    """The periodic safety net: confirmations that could not reach FNAC are sent again (refusals wait for a
+    person to fix them). Returns how many orders were retried."""
+    order_ids = list(Shipment.objects.filter(store=store, state=Shipment.State.FAILED)
+                     .values_list("order_id", flat=True).distinct()[:limit])
+    for order in Order.objects.filter(pk__in=order_ids).select_related("store"):
+        try:
+            order_shipments_retry(order=order, trigger=trigger)
+        except ServiceError as exc:
+            log.info("retrying the shipment confirmation of order %s failed: %s", order.pk, exc)
+    return len(order_ids)

@@ -1,0 +1,285 @@
+"""Admin for stock and prices: the Stock list (edit on hand and prices in place, bulk adjust, Sync Stock), the
+store's Sync Stock page and its price mapping preview."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from catalogue.models import Product
+from fnac_connector.errors import ServiceError
+from inventory import services
+from inventory.models import PushBatch, Stock, StockMovement
+from inventory.sync import stock_sync_request
+from stores.admin import StoreScopedAdminMixin, badge
+from stores.models import Store
+from stores.selectors import stores_for_user
+
+PUSH_COLOURS = {
+    Product.PushState.IN_SYNC: "#1e8e3e", Product.PushState.PENDING: "#1a73e8",
+    Product.PushState.REJECTED: "#d93025", Product.PushState.HELD: "#80868b",
+}
+
+
+class StockChangeListForm(forms.ModelForm):
+    """Inline edits of the Stock list; checked here so a bad value is refused on its own field, with the reason."""
+
+    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_ON_HAND, label="On hand")
+
+    class Meta:
+        model = Stock
+        fields = ["stock_on_hand", "price", "sale_price"]
+
+    def clean_price(self):
+        return _clean_price(self, "price")
+
+    def clean_sale_price(self):
+        return _clean_price(self, "sale_price")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or not self.instance.pk:
+            return data
+        store = self.instance.store
+        mapped = services.mapped_price(price=data.get("price"), sale_price=data.get("sale_price"), store=store)
+        if mapped is not None and {"price", "sale_price"} & set(self.changed_data):
+            problem = services.price_problem(mapped, label="FNAC price")
+            if problem:
+                self.add_error("price", f"{problem} after this store's mapping "
+                                        f"({store.get_price_field_display()}, {store.get_price_rounding_display()})")
+        return data
+
+
+def _clean_price(form, name):
+    value = form.cleaned_data.get(name)
+    if value is None:
+        if name == "price" and form.instance.price is not None and name in form.changed_data:
+            raise forms.ValidationError("the OMS price cannot be removed; change it instead")
+        return value
+    problem = services.price_problem(value, label=name.replace("_", " "))
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
+
+
+class AdjustForm(forms.Form):
+    delta = forms.IntegerField(label="Add (negative to remove)", min_value=-services.MAX_ON_HAND,
+                               max_value=services.MAX_ON_HAND)
+    note = forms.CharField(required=False, max_length=200, label="Reason")
+
+
+class StockMovementInline(admin.TabularInline):
+    model = StockMovement
+    fk_name = "product"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "kind", "delta", "quantity_after", "source", "user", "note"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    classes = ["collapse"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("user")
+        ids = list(qs.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
+        return qs.filter(id__in=ids)
+
+
+@admin.action(description="Adjust stock of selected products…", permissions=["change"])
+def adjust_stock(modeladmin, request, queryset):
+    form = AdjustForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        delta = form.cleaned_data["delta"]
+        applied = rejected = 0
+        by_store: dict[int, list[str]] = {}
+        for store_id, sku in queryset.values_list("store_id", "sku"):
+            by_store.setdefault(store_id, []).append(sku)
+        for store in Store.objects.filter(pk__in=by_store):
+            result = services.stock_batch(store=store, items=[{"sku": sku, "delta": delta} for sku in by_store[store.pk]],
+                                          source="admin", user=request.user)
+            applied += result.applied
+            rejected += result.rejected
+            for item in result.errors[:20]:
+                modeladmin.message_user(request, f"{item.sku}: {item.error}", messages.WARNING)
+        modeladmin.message_user(request, f"Stock adjusted by {delta:+d} on {applied} product(s)"
+                                         + (f"; {rejected} refused" if rejected else "") + ".",
+                                messages.SUCCESS if applied else messages.WARNING)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Adjust stock",
+        "form": form, "products": queryset.select_related("store")[:200], "count": queryset.count(),
+        "opts": modeladmin.model._meta, "action": "adjust_stock",
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+    }
+    return TemplateResponse(request, "admin/inventory/adjust_stock.html", context)
+
+
+@admin.action(description="Sync Stock of selected products (push to FNAC now)", permissions=["change"])
+def sync_selected_stock(modeladmin, request, queryset):
+    by_store: dict[int, list[int]] = {}
+    for store_id, pid in queryset.values_list("store_id", "id"):
+        by_store.setdefault(store_id, []).append(pid)
+    for store in Store.objects.filter(pk__in=by_store):
+        try:
+            run = stock_sync_request(store=store, product_ids=by_store[store.pk], trigger="admin")
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", messages.ERROR)
+            continue
+        url = reverse("admin:stores_syncrun_change", args=[run.pk])
+        modeladmin.message_user(request, format_html(
+            'Sync Stock of {} product(s) of {} started: <a href="{}">follow run #{}</a>.',
+            len(by_store[store.pk]), store, url, run.pk), messages.SUCCESS)
+
+
+@admin.register(Stock)
+class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["sku", "name", "store", "stock_on_hand", "stock_reserved", "sellable", "price", "sale_price",
+                    "fnac_price_shown", "push_badge", "pushed_quantity", "pushed_price", "pushed_at",
+                    "push_message_short"]
+    list_display_links = ["sku"]
+    list_editable = ["stock_on_hand", "price", "sale_price"]
+    list_filter = ["store", "push_state", "is_active", "listing_state"]
+    list_select_related = ["store"]
+    search_fields = ["sku", "ean", "name"]
+    actions = [adjust_stock, sync_selected_stock]
+    list_per_page = 100
+    inlines = [StockMovementInline]
+    fields = ["sku", "name", "store", "is_active", "listing_state", "stock_on_hand", "stock_reserved", "sellable",
+              "price", "sale_price", "fnac_price_shown", "push_badge", "push_message", "pushed_quantity",
+              "pushed_price", "pushed_at", "fnac_quantity", "fnac_price"]
+    readonly_fields = ["sku", "name", "store", "is_active", "listing_state", "stock_reserved", "sellable",
+                       "fnac_price_shown", "push_badge", "push_message", "pushed_quantity", "pushed_price",
+                       "pushed_at", "fnac_quantity", "fnac_price"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return StockChangeListForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = StockChangeListForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Never ``obj.save()``: a full-row save would overwrite a concurrent reservation. Each change goes through
+        the inventory services (atomic update + outbox)."""
+        try:
+            if "stock_on_hand" in form.changed_data:
+                services.stock_set(product=obj, quantity=form.cleaned_data["stock_on_hand"], source="admin",
+                                   user=request.user)
+            price_changes = {k: form.cleaned_data[k] for k in ("price", "sale_price") if k in form.changed_data}
+            if price_changes:
+                clear_sale = "sale_price" in price_changes and price_changes["sale_price"] is None
+                services.price_set(product=Product.objects.select_related("store").get(pk=obj.pk),
+                                   price=price_changes.get("price"),
+                                   sale_price=price_changes.get("sale_price") if not clear_sale else None,
+                                   clear_sale_price=clear_sale, source="admin", user=request.user)
+        except ServiceError as exc:
+            self.message_user(request, f"{obj.sku}: {exc}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # movements are read-only
+
+    @admin.display(description="Sellable on FNAC")
+    def sellable(self, obj):
+        return services.fnac_quantity_for(obj, obj.store)
+
+    @admin.display(description="FNAC price")
+    def fnac_price_shown(self, obj):
+        value = services.fnac_price_for(obj, obj.store)
+        return "—" if value is None else value
+
+    @admin.display(description="Push", ordering="push_state")
+    def push_badge(self, obj):
+        return badge(obj.get_push_state_display(), PUSH_COLOURS.get(obj.push_state, "#888"))
+
+    @admin.display(description="Push message")
+    def push_message_short(self, obj):
+        text = obj.push_message or ""
+        return (text[:80] + "…") if len(text) > 80 else text
+
+    # ------------------------------------------------------------ store pages (reached from the store's buttons)
+    def get_urls(self):
+        return [
+            path("store/<int:store_id>/sync-stock/", self.admin_site.admin_view(self.store_sync_view),
+                 name="inventory_store_sync_stock"),
+            path("store/<int:store_id>/price-mapping/", self.admin_site.admin_view(self.price_mapping_view),
+                 name="inventory_store_price_mapping"),
+        ] + super().get_urls()
+
+    def _store(self, request, store_id) -> Store:
+        return get_object_or_404(stores_for_user(request.user), pk=store_id)
+
+    def store_sync_view(self, request, store_id):
+        store = self._store(request, store_id)
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            skus = [s for s in request.POST.get("skus", "").replace(",", " ").split() if s]
+            try:
+                run = stock_sync_request(store=store, skus=skus or None, trigger="admin")
+            except ServiceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, format_html(
+                    'Sync Stock of {} started: <a href="{}">follow run #{}</a>.', store,
+                    reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:stores_store_change", args=[store.pk]))
+        products = Product.objects.filter(store=store)
+        context = {
+            **self.admin_site.each_context(request), "title": f"Sync Stock: {store.name}", "store": store,
+            "opts": self.model._meta, "active": products.filter(is_active=True).count(),
+            "pending": store.offer_changes.filter(version__gt=F("done_version")).count(),
+            "rejected": products.filter(push_state=Product.PushState.REJECTED).count(),
+            "batches": PushBatch.objects.filter(store=store)[:10],
+        }
+        return TemplateResponse(request, "admin/inventory/store_sync_stock.html", context)
+
+    def price_mapping_view(self, request, store_id):
+        store = self._store(request, store_id)
+        rows = []
+        for product in Product.objects.filter(store=store).order_by("sku")[:50]:
+            rows.append({"product": product, "fnac_price": services.fnac_price_for(product, store),
+                         "sellable": services.fnac_quantity_for(product, store)})
+        examples = []
+        from decimal import Decimal
+
+        for value in ("9.5", "12.34", "12.95", "19999.2"):
+            amount = Decimal(value)
+            examples.append({"oms": amount, "by_rule": [(label, services.round_price(amount, rule))
+                                                        for rule, label in Store.PriceRounding.choices]})
+        context = {
+            **self.admin_site.each_context(request), "title": f"Price mapping: {store.name}", "store": store,
+            "opts": self.model._meta, "rows": rows, "examples": examples,
+            "rules": Store.PriceRounding.choices, "min_price": services.FNAC_MIN_PRICE,
+            "max_price": services.FNAC_MAX_PRICE, "max_quantity": services.FNAC_MAX_QUANTITY,
+        }
+        return TemplateResponse(request, "admin/inventory/price_mapping.html", context)
+
+
+@admin.register(PushBatch)
+class PushBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "store", "batch_id", "offers", "status", "accepted", "rejected", "polls", "created_at",
+                    "finished_at"]
+    list_filter = ["store", "status"]
+    list_select_related = ["store"]
+    search_fields = ["batch_id"]
+    readonly_fields = [f.name for f in PushBatch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

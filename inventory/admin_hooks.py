@@ -1,0 +1,33 @@
+"""What inventory adds to the store admin: the "Sync Stock" action and the Sync Stock / Price mapping buttons."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from fnac_connector.errors import ServiceError
+from stores import hooks
+
+
+@admin.action(description="Sync Stock (push every active product's quantity and price to FNAC)",
+              permissions=["change"])
+def sync_stock(modeladmin, request, queryset):
+    from inventory.sync import stock_sync_request
+
+    for store in queryset:
+        try:
+            run = stock_sync_request(store=store, trigger="admin")
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
+            continue
+        modeladmin.message_user(request, format_html(
+            'Sync Stock of {} started: <a href="{}">follow run #{}</a>.', store,
+            reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+
+
+hooks.store_admin_action(sync_stock)
+if not any(label == "Sync Stock" for label, _ in hooks.store_buttons()):
+    hooks.store_button("Sync Stock", lambda store: reverse("admin:inventory_store_sync_stock", args=[store.pk]))
+    hooks.store_button("Price mapping",
+                       lambda store: reverse("admin:inventory_store_price_mapping", args=[store.pk]))

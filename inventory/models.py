@@ -1,0 +1,114 @@
+"""Inventory: the durable stock/price outbox, pushed batches, the stock movement audit, and the Stock admin proxy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from catalogue.models import Product
+
+
+class OfferChange(models.Model):
+    """The outbox: one row per product whose sellable quantity or price must reach FNAC.
+
+    ``version`` goes up (``F() + 1``) in the transaction of every change; ``done_version`` is the version FNAC has
+    answered for. A row is pending while ``version > done_version``. A drain claims rows with a token and a lease
+    (``claimed_until``), copying ``version`` into ``claimed_version``; the values sent are read from the product
+    *after* the claim, so they are at least as new as ``claimed_version``. After FNAC's answer only the claimed
+    version is marked done: a change made while the push was in flight leaves the row pending, and it is pushed
+    again with the newest values. A worker that dies leaves its claim to expire; the next drain takes the rows.
+    """
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="offer_changes")
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="offer_change")
+    version = models.BigIntegerField(default=0)
+    done_version = models.BigIntegerField(default=0)
+    reason = models.CharField(max_length=60, blank=True, default="")
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    claim_token = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    claimed_version = models.BigIntegerField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    force = models.BooleanField(default=False, help_text="Send even when FNAC already has these values.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "changed_at"], name="offer_change_store_changed")]
+
+    def __str__(self) -> str:
+        return f"change v{self.version} (done v{self.done_version}) of product {self.product_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.version > self.done_version
+
+
+class PushQueue(models.Model):
+    """Per store: a drain task is queued and has not started yet (so a burst of changes queues one task)."""
+
+    store = models.OneToOneField("stores.Store", on_delete=models.CASCADE, related_name="+")
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"push queue of store {self.store_id}"
+
+
+class PushBatch(models.Model):
+    """One offers_update call of the stock/price push and what its batch_status said."""
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="push_batches")
+    run = models.ForeignKey("stores.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    batch_id = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    offers = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, blank=True, default="")
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    polls = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"push batch {self.batch_id or '(not sent)'} ({self.status or 'sent'})"
+
+
+class StockMovement(models.Model):
+    """Audit of OMS-side stock and price changes (who, from which door, how much)."""
+
+    class Kind(models.TextChoices):
+        SET = "set", "Set on hand"
+        ADJUST = "adjust", "Adjust on hand"
+        PRICE = "price", "Price change"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_movements")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    delta = models.IntegerField(default=0)
+    quantity_after = models.IntegerField(null=True, blank=True)
+    source = models.CharField(max_length=40, blank=True, default="")
+    note = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.delta:+d} on product {self.product_id}"
+
+
+class Stock(Product):
+    """Product seen from the stock side (admin "Stock" list)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock"
+        verbose_name_plural = "stock"

@@ -1,0 +1,439 @@
+"""Draining the stock/price outbox to FNAC: claim, coalesce, send in batches of 10,000, follow, record.
+
+One drain per store at a time (the ``stock_push`` store lock); rows are additionally claimed with a token and a
+lease so a drain whose worker died is taken over by the next one once the lease has expired. Offers are
+absolute values (quantity, price), so sending one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from catalogue.models import Product
+from fnac_connector.marketplace.errors import MarketplaceError, Rejected
+from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, OfferUpdate
+from inventory.models import OfferChange, PushBatch, PushQueue
+from stores.models import Store, SyncRun
+from stores.syncs import LockBusy, RunRecorder, lock_acquire, lock_release, sync_run
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "stock_push"
+PUSHABLE_LISTING_STATES = (Product.ListingState.LIVE, Product.ListingState.PENDING)
+RETRY_SCHEDULE_PREFIX = "inventory:retry:"
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def lease() -> dt.timedelta:
+    return dt.timedelta(seconds=_setting("INVENTORY_PUSH_LEASE_SECONDS", 600))
+
+
+def max_offers() -> int:
+    return min(MAX_OFFERS_PER_UPDATE, int(_setting("INVENTORY_PUSH_MAX_OFFERS", MAX_OFFERS_PER_UPDATE)))
+
+
+def backoff_seconds(attempts: int) -> float:
+    steps = _setting("INVENTORY_PUSH_BACKOFF", (5, 15, 30, 60, 120, 300, 600))
+    return float(steps[min(max(attempts, 1), len(steps)) - 1])
+
+
+def poll_delays() -> Iterable[float]:
+    """Waits between batch_status calls: quick at first (sandbox, small batches), then slower; ~10 min in all."""
+    yield from _setting("INVENTORY_BATCH_POLL", (0.2, 0.3, 0.5, 0.5, 1, 1, 2, 2, 3, 5, 5, 10, 10, 15, 15,
+                                                 30, 30, 60, 60, 60, 60, 60, 60, 60, 60))
+
+
+# ================================================================ waking the drain
+QUEUED_FOR = dt.timedelta(seconds=30)
+
+
+def drain_soon(store_id: int) -> None:
+    """After the current transaction commits, make sure a drain of this store's outbox is queued (once)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for entry in conn.run_on_commit:
+            if getattr(entry[1], "_inventory_drain", None) == store_id:
+                return
+
+    def _wake():
+        _enqueue_drain(store_id)
+
+    _wake._inventory_drain = store_id
+    transaction.on_commit(_wake)
+
+
+def _enqueue_drain(store_id: int) -> None:
+    """Queue one drain task unless one is queued and not yet started (a flag row per store, reset by the drain
+    before it claims, so a change committed after that reset always queues a new drain)."""
+    now = timezone.now()
+    try:
+        flagged = PushQueue.objects.filter(store_id=store_id).filter(
+            Q(queued_at__isnull=True) | Q(queued_at__lt=now - QUEUED_FOR)).update(queued_at=now)
+        if not flagged:
+            if PushQueue.objects.filter(store_id=store_id).exists():
+                return  # a drain is queued and has not started: it will see this change
+            try:
+                with transaction.atomic():
+                    PushQueue.objects.create(store_id=store_id, queued_at=now)
+            except IntegrityError:
+                return
+        from django_q.tasks import async_task
+
+        async_task("inventory.tasks.stock_push_task", store_id, q_options={"task_name": f"stock push {store_id}",
+                                                                           "group": "stock_push"})
+    except Exception:  # never fail the caller's request: the per-minute safety drain picks the rows up
+        log.exception("could not queue the stock push of store %s", store_id)
+
+
+def _schedule_retry(store_id: int, delay: float) -> None:
+    """A one-off drain after ``delay`` seconds (the backoff of a retryable failure)."""
+    from django_q.models import Schedule
+
+    when = timezone.now() + dt.timedelta(seconds=delay)
+    name = f"{RETRY_SCHEDULE_PREFIX}{store_id}"
+    try:
+        schedule, created = Schedule.objects.get_or_create(
+            name=name, defaults=dict(func="inventory.tasks.stock_push_task", args=repr(store_id),
+                                     schedule_type=Schedule.ONCE, repeats=-1, next_run=when))
+        if not created and schedule.next_run and schedule.next_run > when:
+            Schedule.objects.filter(pk=schedule.pk).update(next_run=when)
+    except Exception:
+        log.exception("could not schedule the stock push retry of store %s", store_id)
+
+
+# ================================================================ what to send
+@dataclass
+class Planned:
+    row_id: int
+    product_id: int
+    sku: str
+    quantity: int | None
+    price: Decimal | None
+    is_active: bool
+    previous_quantity: int | None
+    previous_price: Decimal | None
+    note: str = ""
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    calls: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    changed: list[str] = field(default_factory=list)  # "SKU: qty 5 -> 3, price 10.00 -> 9.90"
+    rejections: dict[str, str] = field(default_factory=dict)  # sku -> message
+    batch_ids: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def merge_counts(self) -> dict:
+        return {"sent": self.sent, "calls": self.calls, "accepted": self.accepted, "rejected": self.rejected,
+                "skipped": self.skipped, "deferred": self.deferred, "changed_on_fnac": len(self.changed)}
+
+
+def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned], list[int]]:
+    """(to send, unchanged, not pushable row ids). Values are read now, after the claim: the newest ones."""
+    from inventory.services import fnac_price_for, fnac_quantity_for, price_problem
+
+    by_product = {r["product_id"]: r for r in rows}
+    products = Product.objects.filter(pk__in=[r["product_id"] for r in rows]).only(
+        "id", "sku", "store_id", "stock_on_hand", "stock_reserved", "is_active", "price", "sale_price",
+        "listing_state", "fnac_offer_id", "removed_on_fnac", "pushed_quantity", "pushed_price", "pushed_at",
+        "fnac_quantity", "fnac_price")
+    send, unchanged, skip = [], [], []
+    for product in products:
+        row = by_product[product.pk]
+        pushable = (product.listing_state in PUSHABLE_LISTING_STATES or product.fnac_offer_id) \
+            and not product.removed_on_fnac
+        if not pushable:
+            skip.append(row["id"])
+            continue
+        quantity = fnac_quantity_for(product, store) if store.sync_stock_enabled else None
+        price = fnac_price_for(product, store) if store.sync_prices_enabled else None
+        note = ""
+        if price is not None and price_problem(price, label="FNAC price"):
+            note = f"{price_problem(price, label='FNAC price')}: price not sent"
+            price = None
+        plan = Planned(row_id=row["id"], product_id=product.pk, sku=product.sku, quantity=quantity, price=price,
+                       is_active=product.is_active,
+                       previous_quantity=product.fnac_quantity if product.fnac_quantity is not None
+                       else product.pushed_quantity,
+                       previous_price=product.fnac_price if product.fnac_price is not None else product.pushed_price,
+                       note=note)
+        if quantity is None and price is None:
+            skip.append(row["id"])
+            continue
+        same = product.pushed_at is not None and not note \
+            and (quantity is None or quantity == product.pushed_quantity) \
+            and (price is None or price == product.pushed_price)
+        if same and not row["force"]:
+            unchanged.append(plan)
+        else:
+            send.append(plan)
+    missing = set(by_product) - {p.pk for p in products}
+    skip.extend(by_product[pid]["id"] for pid in missing)
+    return send, unchanged, skip
+
+
+# ================================================================ claiming
+def _claimable(store_id: int, now: dt.datetime, *, ignore_backoff: bool = False):
+    qs = OfferChange.objects.filter(store_id=store_id, version__gt=F("done_version")).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    if not ignore_backoff:
+        qs = qs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    return qs
+
+
+def claim(*, store_id: int, limit: int | None = None, ignore_backoff: bool = False) -> tuple[str, list[dict]]:
+    """Claim up to ``limit`` pending rows (oldest change first) for one push. Returns (token, rows)."""
+    limit = limit or max_offers()
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    ids = list(_claimable(store_id, now, ignore_backoff=ignore_backoff).order_by("changed_at", "id")
+               .values_list("id", flat=True)[:limit])
+    if not ids:
+        return token, []
+    # the conditions are checked again by the UPDATE itself, so two drains never claim the same row
+    for start in range(0, len(ids), 5000):
+        _claimable(store_id, now, ignore_backoff=ignore_backoff).filter(pk__in=ids[start:start + 5000]).update(
+            claim_token=token, claimed_until=now + lease(), claimed_version=F("version"))
+    rows = list(OfferChange.objects.filter(claim_token=token).values(
+        "id", "product_id", "claimed_version", "force", "attempts"))
+    return token, rows
+
+
+def _finish_rows(token: str, row_ids: list[int], *, now: dt.datetime) -> None:
+    """FNAC answered for these rows: their claimed version is done (a newer change keeps the row pending)."""
+    for start in range(0, len(row_ids), 5000):
+        OfferChange.objects.filter(claim_token=token, pk__in=row_ids[start:start + 5000]).update(
+            done_version=F("claimed_version"), claim_token="", claimed_until=None, claimed_version=None,
+            attempts=0, next_attempt_at=None, last_error="", force=False, pushed_at=now)
+
+
+def _release_rows(token: str, *, error: str, delay_for: Callable[[int], float]) -> float:
+    """A retryable failure: the rows stay pending, retried after a backoff. Returns the delay used."""
+    rows = list(OfferChange.objects.filter(claim_token=token).values_list("attempts", flat=True)[:1])
+    attempts = (rows[0] if rows else 0) + 1
+    delay = delay_for(attempts)
+    OfferChange.objects.filter(claim_token=token).update(
+        claim_token="", claimed_until=None, claimed_version=None, attempts=F("attempts") + 1,
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=delay), last_error=error[:2000])
+    return delay
+
+
+# ================================================================ the drain
+def stock_push(*, store: Store, trigger: str = "task", client=None, rec: RunRecorder | None = None,
+               ignore_backoff: bool = False, sleep: Callable[[float], None] = time.sleep,
+               max_rounds: int = 50) -> DrainReport:
+    """Push every pending change of the store's outbox to FNAC (see the module docstring).
+
+    Returns what was done; a drain already running for the store makes this one a no-op (the running one
+    re-checks the outbox after releasing its lock, so nothing committed before is left behind).
+    """
+    report = DrainReport()
+    PushQueue.objects.filter(store_id=store.pk).update(queued_at=None)  # changes from now on queue a new drain
+    for _ in range(max_rounds):
+        try:
+            token = lock_acquire(store=store, name=LOCK_NAME, ttl=lease())
+        except LockBusy:
+            return report
+        try:
+            _drain_locked(store, report, client=client, rec=rec, ignore_backoff=ignore_backoff, sleep=sleep)
+        finally:
+            lock_release(store=store, name=LOCK_NAME, token=token)
+        if report.error or not _claimable(store.pk, timezone.now(), ignore_backoff=ignore_backoff).exists():
+            break
+    return report
+
+
+def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_backoff, sleep) -> None:
+    store = Store.objects.get(pk=store.pk)  # the flags as they are now
+    if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
+        return  # rows stay pending until the store is connected / a flow switched on again
+    while True:
+        token, rows = claim(store_id=store.pk, ignore_backoff=ignore_backoff)
+        if not rows:
+            return
+        send, unchanged, skip = _plan(store, rows)
+        now = timezone.now()
+        report.skipped += len(skip) + len(unchanged)
+        if unchanged:
+            _record_unchanged(unchanged, now=now)
+        _finish_rows(token, skip + [p.row_id for p in unchanged], now=now)
+        if not send:
+            continue
+        if client is None:
+            from stores.clients import fnac_client_for
+
+            client = fnac_client_for(store)
+        ok = _send_batch(store, token, send, report, client=client, rec=rec, sleep=sleep)
+        if not ok:
+            return
+
+
+def _record_unchanged(plans: list[Planned], *, now: dt.datetime) -> None:
+    for state in (Product.PushState.IN_SYNC, Product.PushState.HELD):
+        ids = [p.product_id for p in plans if (state == Product.PushState.HELD) == (not p.is_active)]
+        for start in range(0, len(ids), 5000):
+            Product.objects.filter(pk__in=ids[start:start + 5000], push_state=Product.PushState.PENDING).update(
+                push_state=state)
+
+
+def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainReport, *, client, rec, sleep) -> bool:
+    """One offers_update + batch_status follow-up. False when the drain must stop (FNAC down, auth refused)."""
+    offers = [OfferUpdate(sku=p.sku, quantity=p.quantity, price=p.price) for p in plans]
+    batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(offers))
+    sent = False
+    try:
+        report.calls += 1
+        batch_id = client.offers_update(offers)
+        sent = True
+        batch.batch_id = batch_id
+        PushBatch.objects.filter(pk=batch.pk).update(batch_id=batch_id)
+        report.batch_ids.append(batch_id)
+        status = None
+        for delay in poll_delays():
+            sleep(delay)
+            status = client.batch_status(batch_id)
+            batch.polls += 1
+            if status.is_final:
+                break
+        if status is None or not status.is_final:
+            raise _StillRunning(f"batch {batch_id} still {status.status if status else 'unknown'} after "
+                                f"{batch.polls} polls")
+    except (MarketplaceError, ValueError, _StillRunning) as exc:
+        message = f"{exc}" if isinstance(exc, Rejected) else f"{exc.__class__.__name__}: {exc}"
+        if not sent and (isinstance(exc, ValueError) or (isinstance(exc, Rejected) and not exc.retryable)):
+            # FNAC (or the request builder) refused the whole call: every SKU is rejected with the reason
+            _apply_results(store, token, plans, {p.sku: ("ERROR", message) for p in plans}, report, batch)
+            PushBatch.objects.filter(pk=batch.pk).update(status="ERROR", message=message[:2000],
+                                                         finished_at=timezone.now())
+            return True
+        # unreachable, rate limited, token refused, batch not final yet or unknown: the rows stay pending
+        delay = _release_rows(token, error=message, delay_for=backoff_seconds)
+        report.deferred += len(plans)
+        report.error = f"{message} (retry in {delay:.0f}s)"
+        PushBatch.objects.filter(pk=batch.pk).update(status="FAILED", message=report.error[:2000],
+                                                     polls=batch.polls, finished_at=timezone.now())
+        ids = [p.product_id for p in plans]
+        for start in range(0, len(ids), 5000):
+            Product.objects.filter(pk__in=ids[start:start + 5000]).update(
+                push_message=f"Push deferred: {report.error}"[:2000])
+        _schedule_retry(store.pk, delay)
+        log.warning("stock push of store %s deferred: %s", store.pk, report.error)
+        return False
+
+    results: dict[str, tuple[str, str]] = {}
+    for offer in status.offers:
+        message = "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in offer.errors)
+        results[offer.offer_seller_id] = (offer.status, message)
+    default = "OK" if status.status in ("OK", "WARNING") else "ERROR"
+    default_message = "; ".join(f"{e.code}: {e.message}" for e in status.errors) or f"batch {status.status}"
+    for plan in plans:
+        results.setdefault(plan.sku, (default, "" if default == "OK" else default_message))
+    _apply_results(store, token, plans, results, report, batch, final_status=status.status)
+    return True
+
+
+class _StillRunning(Exception):
+    retryable = True
+
+
+def _apply_results(store: Store, token: str, plans: list[Planned], results: dict[str, tuple[str, str]],
+                   report: DrainReport, batch: PushBatch, final_status: str = "ERROR") -> None:
+    now = timezone.now()
+    updated: list[Product] = []
+    accepted = rejected = 0
+    for plan in plans:
+        status, message = results[plan.sku]
+        product = Product(pk=plan.product_id)
+        if status in ("OK", "WARNING"):
+            accepted += 1
+            product.push_state = Product.PushState.IN_SYNC if plan.is_active else Product.PushState.HELD
+            product.push_message = "; ".join(m for m in (plan.note, message) if m)
+            if plan.note:
+                product.push_state = Product.PushState.REJECTED
+            product.pushed_quantity = plan.quantity
+            product.pushed_price = plan.price
+            product.pushed_at = now
+            changes = []
+            if plan.quantity is not None and plan.quantity != plan.previous_quantity:
+                changes.append(f"quantity {_show(plan.previous_quantity)} -> {plan.quantity}")
+            if plan.price is not None and plan.price != plan.previous_price:
+                changes.append(f"price {_show(plan.previous_price)} -> {plan.price}")
+            if changes:
+                report.changed.append(f"{plan.sku}: {', '.join(changes)}")
+            product._fields = ["push_state", "push_message", "pushed_at"] + \
+                (["pushed_quantity", "fnac_quantity"] if plan.quantity is not None else []) + \
+                (["pushed_price", "fnac_price"] if plan.price is not None else [])
+            product.fnac_quantity, product.fnac_price = plan.quantity, plan.price
+        else:
+            rejected += 1
+            product.push_state = Product.PushState.REJECTED
+            product.push_message = message or f"rejected by FNAC ({status})"
+            product._fields = ["push_state", "push_message"]
+            report.rejections[plan.sku] = product.push_message
+        updated.append(product)
+    with transaction.atomic():
+        by_fields: dict[tuple, list[Product]] = {}
+        for product in updated:
+            by_fields.setdefault(tuple(product._fields), []).append(product)
+        for fields, products in by_fields.items():
+            Product.objects.bulk_update(products, list(fields), batch_size=1000)
+        _finish_rows(token, [p.row_id for p in plans], now=now)
+        PushBatch.objects.filter(pk=batch.pk).update(status=final_status, accepted=accepted, rejected=rejected,
+                                                     polls=batch.polls, finished_at=now)
+    report.sent += len(plans)
+    report.accepted += accepted
+    report.rejected += rejected
+
+
+def _show(value) -> str:
+    return "?" if value is None else str(value)
+
+
+# ================================================================ jobs around the drain
+def stock_push_job(*, store: Store, trigger: str = "task", **kwargs) -> DrainReport:
+    """The drain as a recorded job: a SyncRun only when something was sent or failed (no empty runs)."""
+    if not OfferChange.objects.filter(store_id=store.pk, version__gt=F("done_version")).exists():
+        PushQueue.objects.filter(store_id=store.pk).update(queued_at=None)
+        return DrainReport()
+    with sync_run(store=store, kind=SyncRun.Kind.STOCK_PUSH, trigger=trigger) as rec:
+        report = stock_push(store=store, trigger=trigger, rec=rec, **kwargs)
+        _report_to_run(rec, report)
+    if not report.calls:
+        SyncRun.objects.filter(pk=rec.run.pk).delete()
+    return report
+
+
+def _report_to_run(rec: RunRecorder, report: DrainReport) -> None:
+    rec.set_total(report.sent + report.skipped + report.deferred)
+    for sku, message in report.rejections.items():
+        rec.issue("offer_rejected", message, reference=sku)
+    rec.advance(report.sent + report.skipped, counts=report.merge_counts())
+    lines = []
+    if report.changed:
+        shown = report.changed[:50]
+        lines.append(f"Changed on FNAC ({len(report.changed)}): " + "; ".join(shown)
+                     + (" ..." if len(report.changed) > len(shown) else ""))
+    if report.rejections:
+        lines.append(f"Rejected by FNAC: {len(report.rejections)} SKU(s), see the issues.")
+    if report.error:
+        lines.append(f"Deferred: {report.error}")
+    rec.note("\n".join(lines) or "Nothing changed on FNAC.")

@@ -1,0 +1,414 @@
+"""Stock and price use cases: every change of what FNAC may sell goes through here.
+
+Stock lives on ``catalogue.Product`` and only ever changes through atomic ``F()`` updates (or an update under a
+row lock), so two workers changing the same product never lose an update. Each change records the product in
+the durable outbox (``inventory.outbox.record_change``) in the same transaction; the push to FNAC happens after
+commit (``inventory.push``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import F
+
+from catalogue.models import Product
+from fnac_connector.errors import InvalidInput
+from inventory.models import StockMovement
+from inventory.outbox import record_change
+from stores.models import Store
+
+log = logging.getLogger(__name__)
+
+FNAC_MIN_PRICE = Decimal("0.90")
+FNAC_MAX_PRICE = Decimal("20000")
+FNAC_MAX_QUANTITY = 9999
+MAX_ON_HAND = 10_000_000
+CENT = Decimal("0.01")
+# a change that came from FNAC itself (catalogue import) must not be pushed straight back (echo loop)
+FNAC_SOURCES = frozenset({"fnac", "fnac_import", "catalogue_import"})
+
+
+# ================================================================ what FNAC may sell, at what price
+def sellable_quantity(*, on_hand: int, reserved: int, safety_stock: int, is_active: bool = True) -> int:
+    if not is_active:
+        return 0
+    return max(0, min(FNAC_MAX_QUANTITY, on_hand - reserved - safety_stock))
+
+
+def fnac_quantity_for(product: Product, store: Store) -> int:
+    """On hand - reserved - the store's safety stock, never below 0, capped at FNAC's 9,999; 0 when inactive."""
+    return sellable_quantity(on_hand=product.stock_on_hand, reserved=product.stock_reserved,
+                             safety_stock=store.safety_stock, is_active=product.is_active)
+
+
+def round_price(value: Decimal, rule: str) -> Decimal:
+    """Apply a store's rounding rule (``Store.PriceRounding``) to an OMS price."""
+    value = Decimal(value)
+    if rule in (Store.PriceRounding.END_99, Store.PriceRounding.END_90):
+        cents = value.quantize(CENT, rounding=ROUND_CEILING)
+        base = cents.quantize(Decimal("1"), rounding=ROUND_FLOOR)
+        end = Decimal("0.99") if rule == Store.PriceRounding.END_99 else Decimal("0.90")
+        return base + end if cents - base <= end else base + 1 + end
+    if rule == Store.PriceRounding.EURO:
+        return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def mapped_price(*, price: Decimal | None, sale_price: Decimal | None, store: Store) -> Decimal | None:
+    source = price
+    if store.price_field == Store.PriceField.SALE_PRICE and sale_price is not None:
+        source = sale_price
+    if source is None:
+        return None
+    return round_price(source, store.price_rounding)
+
+
+def fnac_price_for(product: Product, store: Store) -> Decimal | None:
+    """The price FNAC gets: the store's chosen OMS field (price, or sale price when set), then its rounding rule.
+    None when the product has no price (the offer's price is then left as it is on FNAC)."""
+    return mapped_price(price=product.price, sale_price=product.sale_price, store=store)
+
+
+def price_problem(value, *, label: str = "price") -> str | None:
+    """Why FNAC would refuse this price, or None."""
+    try:
+        value = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        return f"{label} {value!r} is not a number"
+    if not value.is_finite():
+        return f"{label} {value} is not a number"
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        return f"{label} {value} has more than two decimals"
+    if not FNAC_MIN_PRICE <= value <= FNAC_MAX_PRICE:
+        return f"{label} {value} is outside FNAC's limits ({FNAC_MIN_PRICE} to {FNAC_MAX_PRICE:.2f} EUR)"
+    return None
+
+
+def parse_price(value, *, label: str = "price") -> Decimal:
+    problem = price_problem(value, label=label)
+    if problem:
+        raise InvalidInput(problem, details={label: [problem]})
+    return Decimal(str(value).strip().replace(",", ".")).quantize(CENT)
+
+
+# ================================================================ stock
+def _int(value, *, label: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{label} must be a whole number, got {value!r}", details={label: ["not a number"]})
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"{label} must be a whole number, got {value!r}",
+                           details={label: ["not a whole number"]}) from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise InvalidInput(f"{label} must be a whole number, got {value!r}", details={label: ["not a whole number"]})
+    return int(number)
+
+
+def _check_quantity(quantity) -> int:
+    quantity = _int(quantity, label="quantity")
+    if quantity < 0:
+        raise InvalidInput(f"quantity {quantity} is negative: stock on hand cannot go below 0",
+                           details={"quantity": ["must be 0 or more"]})
+    if quantity > MAX_ON_HAND:
+        raise InvalidInput(f"quantity {quantity} is too large (at most {MAX_ON_HAND})",
+                           details={"quantity": [f"at most {MAX_ON_HAND}"]})
+    return quantity
+
+
+def _after_increase(store_id: int, product_ids: list[int]) -> None:
+    """A stock arrival moves waiting Partial orders to New (orders capability), after our commit."""
+    if not product_ids:
+        return
+
+    def _promote():
+        try:
+            from orders.services import orders_promote_waiting
+        except ImportError:  # the orders capability is not installed
+            return
+        try:
+            store = Store.objects.get(pk=store_id)
+            orders_promote_waiting(store=store, product_ids=product_ids)
+        except Exception:  # the stock change is committed; promotion is retried by the next arrival/schedule
+            log.exception("promoting waiting orders failed for store %s", store_id)
+
+    transaction.on_commit(_promote)
+
+
+def _source_records(source: str) -> bool:
+    return source not in FNAC_SOURCES
+
+
+def stock_set(*, product: Product, quantity: int, source: str, user=None) -> Product:
+    """Set the stock on hand to ``quantity`` (an inventory count). Returns the product with fresh stock values."""
+    quantity = _check_quantity(quantity)
+    with transaction.atomic():
+        # the row lock makes "what it was" exact, so the movement audit and the arrival check are right
+        before = Product.objects.select_for_update().filter(pk=product.pk).values_list(
+            "stock_on_hand", flat=True).first()
+        if before is None:
+            raise InvalidInput(f"product {product.pk} does not exist")
+        Product.objects.filter(pk=product.pk).update(stock_on_hand=quantity)
+        StockMovement.objects.create(product_id=product.pk, store_id=product.store_id, kind=StockMovement.Kind.SET,
+                                     delta=quantity - before, quantity_after=quantity, source=source[:40],
+                                     user=user if getattr(user, "pk", None) else None)
+        if quantity != before and _source_records(source):
+            record_change(store_id=product.store_id, product_ids=[product.pk], reason=f"stock_{source}")
+        if quantity > before:
+            _after_increase(product.store_id, [product.pk])
+    _refresh_stock(product)
+    return product
+
+
+def stock_adjust(*, product: Product, delta: int, source: str, user=None) -> Product:
+    """Add ``delta`` (negative to remove) to the stock on hand, atomically; refused if it would go below 0."""
+    delta = _int(delta, label="delta")
+    if abs(delta) > MAX_ON_HAND:
+        raise InvalidInput(f"delta {delta} is too large", details={"delta": [f"at most {MAX_ON_HAND} units"]})
+    with transaction.atomic():
+        qs = Product.objects.filter(pk=product.pk)
+        if delta < 0:
+            qs = qs.filter(stock_on_hand__gte=-delta)
+        if not qs.update(stock_on_hand=F("stock_on_hand") + delta):
+            current = Product.objects.filter(pk=product.pk).values_list("stock_on_hand", flat=True).first()
+            if current is None:
+                raise InvalidInput(f"product {product.pk} does not exist")
+            raise InvalidInput(f"cannot remove {-delta} from {product.sku}: only {current} on hand",
+                               details={"delta": [f"only {current} on hand"]})
+        # our update holds the row lock until commit, so this reads exactly our result
+        after = Product.objects.filter(pk=product.pk).values_list("stock_on_hand", flat=True).get()
+        StockMovement.objects.create(product_id=product.pk, store_id=product.store_id,
+                                     kind=StockMovement.Kind.ADJUST, delta=delta, quantity_after=after,
+                                     source=source[:40], user=user if getattr(user, "pk", None) else None)
+        if delta and _source_records(source):
+            record_change(store_id=product.store_id, product_ids=[product.pk], reason=f"stock_{source}")
+        if delta > 0:
+            _after_increase(product.store_id, [product.pk])
+    _refresh_stock(product)
+    return product
+
+
+def _refresh_stock(product: Product) -> None:
+    row = Product.objects.filter(pk=product.pk).values("stock_on_hand", "stock_reserved").first()
+    if row:
+        product.stock_on_hand, product.stock_reserved = row["stock_on_hand"], row["stock_reserved"]
+
+
+@dataclass
+class BatchItemResult:
+    index: int
+    sku: str
+    ok: bool
+    error: str = ""
+    product_id: int | None = None
+    stock_on_hand: int | None = None
+    sellable: int | None = None
+    field_errors: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = {"index": self.index, "sku": self.sku, "ok": self.ok}
+        if self.ok:
+            data.update(product_id=self.product_id, stock_on_hand=self.stock_on_hand, sellable=self.sellable)
+        else:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
+class BatchResult:
+    items: list[BatchItemResult]
+
+    @property
+    def applied(self) -> int:
+        return sum(1 for item in self.items if item.ok)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for item in self.items if not item.ok)
+
+    @property
+    def errors(self) -> list[BatchItemResult]:
+        return [item for item in self.items if not item.ok]
+
+    def as_dict(self) -> dict:
+        return {"applied": self.applied, "rejected": self.rejected, "results": [i.as_dict() for i in self.items]}
+
+
+def _validate_item(index: int, item) -> tuple[BatchItemResult, str | None, int | None]:
+    """(result, kind, value); kind is "quantity" or "delta" when the item is valid."""
+    if not isinstance(item, dict):
+        return BatchItemResult(index, "", False, "each item must be an object {sku, quantity} or {sku, delta}"), \
+            None, None
+    sku = str(item.get("sku") or "").strip()
+    result = BatchItemResult(index, sku, False)
+    if not sku:
+        result.error = "sku is missing"
+        return result, None, None
+    has_q = item.get("quantity") not in (None, "")
+    has_d = item.get("delta") not in (None, "")
+    if has_q == has_d:
+        result.error = "give exactly one of quantity or delta"
+        return result, None, None
+    try:
+        if has_q:
+            return result, "quantity", _check_quantity(item["quantity"])
+        delta = _int(item["delta"], label="delta")
+        if abs(delta) > MAX_ON_HAND:
+            raise InvalidInput(f"delta {delta} is too large")
+        return result, "delta", delta
+    except InvalidInput as exc:
+        result.error = str(exc)
+        return result, None, None
+
+
+def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> BatchResult:
+    """Apply many ``{sku, quantity}`` (set) or ``{sku, delta}`` (adjust) items of one store at once.
+
+    Bad items (unknown SKU, bad number, a removal below 0, a SKU given twice) are reported by index and SKU;
+    valid items are applied, each with an atomic update, all in one transaction with one outbox write.
+    """
+    results: list[BatchItemResult] = []
+    valid: list[tuple[BatchItemResult, str, int]] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        result, kind, value = _validate_item(index, item)
+        results.append(result)
+        if kind is None:
+            continue
+        if result.sku in seen:
+            result.error = f"sku {result.sku} already given in item {seen[result.sku]}: give each SKU once"
+            continue
+        seen[result.sku] = index
+        valid.append((result, kind, value))
+
+    skus = [r.sku for r, _, _ in valid]
+    ids: dict[str, int] = {}
+    for start in range(0, len(skus), 2000):
+        ids.update(Product.objects.filter(store=store, sku__in=skus[start:start + 2000]).values_list("sku", "id"))
+    todo = []
+    for result, kind, value in valid:
+        pid = ids.get(result.sku)
+        if pid is None:
+            result.error = f"unknown sku {result.sku} in store {store.name}"
+            continue
+        result.product_id = pid
+        todo.append((result, kind, value))
+
+    user = user if getattr(user, "pk", None) else None
+    changed: list[int] = []
+    increased: list[int] = []
+    movements: list[StockMovement] = []
+    with transaction.atomic():
+        locked_before: dict[int, int] = {}
+        set_ids = [r.product_id for r, kind, _ in todo if kind == "quantity"]
+        for start in range(0, len(set_ids), 2000):
+            locked_before.update(Product.objects.select_for_update().filter(
+                pk__in=set_ids[start:start + 2000]).values_list("id", "stock_on_hand"))
+        for result, kind, value in todo:
+            pid = result.product_id
+            if kind == "quantity":
+                before = locked_before.get(pid, 0)
+                Product.objects.filter(pk=pid).update(stock_on_hand=value)
+                delta, after = value - before, value
+            else:
+                qs = Product.objects.filter(pk=pid)
+                if value < 0:
+                    qs = qs.filter(stock_on_hand__gte=-value)
+                if not qs.update(stock_on_hand=F("stock_on_hand") + value):
+                    current = Product.objects.filter(pk=pid).values_list("stock_on_hand", flat=True).first()
+                    result.error = f"cannot remove {-value} from {result.sku}: only {current} on hand"
+                    continue
+                delta, after = value, None
+            result.ok = True
+            if delta:
+                changed.append(pid)
+            if delta > 0:
+                increased.append(pid)
+            movements.append(StockMovement(product_id=pid, store_id=store.pk, delta=delta, quantity_after=after,
+                                           kind=StockMovement.Kind.SET if kind == "quantity" else
+                                           StockMovement.Kind.ADJUST, source=source[:40], user=user))
+        done_ids = [r.product_id for r in results if r.ok]
+        fresh: dict[int, tuple[int, int, bool]] = {}
+        for start in range(0, len(done_ids), 2000):
+            for pid, on_hand, reserved, active in Product.objects.filter(pk__in=done_ids[start:start + 2000]) \
+                    .values_list("id", "stock_on_hand", "stock_reserved", "is_active"):
+                fresh[pid] = (on_hand, reserved, active)
+        for movement in movements:
+            if movement.quantity_after is None:
+                movement.quantity_after = fresh[movement.product_id][0]
+        StockMovement.objects.bulk_create(movements, batch_size=1000)
+        if changed and _source_records(source):
+            record_change(store_id=store.pk, product_ids=changed, reason=f"stock_{source}")
+        if increased:
+            _after_increase(store.pk, increased)
+    for result in results:
+        if result.ok:
+            on_hand, reserved, active = fresh[result.product_id]
+            result.stock_on_hand = on_hand
+            result.sellable = sellable_quantity(on_hand=on_hand, reserved=reserved, safety_stock=store.safety_stock,
+                                                is_active=active)
+    return BatchResult(results)
+
+
+# ================================================================ prices
+
+def price_set(*, product: Product, price=None, sale_price=None, source: str, user=None,
+              clear_sale_price: bool = False) -> Product:
+    """Change the OMS price and/or sale price (None = leave as is; ``clear_sale_price`` removes the sale price).
+
+    Refused with the reason when a value is outside FNAC's limits (0.90 to 20,000 EUR, two decimals), or when the
+    store's price mapping and rounding would make the price sent to FNAC invalid.
+    """
+    updates: dict = {}
+    errors: dict[str, list[str]] = {}
+    for label, value in (("price", price), ("sale_price", sale_price)):
+        if value is None or value == "":
+            continue
+        problem = price_problem(value, label=label)
+        if problem:
+            errors[label] = [problem]
+        else:
+            updates[label] = parse_price(value, label=label)
+    if clear_sale_price:
+        if "sale_price" in updates:
+            errors["sale_price"] = ["give a sale price or clear it, not both"]
+        updates["sale_price"] = None
+    if errors:
+        raise InvalidInput("; ".join(msg for msgs in errors.values() for msg in msgs) + f" (product {product.sku})",
+                           details=errors)
+    if not updates:
+        raise InvalidInput("nothing to change: give price and/or sale_price",
+                           details={"price": ["give price and/or sale_price"]})
+    store = product.store
+    new_price = updates.get("price", product.price)
+    new_sale = updates["sale_price"] if "sale_price" in updates else product.sale_price
+    mapped = mapped_price(price=new_price, sale_price=new_sale, store=store)
+    if mapped is not None:
+        problem = price_problem(mapped, label="FNAC price")
+        if problem:
+            raise InvalidInput(f"{problem} after the store's mapping ({store.get_price_field_display()}, "
+                               f"{store.get_price_rounding_display()}) (product {product.sku})",
+                               details={"price": [problem]})
+    with transaction.atomic():
+        old_mapped = fnac_price_for(Product.objects.only("price", "sale_price").get(pk=product.pk), store)
+        Product.objects.filter(pk=product.pk).update(**updates)
+        for name, value in updates.items():
+            setattr(product, name, value)
+        StockMovement.objects.create(product_id=product.pk, store_id=product.store_id, kind=StockMovement.Kind.PRICE,
+                                     delta=0, source=source[:40], user=user if getattr(user, "pk", None) else None,
+                                     note=", ".join(f"{k}={v}" for k, v in updates.items()))
+        if mapped != old_mapped and _source_records(source):
+            record_change(store_id=product.store_id, product_ids=[product.pk], reason=f"price_{source}")
+    return product
+
+
+def products_mark_changed(*, store: Store, product_ids: Iterable[int], reason: str) -> None:
+    """Record that these products must be pushed again (e.g. after the store's safety stock or price mapping
+    changed). One outbox write."""
+    with transaction.atomic():
+        record_change(store_id=store.pk, product_ids=list(product_ids), reason=reason)

@@ -1,0 +1,45 @@
+"""django-q tasks (thin doors): each calls the inventory service for one store."""
+
+from __future__ import annotations
+
+import logging
+
+from stores.models import Store, SyncRun
+
+log = logging.getLogger(__name__)
+
+
+def stock_push_task(store_id: int) -> dict | None:
+    """Drain the store's outbox (queued after each change, retried with backoff, and every minute)."""
+    from inventory.push import stock_push_job
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    report = stock_push_job(store=store, trigger="task")
+    return report.merge_counts()
+
+
+def stock_push_schedule_task(store_id: int) -> dict | None:
+    """The per-minute safety drain: anything a lost task or a dead worker left pending is pushed."""
+    return stock_push_task(store_id)
+
+
+def stock_sync_task(store_id: int, run_id: int | None = None, skus: list[str] | None = None,
+                    product_ids: list[int] | None = None, trigger: str = "task") -> int | None:
+    from inventory.sync import stock_sync
+
+    store = Store.objects.filter(pk=store_id).first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if store is None:
+        return None
+    run = stock_sync(store=store, skus=skus, product_ids=product_ids, trigger=trigger, run=run)
+    return run.pk
+
+
+def stock_full_push_task(store_id: int) -> int | None:
+    """The daily safety net: every active product's sellable quantity and price, sent again."""
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not (store.sync_stock_enabled or store.sync_prices_enabled):
+        return None
+    return stock_sync_task(store_id, trigger="schedule")

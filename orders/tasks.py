@@ -1,0 +1,45 @@
+"""django-q tasks (thin doors): each calls the orders service for one store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from stores.models import Store, SyncRun
+from stores.syncs import LockBusy
+
+log = logging.getLogger(__name__)
+
+
+def orders_sync_task(store_id: int, mode: str = "manual", since: str | None = None, run_id: int | None = None,
+                     trigger: str = "task") -> int | None:
+    from orders.services import orders_sync
+
+    store = Store.objects.filter(pk=store_id).first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if store is None or not store.is_connected:
+        if run is not None:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED,
+                                                     message="The store is not connected (any more).")
+        return None
+    try:
+        run = orders_sync(store=store, mode=mode, since=dt.datetime.fromisoformat(since) if since else None,
+                          trigger=trigger, run=run)
+    except LockBusy as exc:  # another worker is syncing this store: this run is recorded as skipped
+        log.info("orders sync skipped for store %s: %s", store_id, exc)
+        return run.pk if run else None
+    return run.pk
+
+
+def orders_new_task(store_id: int) -> int | None:
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not store.sync_orders_enabled:
+        return None
+    return orders_sync_task(store_id, mode="new", trigger="schedule")
+
+
+def orders_status_task(store_id: int) -> int | None:
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not store.sync_order_status_enabled:
+        return None
+    return orders_sync_task(store_id, mode="status", trigger="schedule")

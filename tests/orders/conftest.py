@@ -1,0 +1,36 @@
+"""Fixtures for order tests: products with stock, and a helper to run a sync."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def make_product(db):
+    from catalogue.models import Product
+
+    def _make(store, sku, *, on_hand=10, reserved=0, **extra):
+        return Product.objects.create(store=store, sku=sku, name=f"Product {sku}", stock_on_hand=on_hand,
+                                      stock_reserved=reserved, **extra)
+
+    return _make
+
+
+@pytest.fixture
+def sync(connected_store):
+    from orders.services import orders_sync
+
+    def _sync(mode="manual", store=None, **kwargs):
+        return orders_sync(store=store or connected_store, mode=mode, trigger="test", **kwargs)
+
+    return _sync
+
+
+@pytest.fixture
+def manual_store(connected_store):
+    """A connected store that leaves every new order for a decision (no automatic acceptance)."""
+    from stores.models import Store
+
+    Store.objects.filter(pk=connected_store.pk).update(acceptance_mode=Store.AcceptanceMode.MANUAL)
+    connected_store.refresh_from_db()
+    return connected_store
