@@ -31,8 +31,20 @@ def rounded_price(value: Decimal | None, rounding: str) -> Decimal | None:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _inventory():
+    try:
+        from inventory import services
+    except ImportError:
+        return None
+    return services if hasattr(services, "fnac_price_for") and hasattr(services, "fnac_quantity_for") else None
+
+
 def fnac_price_for(product, store) -> Decimal | None:
-    """The price the connector shows on FNAC for this product (store's price field and rounding)."""
+    """The price the connector shows on FNAC for this product (store's price field and rounding); the inventory
+    capability's rule when it is installed, so listing, push and import agree."""
+    inventory = _inventory()
+    if inventory is not None:
+        return inventory.fnac_price_for(product, store)
     base = product.price
     if store.price_field == "sale_price" and product.sale_price is not None:
         base = product.sale_price
@@ -41,6 +53,9 @@ def fnac_price_for(product, store) -> Decimal | None:
 
 def fnac_quantity_for(product, store) -> int:
     """The quantity the connector shows on FNAC: 0 when deactivated, else on hand - reserved - safety stock."""
+    inventory = _inventory()
+    if inventory is not None:
+        return inventory.fnac_quantity_for(product, store)
     if not product.is_active:
         return 0
     available = product.stock_on_hand - product.stock_reserved - (store.safety_stock or 0)

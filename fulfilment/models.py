@@ -57,7 +57,8 @@ class Shipment(models.Model):
     last_error = models.TextField(blank=True, default="")
     fnac_state = models.CharField(max_length=30, blank=True, default="", help_text="FNAC order state after it.")
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

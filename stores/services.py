@@ -198,6 +198,7 @@ def _after_connect(store: Store, trigger: str, first: bool) -> None:
 
 
 def store_disconnect(*, store: Store) -> Store:
+    store.refresh_from_db()
     if store.status != Store.Status.CONNECTED:
         raise Conflict(f"store {store.name!r} is not connected (status: {store.get_status_display()})")
     with transaction.atomic():

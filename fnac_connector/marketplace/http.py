@@ -4,7 +4,7 @@ One ``requests.Session`` per client, a (connect, read) timeout on every call, bo
 exponential backoff and jitter that honour ``Retry-After``, and typed errors instead of ``requests``
 exceptions.
 
-Reads and writes are retried differently. A read is safe to repeat, so it is retried on 429/502/503/504,
+Reads and writes are retried differently. A read is safe to repeat, so it is retried on 429/500/502/503/504,
 timeouts and dropped connections. A write (FNAC offers_update / orders_update, Mirakl P41) is retried only
 when the server certainly did not process it: the connection was never established (refused, DNS,
 connect timeout) or the server answered 429/503, i.e. "not now". A read timeout, a dropped connection
@@ -32,7 +32,7 @@ from .errors import AuthError, MarketplaceError, RateLimited, Rejected, Unavaila
 
 logger = logging.getLogger("fnac_connector.marketplace.http")
 
-RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
 # the server said "not now" before doing anything: safe to repeat even a write
 RETRYABLE_WRITE_STATUSES = frozenset({429, 503})
 

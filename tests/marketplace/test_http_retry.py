@@ -172,7 +172,7 @@ def test_write_statuses(rsps, sleeps, status, retried):
 # ---------------------------------------------------------------- mapping and headers
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthError), (403, AuthError), (404, Rejected), (422, Rejected), (500, Unavailable)],
+    [(401, AuthError), (403, AuthError), (404, Rejected), (422, Rejected)],
 )
 def test_final_statuses_are_typed_and_not_retried(rsps, sleeps, status, error):
     rsps.add(responses.GET, URL, status=status)
@@ -180,6 +180,18 @@ def test_final_statuses_are_typed_and_not_retried(rsps, sleeps, status, error):
         transport(sleeps).request("GET", URL, operation="op")
     assert info.value.status_code == status
     assert len(rsps.calls) == 1 and sleeps == []
+
+
+def test_500_is_retried_on_reads_but_not_on_writes(rsps, sleeps):
+    rsps.add(responses.GET, URL, status=500)
+    rsps.add(responses.GET, URL, status=200, body="ok")
+    assert transport(sleeps).request("GET", URL, operation="op").text == "ok"
+    assert len(rsps.calls) == 2 and len(sleeps) == 1
+    rsps.add(responses.POST, URL, status=500)
+    with pytest.raises(Unavailable) as info:
+        transport(sleeps).request("POST", URL, operation="op", write=True)
+    assert info.value.status_code == 500
+    assert len([c for c in rsps.calls if c.request.method == "POST"]) == 1
 
 
 def test_timeout_and_default_headers_are_sent(sleeps):

@@ -29,7 +29,7 @@ def test_connect_succeeds_and_records_run(store, sandbox, django_capture_on_comm
     assert run.counts == {"fnac_ok": 1, "mirakl_ok": 1}
     services_called = [r.service for r in sandbox.requests]
     assert "auth" in services_called
-    assert any("/api/account" in r.service for r in sandbox.requests)
+    assert any(r.service == "A01" for r in sandbox.requests)
 
 
 @pytest.mark.parametrize("field, value, expected", [

@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 import requests
 from lxml import etree
 
-from ..errors import AuthError, MarketplaceError
+from ..errors import AuthError, BadResponse, MarketplaceError
 from ..http import HttpTransport, default_error_for_response
 from . import builder, parser
 from .builder import DateFilter, RequestHeader
@@ -139,6 +139,20 @@ class FnacClient:
 
         The body is built before anything is sent, so a ValueError from a builder costs no request.
         """
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(service, build, parse, write=write)
+            except BadResponse:
+                # a cut or garbled answer to a read is retried like a 503; for a write the outcome is
+                # unknown, so the caller must look before sending again
+                if write or attempt >= self.transport.max_retries:
+                    raise
+                self.transport.sleep(self.transport._backoff_delay(attempt))
+                attempt += 1
+
+    def _call_once(self, service: str, build: Callable[[RequestHeader], bytes], parse: Callable[[bytes], T],
+                   *, write: bool = False) -> T:
         token = self._valid_token()
         body = build(self._header(token))
         try:

@@ -100,6 +100,19 @@ class MiraklClient:
         return self.transport.request("GET", self.base_url + path, operation=operation, params=params or None,
                                       headers=headers)
 
+    def _get_json(self, path: str, operation: str, params: dict[str, Any] | None = None) -> Any:
+        """A GET whose body must be JSON; a cut or garbled body of a read is retried like a 503."""
+        attempt = 0
+        while True:
+            response = self._get(path, operation, params)
+            try:
+                return self._json(response, operation)
+            except BadResponse:
+                if attempt >= self.transport.max_retries:
+                    raise
+                self.transport.sleep(self.transport._backoff_delay(attempt))
+                attempt += 1
+
     @staticmethod
     def _json(response: requests.Response, operation: str) -> Any:
         try:
@@ -116,7 +129,7 @@ class MiraklClient:
 
     # ------------------------------------------------------------------ A01
     def account(self) -> Account:
-        data = self._json(self._get("/api/account", "A01"), "A01")
+        data = self._get_json("/api/account", "A01")
         if not isinstance(data, dict) or "shop_id" not in data:
             raise BadResponse("Mirakl A01: response without shop_id")
         return Account(shop_id=str(data["shop_id"]), shop_name=str(data.get("shop_name") or ""),
@@ -124,7 +137,7 @@ class MiraklClient:
 
     # ------------------------------------------------------------------ H11
     def hierarchies(self) -> list[Hierarchy]:
-        data = self._json(self._get("/api/hierarchies", "H11"), "H11")
+        data = self._get_json("/api/hierarchies", "H11")
         return list(self._flatten_hierarchies(self._list(data, "hierarchies", "H11"), parent="", level=1))
 
     def _flatten_hierarchies(self, items: Iterable[dict[str, Any]], *, parent: str,
@@ -145,7 +158,7 @@ class MiraklClient:
 
     # ------------------------------------------------------------------ PM11
     def attributes(self, hierarchy: str | None = None) -> list[Attribute]:
-        data = self._json(self._get("/api/products/attributes", "PM11", {"hierarchy": hierarchy}), "PM11")
+        data = self._get_json("/api/products/attributes", "PM11", {"hierarchy": hierarchy})
         result = []
         for item in self._list(data, "attributes", "PM11"):
             values_list = item.get("values_list") or ""
@@ -166,7 +179,7 @@ class MiraklClient:
 
     # ------------------------------------------------------------------ VL11
     def values_lists(self, code: str | None = None) -> list[ValuesList]:
-        data = self._json(self._get("/api/values_lists", "VL11", {"code": code}), "VL11")
+        data = self._get_json("/api/values_lists", "VL11", {"code": code})
         return [
             ValuesList(code=str(item.get("code") or ""), label=str(item.get("label") or ""),
                        values=[Value(code=str(v.get("code") or ""), label=str(v.get("label") or ""))
@@ -187,7 +200,7 @@ class MiraklClient:
         return str(data["import_id"])
 
     def product_import_status(self, import_id: str | int) -> ImportStatus:
-        data = self._json(self._get(f"/api/products/imports/{import_id}", "P42"), "P42")
+        data = self._get_json(f"/api/products/imports/{import_id}", "P42")
         if not isinstance(data, dict) or not (data.get("import_status") or data.get("status")):
             raise BadResponse("Mirakl P42: response without import_status")
 

@@ -1,0 +1,246 @@
+"""Ready to Ship without a WMS, both shipping modes, typed tracking numbers, split shipments, FNAC refusals and
+retries, the 25-orders batching, and the status sync that follows (Shipped -> In transit -> Complete)."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue.models import Product
+from fnac_connector.errors import Conflict, InvalidInput
+from fulfilment import services
+from fulfilment.models import Shipment
+from orders.models import Order, OrderStatus
+from orders.services import orders_sync
+from stores.models import Store
+from tests.fulfilment.conftest import updates_sent
+
+S = OrderStatus
+
+
+def _fnac_lines(sandbox, order):
+    return {line["order_detail_id"]: line for line in sandbox.order_json(order.marketplace_order_id)["lines"]}
+
+
+def test_self_ship_full_path_without_wms(sandbox, ship_store, paid_order):
+    order = paid_order(["A", "B"])
+    assert order.status == S.NEW and order.fnac_state == "ToShip"
+    assert Product.objects.get(sku="A").stock_reserved == 1
+
+    services.order_release_to_warehouse(order=order)
+    order.refresh_from_db()
+    assert order.status == S.RFP
+
+    outcome = services.order_ready_to_ship(order=order)
+    assert outcome.ok, outcome.error
+    shipment = outcome.shipment
+    assert shipment.source == Shipment.Source.CARRIER and shipment.adapter == "sandbox"
+    assert shipment.carrier_code == "COLISSIMO" and shipment.tracking_number.startswith("CO")
+    assert shipment.awb.startswith("SBX") and bytes(shipment.label_pdf).startswith(b"%PDF")
+    assert shipment.state == Shipment.State.CONFIRMED
+
+    # what FNAC received: one update, both lines Shipped with the tracking number and carrier
+    body = updates_sent(sandbox)[-1]
+    assert 'action="update"' in body and body.count("<action>Shipped</action>") == 2
+    assert f"<tracking_number>{shipment.tracking_number}</tracking_number>" in body
+    assert "<tracking_company>COLISSIMO</tracking_company>" in body
+    fnac = sandbox.order_json(order.marketplace_order_id)
+    assert fnac["state"] == "Shipped"
+    assert {line["tracking_number"] for line in fnac["lines"]} == {shipment.tracking_number}
+
+    order.refresh_from_db()
+    assert order.status == S.IN_TRANSIT and order.fnac_state == "Shipped" and not order.flagged
+    assert [c.to_status for c in order.status_changes.all()][-3:] == [S.RFP, S.READY_TO_SHIP, S.IN_TRANSIT]
+    assert {line.state for line in order.lines.all()} == {"Shipped"}
+    assert all(line.shipped_at and line.tracking_company == "COLISSIMO" for line in order.lines.all())
+    product = Product.objects.get(sku="A")
+    assert (product.stock_on_hand, product.stock_reserved) == (49, 0)  # consumed at shipment
+
+    # the buyer receives it: the status sync makes the order Complete
+    sandbox.set_order_state(order.marketplace_order_id, "Received")
+    orders_sync(store=ship_store, mode="status", trigger="test")
+    order.refresh_from_db()
+    assert order.status == S.COMPLETE
+
+
+def test_ready_to_ship_straight_from_new_with_a_typed_tracking_number(sandbox, ship_store, paid_order):
+    order = paid_order(["A"])
+    outcome = services.order_ready_to_ship(order=order, tracking_number="XT123456789FR", carrier_code="LAPOSTE")
+    assert outcome.ok
+    assert outcome.shipment.source == Shipment.Source.MANUAL and not outcome.shipment.label_pdf
+    line = next(iter(_fnac_lines(sandbox, order).values()))
+    assert (line["tracking_number"], line["tracking_company"], line["state"]) == ("XT123456789FR", "LAPOSTE", "Shipped")
+    order.refresh_from_db()
+    assert order.status == S.IN_TRANSIT
+    with pytest.raises(services.NoLabel, match="typed by hand"):
+        services.order_label(order=order)
+
+
+def test_channel_mode_uses_a_carrier_fnac_lists(sandbox, ship_store, paid_order):
+    Store.objects.filter(pk=ship_store.pk).update(shipping_mode=Store.ShippingMode.CHANNEL,
+                                                  default_carrier_code="chronopost")
+    order = paid_order(["A"])
+    outcome = services.order_ready_to_ship(order=order)
+    assert outcome.ok
+    # the code as FNAC spells it, checked against the carriers_query table
+    assert outcome.shipment.carrier_code == "CHRONOPOST" and outcome.shipment.shipping_mode == "channel"
+    assert "<tracking_company>CHRONOPOST</tracking_company>" in updates_sent(sandbox)[-1]
+
+
+def test_channel_mode_refuses_unknown_codes_and_typed_numbers_before_anything_changes(sandbox, ship_store, paid_order):
+    Store.objects.filter(pk=ship_store.pk).update(shipping_mode=Store.ShippingMode.CHANNEL)
+    order = paid_order(["A"])
+    before = len(sandbox.requests)
+    with pytest.raises(InvalidInput, match="not one FNAC lists.*COLISSIMO"):
+        services.order_ready_to_ship(order=order, carrier_code="MYCARRIER")
+    with pytest.raises(InvalidInput, match="cannot be typed"):
+        services.order_ready_to_ship(order=order, tracking_number="ABC")
+    order.refresh_from_db()
+    assert order.status == S.NEW and not Shipment.objects.exists() and len(sandbox.requests) == before
+
+
+def test_order_mode_overrides_the_store_default(sandbox, ship_store, paid_order):
+    Store.objects.filter(pk=ship_store.pk).update(shipping_mode=Store.ShippingMode.CHANNEL)
+    order = paid_order(["A"])
+    Order.objects.filter(pk=order.pk).update(shipping_mode=Order.ShippingMode.SELF_SHIP)
+    outcome = services.order_ready_to_ship(order=order, tracking_number="OWN-123")  # allowed: self ship order
+    assert outcome.ok and outcome.shipment.shipping_mode == "self_ship"
+
+
+def test_split_shipment(sandbox, ship_store, paid_order):
+    order = paid_order(["A", "B", "C"])
+    ids = sorted(order.lines.values_list("order_detail_id", flat=True))
+    first = services.order_ready_to_ship(order=order, lines=[ids[0]])
+    assert first.ok
+    fnac = _fnac_lines(sandbox, order)
+    assert fnac[ids[0]]["state"] == "Shipped" and fnac[ids[1]]["state"] == "ToShip"
+    assert sandbox.order_json(order.marketplace_order_id)["state"] == "ToShip"
+    order.refresh_from_db()
+    assert order.status == S.READY_TO_SHIP  # the rest ships later
+    assert Product.objects.get(sku="A").stock_reserved == 0 and Product.objects.get(sku="B").stock_reserved == 1
+
+    with pytest.raises(Conflict, match="already shipped"):
+        services.order_ready_to_ship(order=order, lines=[ids[0]])
+
+    second = services.order_ready_to_ship(order=order, tracking_number="OTHER-42")  # the rest, its own tracking
+    assert second.ok
+    fnac = _fnac_lines(sandbox, order)
+    assert fnac[ids[0]]["tracking_number"] == first.shipment.tracking_number
+    assert {fnac[i]["tracking_number"] for i in ids[1:]} == {"OTHER-42"}
+    assert sandbox.order_json(order.marketplace_order_id)["state"] == "Shipped"
+    # the second update carried only the remaining lines
+    last = updates_sent(sandbox)[-1]
+    assert f"<order_detail_id>{ids[0]}</order_detail_id>" not in last
+    order.refresh_from_db()
+    assert order.status == S.IN_TRANSIT
+    assert order.shipments.count() == 2
+    with pytest.raises(Conflict, match="In transit"):
+        services.order_ready_to_ship(order=order)
+
+
+def test_fnac_refuses_an_unknown_carrier_then_the_retry_with_the_fix_goes_through(sandbox, ship_store, paid_order):
+    Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="MYCARRIER")  # self ship: not checked here
+    order = paid_order(["A"])
+    outcome = services.order_ready_to_ship(order=order)
+    assert not outcome.ok and "ERR_115" in outcome.error
+    order.refresh_from_db()
+    assert order.status == S.READY_TO_SHIP and order.flagged
+    assert "ERR_115" in order.last_push_error and "Unknown carrier" in order.flag_reason
+    shipment = order.shipments.get()
+    assert shipment.state == Shipment.State.REFUSED and shipment.tracking_number  # the label is kept
+    assert sandbox.order_json(order.marketplace_order_id)["state"] == "ToShip"
+    assert Product.objects.get(sku="A").stock_reserved == 1  # nothing consumed
+
+    shipments = services.order_shipments_retry(order=order, carrier_code="LAPOSTE")
+    assert [s.state for s in shipments] == [Shipment.State.CONFIRMED]
+    body = updates_sent(sandbox)[-1]
+    assert "<tracking_company>LAPOSTE</tracking_company>" in body
+    assert f"<tracking_number>{shipment.tracking_number}</tracking_number>" in body
+    order.refresh_from_db()
+    assert order.status == S.IN_TRANSIT and not order.flagged and order.last_push_error == ""
+    assert sandbox.order_json(order.marketplace_order_id)["state"] == "Shipped"
+
+
+def test_fnac_refuses_an_order_no_longer_to_ship(sandbox, ship_store, paid_order):
+    order = paid_order(["A"])
+    sandbox.set_order_state(order.marketplace_order_id, "Cancelled")  # FNAC cancelled it, the OMS does not know yet
+    outcome = services.order_ready_to_ship(order=order)
+    assert not outcome.ok and "ERR_112" in outcome.error
+    order.refresh_from_db()
+    assert order.flagged and "ERR_112" in order.last_push_error and order.fnac_state == "Cancelled"
+    # a retry without a fix is refused again, and says so
+    shipments = services.order_shipments_retry(order=order)
+    assert shipments[0].state == Shipment.State.REFUSED
+    with pytest.raises(Conflict, match="Cancelled on FNAC"):
+        services.order_ready_to_ship(order=order)
+
+
+def test_a_confirmation_that_could_not_reach_fnac_is_retried_without_repeating_what_landed(
+        sandbox, ship_store, paid_order, monkeypatch):
+    from fnac_connector.marketplace.errors import Unavailable
+    from fnac_connector.marketplace.fnac.client import FnacClient
+
+    order = paid_order(["A"])
+    real = FnacClient.orders_update
+
+    def lost_answer(self, updates):
+        real(self, updates)  # FNAC applies it, but the answer is lost
+        raise Unavailable("connection reset")
+
+    monkeypatch.setattr(FnacClient, "orders_update", lost_answer)
+    outcome = services.order_ready_to_ship(order=order)
+    assert not outcome.ok
+    shipment = order.shipments.get()
+    assert shipment.state == Shipment.State.FAILED
+    order.refresh_from_db()
+    assert order.last_push_error and not order.flagged  # transient: retried by the periodic job
+    monkeypatch.setattr(FnacClient, "orders_update", real)
+    sent = len(updates_sent(sandbox))
+
+    assert services.shipments_retry_failed(store=ship_store) == 1
+    shipment.refresh_from_db()
+    assert shipment.state == Shipment.State.CONFIRMED
+    assert len(updates_sent(sandbox)) == sent  # re-read FNAC first: nothing sent twice
+    order.refresh_from_db()
+    assert order.status == S.IN_TRANSIT and order.last_push_error == ""
+
+
+def test_bulk_ready_to_ship_confirms_25_orders_per_call(sandbox, ship_store, paid_order):
+    orders = [paid_order([f"SKU{i}"]) for i in range(27)]
+    sandbox.clear_requests()
+    outcomes = services.orders_ready_to_ship(orders=orders)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    bodies = updates_sent(sandbox)
+    assert [b.count("<order ") for b in bodies] == [25, 2]
+    assert Order.objects.filter(pk__in=[o.pk for o in orders], status=S.IN_TRANSIT).count() == 27
+
+
+def test_bad_requests_change_nothing(sandbox, ship_store, paid_order):
+    order = paid_order(["A"])
+    with pytest.raises(InvalidInput, match="no line"):
+        services.order_ready_to_ship(order=order, lines=[999999])
+    with pytest.raises(InvalidInput, match="32 characters"):
+        services.order_ready_to_ship(order=order, tracking_number="X" * 40)
+    Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="")
+    with pytest.raises(InvalidInput, match="no carrier code"):
+        services.order_ready_to_ship(order=order)
+    order.refresh_from_db()
+    assert order.status == S.NEW and not Shipment.objects.exists()
+
+
+def test_an_address_the_carrier_refuses_is_shown_on_the_order(sandbox, ship_store, paid_order):
+    order = paid_order(["A"])
+    Order.objects.filter(pk=order.pk).update(shipping_address={**order.shipping_address, "zipcode": "7500"})
+    with pytest.raises(InvalidInput, match="zipcode must be 5 digits"):
+        services.order_ready_to_ship(order=order)
+    order.refresh_from_db()
+    assert order.status == S.READY_TO_SHIP and order.flagged and "zipcode" in order.last_push_error
+    assert not updates_sent(sandbox) or "Shipped" not in updates_sent(sandbox)[-1]
+
+
+def test_release_only_from_new(sandbox, ship_store, paid_order):
+    from orders.status import IllegalTransition
+
+    order = paid_order(["A"])
+    services.order_release_to_warehouse(order=order)
+    with pytest.raises(IllegalTransition, match="only a New order"):
+        services.order_release_to_warehouse(order=order)
