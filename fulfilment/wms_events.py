@@ -132,8 +132,12 @@ def _apply(row: WmsEvent, *, store: Store, kind: str, order_ref: str, lines: lis
         return (WmsEvent.Outcome.REJECTED, f"Order {order_ref} has no line(s) {unknown}; its lines are "
                                            f"{sorted(by_detail)}.", False)
     if order.status not in WORKING_STATUSES:
-        return (WmsEvent.Outcome.IGNORED, f"Order {order_ref} is {_label(order.status)}: the {kind} event changes "
-                                          "nothing (stop work on a cancelled order).", False)
+        from orders.status import CANCELLED_STATUSES
+
+        why = "it is cancelled: stop work on it" if order.status in CANCELLED_STATUSES else \
+            "it is already past the warehouse"
+        return (WmsEvent.Outcome.IGNORED, f"Late or stray {kind} event: order {order_ref} is "
+                                          f"{_label(order.status)}, {why}; nothing changed.", False)
     live = set(ShipmentLine.objects.filter(order_line__order=order, cancelled=False)
                .values_list("order_line_id", flat=True))
     open_lines = [line for line in all_lines if line.state == "ToShip" and line.pk not in live]

@@ -23,7 +23,7 @@ STATUS_COLOURS = {
 }
 RUN_COLOURS = {
     SyncRun.State.SUCCEEDED: "#1e8e3e", SyncRun.State.PARTIAL: "#f29900", SyncRun.State.FAILED: "#d93025",
-    SyncRun.State.RUNNING: "#1a73e8", SyncRun.State.QUEUED: "#80868b",
+    SyncRun.State.RUNNING: "#1a73e8", SyncRun.State.QUEUED: "#80868b", SyncRun.State.SKIPPED: "#80868b",
 }
 
 

@@ -145,6 +145,7 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Succeeded with errors"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (already running)"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sync_runs")
     kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)

@@ -96,7 +96,7 @@ def sync_run(*, store: Store, kind: str, trigger: str = "", run: SyncRun | None 
         yield recorder
     except BaseException as exc:
         recorder.flush_issues()
-        run.state = SyncRun.State.FAILED
+        run.state = SyncRun.State.SKIPPED if isinstance(exc, LockBusy) else SyncRun.State.FAILED
         run.message = (run.message + "\n" if run.message else "") + _describe(exc)
         _finish(recorder)
         raise

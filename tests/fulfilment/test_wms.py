@@ -135,7 +135,7 @@ def test_duplicate_and_out_of_order_events_are_harmless(sandbox, wms_store, paid
         late = post_event(wms_store, {"event_id": "pick-1", "type": "picked", "order_id": order.marketplace_order_id})
     assert again.status_code == 200 and again.json()["results"][0]["status"] == "duplicate"
     assert late.status_code == 200 and late.json()["results"][0]["status"] == "ignored"
-    assert "already" in late.json()["results"][0]["detail"]
+    assert "Late" in late.json()["results"][0]["detail"]
     assert WmsEvent.objects.get(event_id="pack-1").duplicates == 1
     assert WmsEvent.objects.get(event_id="pick-1").outcome == WmsEvent.Outcome.IGNORED
     assert order.shipments.count() == 1 and len(updates_sent(sandbox)) == sent

@@ -59,3 +59,14 @@ def test_cursor_only_moves_forward(store):
     assert cursor_get(store=store, name="orders") == now
     cursor_set(store=store, name="orders", position=now + dt.timedelta(minutes=5))
     assert cursor_get(store=store, name="orders") == now + dt.timedelta(minutes=5)
+
+
+def test_busy_lock_marks_run_skipped_not_failed(store):
+    with store_lock(store=store, name="orders"):
+        with pytest.raises(LockBusy):
+            with sync_run(store=store, kind=SyncRun.Kind.ORDERS_IMPORT) as run:
+                with store_lock(store=store, name="orders"):
+                    pass
+    row = SyncRun.objects.get(pk=run.run.pk)
+    assert row.state == SyncRun.State.SKIPPED
+    assert "already running" in row.message
