@@ -125,7 +125,7 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
     if ok:
         fields.update(state=WmsDelivery.State.DELIVERED, delivered_at=finished, next_attempt_at=None)
     else:
-        fields.update(next_attempt_at=finished + backoff(attempts))
+        fields.update(next_attempt_at=max(finished, now) + backoff(attempts))
         log.info("WMS delivery %s to store %s failed (attempt %s): %s", delivery.pk, store.pk, attempts, error)
     WmsDelivery.objects.filter(pk=delivery.pk).update(**fields)
     for key, value in fields.items():

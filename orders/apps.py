@@ -24,6 +24,10 @@ class OrdersConfig(AppConfig):
             job="orders_status", func="orders.tasks.orders_status_task",
             minutes=lambda s: s.status_interval_minutes, enabled=lambda s: s.sync_order_status_enabled,
             label="Order status updates"))
+        hooks.schedule(hooks.ScheduleSpec(
+            job="orders_sweep", func="orders.tasks.orders_sweep_task", minutes=lambda s: 24 * 60,
+            enabled=lambda s: s.sync_orders_enabled or s.sync_order_status_enabled,
+            label="Daily safety sweep of the last days' orders"))
         from orders.admin import sync_orders_action
 
         hooks.store_admin_action(sync_orders_action)

@@ -43,3 +43,17 @@ def orders_status_task(store_id: int) -> int | None:
     if store is None or not store.sync_order_status_enabled:
         return None
     return orders_sync_task(store_id, mode="status", trigger="schedule")
+
+
+SWEEP_DAYS = 3
+
+
+def orders_sweep_task(store_id: int) -> int | None:
+    """Daily safety net: re-read every order changed in the last few days, whatever the cursors say."""
+    from django.utils import timezone
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not (store.sync_orders_enabled or store.sync_order_status_enabled):
+        return None
+    since = timezone.now() - dt.timedelta(days=SWEEP_DAYS)
+    return orders_sync_task(store_id, mode="manual", since=since.isoformat(), trigger="sweep")
