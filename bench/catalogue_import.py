@@ -27,6 +27,7 @@ DB_FILE = Path(f"/tmp/bench_catalogue_{os.getpid()}.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fnac_connector.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{DB_FILE}")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_DEBUG", "false")  # DEBUG keeps every SQL statement in memory
 
 
 def free_port() -> int:

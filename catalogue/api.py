@@ -91,7 +91,7 @@ class ProductFilter(django_filters.FilterSet):
                   "removed_on_fnac"]
 
 
-class RunStartedSerializer(serializers.Serializer):
+class CatalogueRunStartedSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
     state = serializers.CharField()
     kind = serializers.CharField()
@@ -133,13 +133,13 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     def update(self, request, *args, **kwargs):
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses={202: RunStartedSerializer, 409: DetailSerializer})
+    @extend_schema(request=None, responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
     @action(detail=True, methods=["post"], url_path="list")
     def list_on_fnac(self, request, pk=None):
         product = self.get_object()
         return _started(services.products_list_request(store=product.store, product_ids=[product.pk], trigger="api"))
 
-    @extend_schema(request=None, responses={202: RunStartedSerializer, 409: DetailSerializer})
+    @extend_schema(request=None, responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
     @action(detail=True, methods=["post"], url_path="delete-offer")
     def delete_offer(self, request, pk=None):
         product = self.get_object()
@@ -301,7 +301,7 @@ class SyncCatalogueSerializer(serializers.Serializer):
 
 
 class StoreSyncCatalogueView(APIView):
-    @extend_schema(request=SyncCatalogueSerializer, responses={202: RunStartedSerializer, 409: DetailSerializer})
+    @extend_schema(request=SyncCatalogueSerializer, responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
     def post(self, request, pk: int):
         store = get_object_or_404(stores_for_user(request.user), pk=pk)
         data = SyncCatalogueSerializer(data=request.data)

@@ -166,10 +166,14 @@ class ShipmentInline(admin.TabularInline):
 
     @admin.display(description="Lines")
     def shipped_lines(self, shipment):
+        if not shipment.pk:
+            return ""
         return ", ".join(str(sl.order_line.order_detail_id) for sl in shipment.lines.all() if not sl.cancelled)
 
     @admin.display(description="Label")
     def label_link(self, shipment):
+        if not shipment.pk:
+            return ""
         if shipment.source == Shipment.Source.MANUAL:
             return "typed by hand"
         return format_html('<a href="{}" target="_blank">Print label</a>',
@@ -257,7 +261,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Label")
     def label_link(self, shipment):
-        if shipment.source == Shipment.Source.MANUAL:
+        if not shipment.pk or shipment.source == Shipment.Source.MANUAL:
             return "—"
         return format_html('<a href="{}" target="_blank">Print</a>',
                            reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
@@ -300,7 +304,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if not (request.user.is_superuser or request.user.has_perm("orders.change_order")):
             raise PermissionDenied
         back = reverse("admin:orders_order_change", args=[order.pk])
-        form = ShipForm(request.POST or None, order=order)
+        form = ShipForm(request.POST if request.method == "POST" else None, order=order)
         if request.method == "POST" and form.is_valid():
             try:
                 outcome = services.order_ready_to_ship(

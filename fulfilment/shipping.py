@@ -45,6 +45,12 @@ FLAG_PREFIX = "Shipment: "
 TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "NO_ANSWER", "MarketplaceError")
 
 
+class AlreadyShipped(Conflict):
+    """Another request shipped these lines first: nothing to record on the order."""
+
+    code = "already_shipped"
+
+
 class CarrierFailure(ServiceError):
     code = "carrier"
     http_status = 502
@@ -232,7 +238,7 @@ def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
         Order.objects.select_for_update().filter(pk=order.pk).values_list("pk").first()
         clash = sorted(line.order_detail_id for line in plan.lines if line.pk in _live_line_ids(order))
         if clash:
-            raise Conflict(f"Order {ref}: line(s) {clash} were shipped meanwhile.")
+            raise AlreadyShipped(f"Order {ref}: line(s) {clash} were shipped meanwhile by another request.")
         lines = list(OrderLine.objects.filter(pk__in=[line.pk for line in plan.lines]).select_related("product")
                      .order_by("order_detail_id"))
         weight = _weight(lines)
@@ -263,6 +269,8 @@ def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
             shipment.label_data = request_to_json(request)
         try:
             shipment.save()
+            Order.objects.filter(pk=order.pk).update(tracking_number=shipment.tracking_number,
+                                                     updated_at=timezone.now())
             ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, order_line=line, quantity=line.quantity)
                                               for line in lines])
             wms_delivery_create(store=store, kind=WmsDelivery.Kind.SHIPMENT, key=f"shipment:{shipment.pk}",
@@ -314,13 +322,19 @@ def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = So
         _to_ready_to_ship(plan.order, source=source, user=user)
         try:
             outcome.shipment = shipment_book(plan=plan, user=user)
+        except AlreadyShipped as exc:
+            outcome.error, outcome.exception = str(exc), exc
+            continue
         except ServiceError as exc:
             outcome.error, outcome.exception = str(exc), exc
             _record_problem(plan.order, str(exc))
             continue
         booked.append(outcome.shipment)
-    if booked:
-        shipments_confirm(store=booked[0].store, shipments=booked, trigger=trigger or source)
+    per_store: dict[int, list[Shipment]] = defaultdict(list)
+    for shipment in booked:
+        per_store[shipment.store_id].append(shipment)
+    for shipments in per_store.values():
+        shipments_confirm(store=shipments[0].store, shipments=shipments, trigger=trigger or source)
     for outcome in outcomes:
         outcome.order.refresh_from_db()
         if outcome.shipment is not None:

@@ -72,7 +72,6 @@ def _clean_price(form, name):
 class AdjustForm(forms.Form):
     delta = forms.IntegerField(label="Add (negative to remove)", min_value=-services.MAX_ON_HAND,
                                max_value=services.MAX_ON_HAND)
-    note = forms.CharField(required=False, max_length=200, label="Reason")
 
 
 class StockMovementInline(admin.TabularInline):
@@ -102,8 +101,8 @@ def adjust_stock(modeladmin, request, queryset):
         for store_id, sku in queryset.values_list("store_id", "sku"):
             by_store.setdefault(store_id, []).append(sku)
         for store in Store.objects.filter(pk__in=by_store):
-            result = services.stock_batch(store=store, items=[{"sku": sku, "delta": delta} for sku in by_store[store.pk]],
-                                          source="admin", user=request.user)
+            items = [{"sku": sku, "delta": delta} for sku in by_store[store.pk]]
+            result = services.stock_batch(store=store, items=items, source="admin", user=request.user)
             applied += result.applied
             rejected += result.rejected
             for item in result.errors[:20]:

@@ -205,14 +205,16 @@ def claim(*, store_id: int, limit: int | None = None, ignore_backoff: bool = Fal
     limit = limit or max_offers()
     now = timezone.now()
     token = uuid.uuid4().hex
-    ids = list(_claimable(store_id, now, ignore_backoff=ignore_backoff).order_by("changed_at", "id")
-               .values_list("id", flat=True)[:limit])
-    if not ids:
-        return token, []
-    # the conditions are checked again by the UPDATE itself, so two drains never claim the same row
-    for start in range(0, len(ids), 5000):
-        _claimable(store_id, now, ignore_backoff=ignore_backoff).filter(pk__in=ids[start:start + 5000]).update(
-            claim_token=token, claimed_until=now + lease(), claimed_version=F("version"))
+    with transaction.atomic():
+        # PostgreSQL: rows another drain is claiming right now are skipped, not waited for; the UPDATE checks the
+        # conditions again anyway, so two drains never claim the same row (SQLite serialises writers)
+        ids = list(_claimable(store_id, now, ignore_backoff=ignore_backoff).select_for_update(skip_locked=True)
+                   .order_by("changed_at", "id").values_list("id", flat=True)[:limit])
+        if not ids:
+            return token, []
+        for start in range(0, len(ids), 5000):
+            _claimable(store_id, now, ignore_backoff=ignore_backoff).filter(pk__in=ids[start:start + 5000]).update(
+                claim_token=token, claimed_until=now + lease(), claimed_version=F("version"))
     rows = list(OfferChange.objects.filter(claim_token=token).values(
         "id", "product_id", "claimed_version", "force", "attempts"))
     return token, rows

@@ -305,10 +305,11 @@ def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> B
     movements: list[StockMovement] = []
     with transaction.atomic():
         locked_before: dict[int, int] = {}
+        todo.sort(key=lambda entry: entry[0].product_id)  # one lock order for every writer (no deadlock)
         set_ids = [r.product_id for r, kind, _ in todo if kind == "quantity"]
         for start in range(0, len(set_ids), 2000):
             locked_before.update(Product.objects.select_for_update().filter(
-                pk__in=set_ids[start:start + 2000]).values_list("id", "stock_on_hand"))
+                pk__in=set_ids[start:start + 2000]).order_by("id").values_list("id", "stock_on_hand"))
         for result, kind, value in todo:
             pid = result.product_id
             if kind == "quantity":

@@ -20,7 +20,8 @@ from stores.syncs import LockBusy, lock_acquire, lock_release, run_create, sync_
 LOCK_WAIT_SECONDS = 120
 
 
-def _targets(store: Store, *, skus: Sequence[str] | None, product_ids: Sequence[int] | None) -> tuple[list[int], list[str]]:
+def _targets(store: Store, *, skus: Sequence[str] | None,
+             product_ids: Sequence[int] | None) -> tuple[list[int], list[str]]:
     """(product ids, unknown SKUs). Without a selection: every active product of the store."""
     qs = Product.objects.filter(store=store)
     unknown: list[str] = []

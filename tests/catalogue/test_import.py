@@ -10,6 +10,7 @@ from django_q.models import Schedule
 
 from catalogue.imports import catalogue_sync
 from catalogue.models import Category, CategoryAttribute, Product, ValuesListValue
+from fnac_connector.marketplace.errors import MarketplaceError
 from stores.models import SyncIssue, SyncRun
 from stores.services import store_connect
 
@@ -154,7 +155,7 @@ def test_fnac_failure_fails_the_run_with_the_reason(connected_store, sandbox, se
     settings.MARKETPLACE_MAX_RETRIES = 1
     sandbox.seed_offers(5)
     sandbox.set_faults(1.0, ["500"])
-    with pytest.raises(Exception):
+    with pytest.raises(MarketplaceError):
         catalogue_sync(store=connected_store, full=False, trigger="test")
     run = SyncRun.objects.filter(store=connected_store, kind=SyncRun.Kind.CATALOGUE_IMPORT).latest("id")
     assert run.state == SyncRun.State.FAILED and "500" in run.message

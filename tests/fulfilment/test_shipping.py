@@ -49,6 +49,7 @@ def test_self_ship_full_path_without_wms(sandbox, ship_store, paid_order):
 
     order.refresh_from_db()
     assert order.status == S.IN_TRANSIT and order.fnac_state == "Shipped" and not order.flagged
+    assert order.tracking_number == shipment.tracking_number
     assert [c.to_status for c in order.status_changes.all()][-3:] == [S.RFP, S.READY_TO_SHIP, S.IN_TRANSIT]
     assert {line.state for line in order.lines.all()} == {"Shipped"}
     assert all(line.shipped_at and line.tracking_company == "COLISSIMO" for line in order.lines.all())

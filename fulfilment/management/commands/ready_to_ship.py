@@ -25,7 +25,7 @@ class Command(BaseCommand):
         lines = line_ids(opts["lines"])
         if (lines or opts["tracking"]) and len(orders) > 1:
             raise CommandError("--lines and --tracking apply to one order at a time")
-        failed = 0
+        failed = []
         by_store: dict[int, list] = {}
         for order in orders:
             by_store.setdefault(order.store_id, []).append(order)
@@ -42,7 +42,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"order {outcome.order.pk} ({ref}): shipped {s.carrier_code} {s.tracking_number}"
                                       f" (AWB {s.awb or '-'}), FNAC {s.fnac_state}; order {outcome.order.status}")
                 else:
-                    failed += 1
-                    self.stderr.write(f"order {outcome.order.pk} ({ref}): {outcome.error}")
+                    failed.append(f"order {outcome.order.pk} ({ref}): {outcome.error}")
+                    self.stderr.write(failed[-1])
         if failed:
-            raise CommandError(f"{failed} order(s) not shipped or not confirmed by FNAC")
+            raise CommandError(f"{len(failed)} order(s) not shipped or not confirmed by FNAC: " + " | ".join(failed))

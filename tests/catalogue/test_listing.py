@@ -1,0 +1,233 @@
+"""OMS → FNAC: single product listing, batch follow-up, Mirakl P41/P42/P44 creation, lifecycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django_q.models import Schedule
+
+from catalogue.listing import product_create, products_activate, products_deactivate, products_list_request
+from catalogue.models import ListingJob, Product
+from catalogue.validation import gs1_check_ok
+from fnac_connector.errors import InvalidInput
+from stores.models import SyncIssue, SyncRun
+
+pytestmark = pytest.mark.django_db
+LS = Product.ListingState
+
+
+def ean13(first12: str) -> str:
+    for d in "0123456789":
+        if gs1_check_ok(first12 + d):
+            return first12 + d
+    raise AssertionError
+
+
+def mouse(**overrides):
+    data = {"sku": "MOUSE-1", "ean": ean13("376000000001"), "name": "Souris sans fil Logitech M1",
+            "brand": "Logitech", "category": "INFO_SOURIS", "condition": "11", "price": "24.90", "quantity": 12,
+            "description": "Souris sans fil 2.4 GHz", "images": ["https://img.invalid/m1.jpg"],
+            "attributes": {"connection": "Sans fil 2.4 GHz"}}
+    data.update(overrides)
+    return data
+
+
+def test_single_product_is_listed_and_followed_until_live(reference_data, sandbox, run_on_commit):
+    product = run_on_commit(product_create, store=reference_data, data=mouse(), trigger="test")
+    product.refresh_from_db()
+    assert product.listing_state == LS.LIVE, product.listing_message
+    offer = sandbox.state.offers["MOUSE-1"]
+    assert product.fnac_offer_id == offer.offer_fnac_id and offer.price == Decimal("24.90")
+    assert offer.quantity == 12 and offer.description == "Souris sans fil 2.4 GHz"
+    assert offer.image == "https://img.invalid/m1.jpg" and offer.ean == product.ean
+    body = sandbox.requests_for("offers_update")[0].body.decode()
+    for fragment in (f'<product_reference type="Ean">{product.ean}</product_reference>',
+                     '<offer_reference type="SellerSku">MOUSE-1</offer_reference>', "<price>24.90</price>",
+                     "<product_state>11</product_state>", "<quantity>12</quantity>", "<picture_1>"):
+        assert fragment in body
+    assert sandbox.requests_for("batch_status")
+    job = ListingJob.objects.get(kind=ListingJob.Kind.OFFERS_UPDATE)
+    assert job.is_final and job.status == "OK" and product.pk in job.product_ids
+    run = SyncRun.objects.get(kind=SyncRun.Kind.PRODUCT_LISTING)
+    assert run.counts["live"] == 1 and run.state == SyncRun.State.SUCCEEDED
+
+
+@pytest.mark.parametrize("overrides, field, words", [
+    ({"brand": "Logitek"}, "brand", "Logitech"),
+    ({"price": "0.50"}, "price", "0.90"),
+    ({"price": "12.345"}, "price", "decimals"),
+    ({"ean": "1234567890123"}, "ean", "check digit"),
+    ({"attributes": {}}, "connection", "required"),
+    ({"attributes": {"connection": "Wifi 7"}}, "connection", "not in the list"),
+    ({"category": "INFORMATIQUE"}, "category", "leaf"),
+    ({"category": "NOPE"}, "category", "unknown"),
+    ({"condition": "99"}, "condition", "condition"),
+    ({"name": "x" * 201}, "name", "200"),
+    ({"images": ["ftp://x"]}, "images", "http"),
+])
+def test_invalid_products_are_refused_with_field_errors(reference_data, sandbox, overrides, field, words):
+    with pytest.raises(InvalidInput) as exc:
+        product_create(store=reference_data, data=mouse(**overrides), trigger="test")
+    assert words in exc.value.details[field]
+    assert not Product.objects.exists() and not sandbox.requests_for("offers_update")
+
+
+def test_duplicate_sku_is_refused(reference_data, run_on_commit):
+    run_on_commit(product_create, store=reference_data, data=mouse(), trigger="test")
+    with pytest.raises(InvalidInput) as exc:
+        product_create(store=reference_data, data=mouse(ean=ean13("376000000002")), trigger="test")
+    assert "already exists" in exc.value.details["sku"]
+
+
+def test_unknown_ean_is_created_through_mirakl_then_listed(reference_data, sandbox, run_on_commit):
+    ean = ean13("000999000001")
+    product = run_on_commit(product_create, store=reference_data, data=mouse(ean=ean), trigger="test")
+    product.refresh_from_db()
+    assert product.listing_state == LS.LIVE, product.listing_message
+    p41 = sandbox.requests_for("P41")[0].body.decode()
+    assert "category;ean;title;brand" in p41 and f"INFO_SOURIS;{ean};" in p41 and "SANS_FIL_2_4_GHZ" in p41
+    assert sandbox.requests_for("P42")
+    assert sandbox.state.products[ean].source == "mirakl"
+    assert len(sandbox.requests_for("offers_update")) == 2  # ERR_026, then listed once created
+    assert ListingJob.objects.filter(kind=ListingJob.Kind.MIRAKL_IMPORT, status="COMPLETE").exists()
+
+
+def test_mirakl_rejection_is_shown_line_by_line(reference_data, sandbox, run_on_commit):
+    upc = "000999000002"  # a valid GS1 UPC-12: FNAC does not know it and Mirakl wants an EAN-13
+    upc = next(upc[:11] + d for d in "0123456789" if gs1_check_ok(upc[:11] + d))
+    product = run_on_commit(product_create, store=reference_data, data=mouse(ean=upc), trigger="test")
+    product.refresh_from_db()
+    assert product.listing_state == LS.REJECTED
+    assert "Mirakl rejected" in product.listing_message and "Invalid EAN" in product.listing_message
+    assert sandbox.requests_for("P44")
+    job = ListingJob.objects.get(kind=ListingJob.Kind.MIRAKL_IMPORT)
+    assert job.result["error_lines"][0]["sku"] == "MOUSE-1"
+    assert SyncIssue.objects.filter(code="product_creation_rejected", reference="MOUSE-1").exists()
+
+
+def test_unknown_ean_without_category_is_rejected_with_a_reason(connected_store, sandbox, run_on_commit):
+    p = Product.objects.create(store=connected_store, sku="X1", ean=ean13("000999000003"), name="x",
+                               price=Decimal("10.00"), stock_on_hand=1)
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk], trigger="test")
+    p.refresh_from_db()
+    assert p.listing_state == LS.REJECTED and "no category" in p.listing_message
+    assert not sandbox.requests_for("P41")
+
+
+def test_locally_invalid_offer_is_not_sent_and_others_are(connected_store, sandbox, run_on_commit):
+    good = Product.objects.create(store=connected_store, sku="G1", ean=ean13("376000000010"), name="g",
+                                  price=Decimal("10.00"), stock_on_hand=1)
+    bad = Product.objects.create(store=connected_store, sku="B1", ean=ean13("376000000011"), name="b", price=None)
+    run_on_commit(products_list_request, store=connected_store, product_ids=[good.pk, bad.pk], trigger="test")
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.listing_state == LS.LIVE and bad.listing_state == LS.REJECTED and "no price" in bad.listing_message
+    assert "B1" not in sandbox.requests_for("offers_update")[0].body.decode()
+
+
+def test_a_slow_batch_is_followed_later(connected_store, sandbox, run_on_commit, settings):
+    settings.CATALOGUE_FOLLOW_INLINE_SECONDS = 0
+    sandbox.batch_delay = 600
+    p = Product.objects.create(store=connected_store, sku="S1", ean=ean13("376000000020"), name="s",
+                               price=Decimal("10.00"), stock_on_hand=1)
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk], trigger="test")
+    p.refresh_from_db()
+    job = ListingJob.objects.get()
+    assert p.listing_state == LS.PENDING and not job.is_final and job.status in ("ACTIVE", "RUNNING")
+    schedule = Schedule.objects.get(name=f"catalogue:follow:{job.pk}")
+    assert schedule.func == "catalogue.tasks.listing_job_follow_task" and schedule.schedule_type == Schedule.ONCE
+
+    with sandbox.state.lock:  # FNAC finishes the batch
+        for batch in sandbox.state.pending_batches:
+            batch.due_mono = 0
+    sandbox.process_pending()
+    from catalogue.tasks import listing_job_follow_task
+
+    assert listing_job_follow_task(job.pk, 1) is True
+    p.refresh_from_db()
+    assert p.listing_state == LS.LIVE
+
+
+def test_following_gives_up_after_the_limit(connected_store, sandbox, run_on_commit, settings):
+    settings.CATALOGUE_FOLLOW_INLINE_SECONDS = 0
+    settings.CATALOGUE_FOLLOW_MAX_ATTEMPTS = 0
+    sandbox.batch_delay = 600
+    p = Product.objects.create(store=connected_store, sku="S2", ean=ean13("376000000021"), name="s",
+                               price=Decimal("10.00"), stock_on_hand=1)
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk], trigger="test")
+    p.refresh_from_db()
+    assert p.listing_state == LS.REJECTED and "did not finish" in p.listing_message
+
+
+# ---------------------------------------------------------------- lifecycle
+def test_deactivate_and_activate_record_the_change_for_the_push(connected_store, sandbox, run_on_commit):
+    from inventory.models import OfferChange
+
+    sandbox.seed_offers(3)
+    from catalogue.imports import catalogue_sync
+
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    p = Product.objects.get(sku="SKU-000001")
+    Product.objects.filter(pk=p.pk).update(stock_on_hand=7)
+    run_on_commit(products_deactivate, products=Product.objects.filter(pk=p.pk), trigger="test")
+    p.refresh_from_db()
+    assert not p.is_active and p.push_state == Product.PushState.HELD
+    assert OfferChange.objects.filter(product=p).exists()
+    assert sandbox.state.offers["SKU-000001"].quantity == 0  # the inventory push reads is_active
+
+    # the captured callbacks above already ran; drop them so inventory's "drain already queued" check does not
+    # see them (after a real commit that list is empty)
+    from django.db import connection
+
+    connection.run_on_commit.clear()
+    run_on_commit(products_activate, products=Product.objects.filter(pk=p.pk), trigger="test")
+    p.refresh_from_db()
+    assert p.is_active and sandbox.state.offers["SKU-000001"].quantity == 7
+
+
+def test_delete_offer_from_the_admin_with_confirmation(connected_store, sandbox, superuser, client,
+                                                       django_capture_on_commit_callbacks):
+    from catalogue.imports import catalogue_sync
+
+    sandbox.seed_offers(2)
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    p = Product.objects.get(sku="SKU-000002")
+    client.force_login(superuser)
+    page = client.post("/admin/catalogue/product/", {"action": "delete_offer", "_selected_action": [p.pk]})
+    assert page.status_code == 200 and "Yes, delete the offers on FNAC" in page.content.decode()
+    assert not sandbox.requests_for("offers_update")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/catalogue/product/", {"action": "delete_offer", "_selected_action": [p.pk],
+                                                  "confirmed": "yes"})
+    p.refresh_from_db()
+    assert p.listing_state == LS.DELISTED and "deleted on FNAC" in p.listing_message
+    assert "SKU-000002" not in sandbox.state.offers
+    assert "<treatment>delete</treatment>" in sandbox.requests_for("offers_update")[0].body.decode()
+    assert Product.objects.filter(pk=p.pk).exists()  # the OMS record stays
+
+
+def test_product_page_shows_the_listing_state_and_message(reference_data, superuser, client):
+    p = Product.objects.create(store=reference_data, sku="R1", ean=ean13("376000000030"), name="r",
+                               listing_state=LS.REJECTED, listing_message="Rejected by FNAC: ERR_105: Price")
+    client.force_login(superuser)
+    html = client.get(f"/admin/catalogue/product/{p.pk}/change/").content.decode()
+    assert "Rejected" in html and "ERR_105: Price" in html
+
+
+def test_admin_create_form_shows_required_attributes_and_lists(reference_data, sandbox, superuser, client,
+                                                               django_capture_on_commit_callbacks):
+    client.force_login(superuser)
+    html = client.get("/admin/catalogue/product/create/?category=INFO_SOURIS").content.decode()
+    assert "attr_connection" in html and "Sans fil 2.4 GHz" in html
+    data = mouse()
+    form = {k: v for k, v in data.items() if k not in ("images", "attributes")}
+    form.update(store=reference_data.pk, images="https://img.invalid/m1.jpg", attr_connection="Sans fil 2.4 GHz")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/catalogue/product/create/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Product.objects.get(sku="MOUSE-1").listing_state == LS.LIVE
+    form["sku"], form["brand"] = "MOUSE-2", "Logitech"
+    form["price"] = "0.10"
+    response = client.post("/admin/catalogue/product/create/", form)
+    assert response.status_code == 200 and not Product.objects.filter(sku="MOUSE-2").exists()
