@@ -175,6 +175,16 @@ MARKETPLACE_TIMEOUT = (env.float("MARKETPLACE_CONNECT_TIMEOUT", default=5.0),
 MARKETPLACE_MAX_RETRIES = env.int("MARKETPLACE_MAX_RETRIES", default=4)
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100")
 
+# ---------------------------------------------------------------- fulfilment / WMS
+# Base of the signed label links sent to the WMS (the address the WMS can reach this server at).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+WMS_TIMEOUT = (env.float("WMS_CONNECT_TIMEOUT", default=3.0), env.float("WMS_READ_TIMEOUT", default=10.0))
+WMS_RETRY_BASE_SECONDS = env.int("WMS_RETRY_BASE_SECONDS", default=30)
+WMS_RETRY_MAX_SECONDS = env.int("WMS_RETRY_MAX_SECONDS", default=3600)
+WMS_SIGNATURE_TOLERANCE_SECONDS = env.int("WMS_SIGNATURE_TOLERANCE_SECONDS", default=300)
+WMS_LABEL_LINK_DAYS = env.int("WMS_LABEL_LINK_DAYS", default=30)
+FULFILMENT_DEFAULT_WEIGHT_KG = env("FULFILMENT_DEFAULT_WEIGHT_KG", default="0.5")
+
 # ---------------------------------------------------------------- logging (secrets never logged)
 LOGGING = {
     "version": 1,

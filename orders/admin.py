@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from fnac_connector.errors import ServiceError
 from orders import hooks, services
@@ -200,7 +201,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return "—"
         keys = ["company", "firstname", "lastname", "address1", "address2", "address3", "zipcode", "city",
                 "country", "phone", "mobile"]
-        return format_html_join(format_html("<br>"), "{}", ((address[k],) for k in keys if address.get(k)))
+        return format_html_join(mark_safe("<br>"), "{}", ((address[k],) for k in keys if address.get(k)))
 
     @admin.display(description="Shipping address")
     def shipping_address_html(self, order):

@@ -27,6 +27,7 @@ from fnac_connector.marketplace.fnac import types as fnac
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import (
     FNAC_TO_OMS,
+    NOT_RECEIVED_REASON,
     order_apply_fnac_state,
     order_transition,
 )
@@ -252,6 +253,8 @@ class _Importer:
                 shipping_method=next((line.shipping_method for line in o.lines if line.shipping_method), "")[:20],
                 delivery_note=o.delivery_note, has_unmatched_lines=unmatched, raw_xml=o.raw_xml,
                 last_sync_run_id=run_id, synced_at=now, updated_at=now,
+                # only new rows take these (not in ORDER_FIELDS): a known order is flagged by its state change
+                flagged=status == S.NOT_RECEIVED, flag_reason=NOT_RECEIVED_REASON if status == S.NOT_RECEIVED else "",
             ))
         Order.objects.bulk_create(rows, batch_size=500, update_conflicts=True,
                                   unique_fields=["store", "marketplace_order_id"], update_fields=self.ORDER_FIELDS)

@@ -206,6 +206,10 @@ class StatusDecision:
     reserve: bool = False  # New/Partial must be decided by reserving stock
 
 
+NOT_RECEIVED_REASON = ("The buyer reports the parcel as not received: check the carrier's tracking and answer "
+                       "FNAC (proof of delivery, or a refund).")
+
+
 def oms_status_for_fnac(*, fnac_state: str, current: str | None) -> StatusDecision:
     """The OMS status an order in ``current`` (None: a new order) should have once FNAC says ``fnac_state``."""
     target = FNAC_TO_OMS.get(fnac_state)
@@ -262,6 +266,8 @@ def order_apply_fnac_state(*, order: Order, fnac_state: str, note: str = "") -> 
             from inventory.reservations import order_consume
 
             order_consume(order=order)
+        if to_status == S.NOT_RECEIVED:
+            order = order_flag(order=order, reason=NOT_RECEIVED_REASON)
         return order
 
 

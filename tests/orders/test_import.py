@@ -115,6 +115,10 @@ def test_status_job_follows_fnac_states(sandbox, manual_store, sync, make_produc
     assert got[ids["Received"]] == S.COMPLETE
     assert got[ids["NotReceived"]] == S.NOT_RECEIVED
     assert got[ids["Refunded"]] == S.REFUNDED
+    # NotReceived is applied AND flagged for a person; the others are not flagged
+    flagged = set(Order.objects.filter(flagged=True).values_list("marketplace_order_id", flat=True))
+    assert flagged == {ids["NotReceived"]}
+    assert "not received" in Order.objects.get(marketplace_order_id=ids["NotReceived"]).flag_reason
     # reserved stock: consumed by the shipments, released by the cancellation and the refund
     from catalogue.models import Product
 

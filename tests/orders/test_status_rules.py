@@ -164,6 +164,23 @@ def test_shipped_from_fnac_consumes_reserved_stock(order_factory):
     assert order.status == S.IN_TRANSIT and product.stock_on_hand == 3 and product.stock_reserved == 0
 
 
+def test_not_received_is_mapped_and_flagged(order_factory):
+    order = order_factory(status=S.IN_TRANSIT)
+    order_apply_fnac_state(order=order, fnac_state="NotReceived")
+    order.refresh_from_db()
+    assert order.status == S.NOT_RECEIVED and order.flagged and "not received" in order.flag_reason
+
+
+def test_new_order_imported_as_not_received_is_flagged(sandbox, connected_store):
+    from orders.services import orders_sync
+
+    order_id = sandbox.add_order(state="ToShip", lines=["SKU-X"])
+    sandbox.set_order_state(order_id, "NotReceived")
+    orders_sync(store=connected_store, mode="full", trigger="test")
+    order = Order.objects.get(marketplace_order_id=order_id)
+    assert order.status == S.NOT_RECEIVED and order.flagged
+
+
 def test_status_mapping_admin_page(admin_client):
     response = admin_client.get("/admin/orders/order/status-mapping/")
     assert response.status_code == 200
