@@ -165,6 +165,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # several models have "status"/"state"/"kind" choices: name each enum after its model
+    "ENUM_NAME_OVERRIDES": {
+        "StoreStatusEnum": "stores.models.Store.Status",
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "SyncRunStateEnum": "stores.models.SyncRun.State",
+        "SyncRunKindEnum": "stores.models.SyncRun.Kind",
+        "ListingJobKindEnum": "catalogue.models.ListingJob.Kind",
+        "ProductUploadStateEnum": "catalogue.models.ProductUpload.State",
+        "ShipmentStateEnum": "fulfilment.models.Shipment.State",
+        "WmsEventKindEnum": "fulfilment.models.WmsEvent.Kind",
+        "WmsDeliveryKindEnum": "fulfilment.models.WmsDelivery.Kind",
+        "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
+        "StockMovementKindEnum": "inventory.models.StockMovement.Kind",
+    },
 }
 
 # ---------------------------------------------------------------- marketplace

@@ -41,3 +41,14 @@ def test_redact_filter_scrubs_secrets():
 
     text = redact('<auth><key>0f0f0f0f-aaaa</key></auth> Authorization: sk-123 token="abcdef12-3456"')
     assert "0f0f0f0f-aaaa" not in text and "sk-123" not in text and "abcdef12-3456" not in text
+
+
+def test_schema_generates_without_warnings_or_errors():
+    """drf-spectacular's own validation: every endpoint documented, no enum collisions."""
+    import io
+
+    from django.core.management import call_command
+
+    err = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO(), stderr=err)
+    assert "Error" not in err.getvalue()
