@@ -106,7 +106,20 @@ def catalogue_sync(*, store: Store, full: bool = False, trigger: str = "", run: 
                 cursor_set(store=store, name=CURSOR_FULL, position=started)
             cursor_set(store=store, name=CURSOR_MODIFIED, position=started)
             recorder.note(_summary(recorder, since))
+            _orders_catch_up(store, recorder)
         return recorder.run
+
+
+def _orders_catch_up(store: Store, recorder: RunRecorder) -> None:
+    """Orders imported before their products (both imports start on connect) are linked to them now, and
+    waiting orders take the stock the import brought."""
+    from orders.services import orders_promote_waiting, orders_rematch_lines
+
+    matched = orders_rematch_lines(store=store)
+    promoted = orders_promote_waiting(store=store)
+    if matched or promoted:
+        recorder.count("order_lines_matched", matched)
+        recorder.count("orders_promoted", promoted)
 
 
 def _summary(recorder: RunRecorder, since: dt.datetime | None) -> str:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -303,24 +303,16 @@ def orders_refetch(*, store: Store, order_ids: Sequence[str], rec: RunRecorder, 
 
 
 # ================================================================ waiting orders
-def _rematch_unmatched(store: Store) -> int:
-    """Lines whose SKU has become known since the import are matched now."""
-    open_statuses = [S.AWAITING_ACCEPTANCE, S.AWAITING_PAYMENT, S.NEW, S.PARTIAL]
-    rows = list(OrderLine.objects.filter(order__store=store, unmatched=True, order__status__in=open_statuses)
-                .values_list("id", "sku", "order_id"))
-    if not rows:
-        return 0
-    products = dict(Product.objects.filter(store=store, sku__in={sku for _, sku, _ in rows}).values_list("sku", "id"))
-    matched = 0
-    touched = set()
-    for line_id, sku, order_id in rows:
-        if sku in products:
-            OrderLine.objects.filter(pk=line_id).update(product_id=products[sku], unmatched=False)
-            matched += 1
-            touched.add(order_id)
-    for order_id in touched:
-        if not OrderLine.objects.filter(order_id=order_id, unmatched=True).exists():
-            Order.objects.filter(pk=order_id).update(has_unmatched_lines=False)
+def orders_rematch_lines(*, store: Store) -> int:
+    """Lines whose SKU has become known since their import (any order status) are linked to the product now:
+    two set-based UPDATEs, whatever the number of orders."""
+    product = Product.objects.filter(store=store, sku=OuterRef("sku")).values("id")[:1]
+    matched = (OrderLine.objects.filter(order__store=store, unmatched=True).filter(Exists(product))
+               .update(product_id=Subquery(product), unmatched=False))
+    if matched:
+        (Order.objects.filter(store=store, has_unmatched_lines=True)
+         .exclude(Exists(OrderLine.objects.filter(order=OuterRef("pk"), unmatched=True)))
+         .update(has_unmatched_lines=False))
     return matched
 
 
@@ -331,7 +323,7 @@ def orders_promote_waiting(*, store: Store, product_ids: Iterable[int] | None = 
     goes to orders in the order they were placed. Availability is simulated in memory first, so orders that
     cannot take anything cost no query.
     """
-    _rematch_unmatched(store)
+    orders_rematch_lines(store=store)
     qs = Order.objects.filter(store=store, status=S.PARTIAL)
     if product_ids is not None:
         product_ids = list(product_ids)
