@@ -51,6 +51,36 @@ def backoff_seconds(attempts: int) -> float:
     return float(steps[min(max(attempts, 1), len(steps)) - 1])
 
 
+def burst_threshold() -> int:
+    return int(_setting("INVENTORY_PUSH_BURST_THRESHOLD", 100))
+
+
+def burst_window() -> float:
+    return float(_setting("INVENTORY_PUSH_BURST_WINDOW_SECONDS", 15))
+
+
+def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
+    """Seconds to wait before claiming, so that changes arriving in bulk travel together.
+
+    A few pending changes (a single stock movement) go at once: that is the latency path. When more than
+    ``burst_threshold`` are pending but fewer than a full call, changes are arriving in bulk: the drain waits
+    until the oldest of them is ``burst_window`` seconds old, so 10,000 changes made over a minute take a
+    handful of offers_update calls instead of one per batch round-trip.
+    """
+    window = burst_window()
+    if window <= 0 or ignore_backoff:
+        return 0.0
+    now = timezone.now()
+    pending = _claimable(store_id, now)
+    count = pending[: max_offers()].count()
+    if count <= burst_threshold() or count >= max_offers():
+        return 0.0
+    oldest = pending.order_by("changed_at").values_list("changed_at", flat=True).first()
+    if oldest is None:
+        return 0.0
+    return max(0.0, window - (now - oldest).total_seconds())
+
+
 def poll_delays() -> Iterable[float]:
     """Waits between batch_status calls: quick at first (sandbox, small batches), then slower; ~10 min in all."""
     yield from _setting("INVENTORY_BATCH_POLL", (0.2, 0.3, 0.5, 0.5, 1, 1, 2, 2, 3, 5, 5, 10, 10, 15, 15,
@@ -141,6 +171,7 @@ class DrainReport:
     rejections: dict[str, str] = field(default_factory=dict)  # sku -> message
     batch_ids: list[str] = field(default_factory=list)
     error: str = ""
+    held_seconds: float = 0.0  # waited to gather a burst of changes into one call
 
     def merge_counts(self) -> dict:
         return {"sent": self.sent, "calls": self.calls, "accepted": self.accepted, "rejected": self.rejected,
@@ -269,6 +300,10 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
     if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return  # rows stay pending until the store is connected / a flow switched on again
     while True:
+        hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff)
+        if hold > 0:
+            report.held_seconds += hold
+            sleep(hold)
         token, rows = claim(store_id=store.pk, ignore_backoff=ignore_backoff)
         if not rows:
             return

@@ -12,6 +12,8 @@ TEST_FERNET_KEY = Fernet.generate_key().decode()
 def _test_settings(settings, monkeypatch):
     settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
     settings.MARKETPLACE_TIMEOUT = (2.0, 10.0)
+    # bursts are pushed at once in tests (tests/inventory/test_burst.py switches the window on)
+    settings.INVENTORY_PUSH_BURST_WINDOW_SECONDS = 0
     from django_q.conf import Conf
 
     # django-q tasks run inline in tests (after commit, like in production)

@@ -1,0 +1,50 @@
+"""Changes arriving in bulk are gathered into one call; a single change still goes at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue.models import Product
+from inventory import push, services
+from tests.inventory.conftest import offers_sent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def burst(settings):
+    settings.INVENTORY_PUSH_BURST_WINDOW_SECONDS = 15
+    settings.INVENTORY_PUSH_BURST_THRESHOLD = 100
+
+
+def test_a_burst_waits_for_its_window_then_goes_in_one_call(burst, live_products, sandbox, connected_store):
+    products = live_products(150)
+    services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
+    sandbox.clear_requests()
+    sleeps: list[float] = []
+    report = push.stock_push(store=connected_store, sleep=sleeps.append)
+    assert sleeps and 13 < sleeps[0] <= 15  # waited until the oldest change was 15 s old
+    assert report.held_seconds == sleeps[0]
+    assert [len(c) for c in offers_sent(sandbox)] == [150]
+
+
+def test_a_single_change_is_not_held(burst, live_products, sandbox, connected_store):
+    (product,) = live_products(1)
+    services.stock_adjust(product=product, delta=-1, source="api")
+    sandbox.clear_requests()
+    sleeps: list[float] = []
+    report = push.stock_push(store=connected_store, sleep=sleeps.append)
+    assert report.held_seconds == 0 and report.calls == 1
+    assert all(s < 13 for s in sleeps)  # only batch_status polling waits
+
+
+def test_a_full_call_is_not_held(burst, connected_store, sandbox, settings):
+    settings.INVENTORY_PUSH_MAX_OFFERS = 200
+    Product.objects.bulk_create([Product(store=connected_store, sku=f"B-{i}", stock_on_hand=1,
+                                         listing_state=Product.ListingState.LIVE) for i in range(250)])
+    ids = list(Product.objects.filter(store=connected_store).values_list("id", flat=True))
+    services.products_mark_changed(store=connected_store, product_ids=ids, reason="test")
+    sleeps: list[float] = []
+    report = push.stock_push(store=connected_store, sleep=sleeps.append)
+    # 250 pending: a full call of 200 goes at once; the 50 left are below the threshold and go at once too
+    assert report.held_seconds == 0 and report.calls == 2
