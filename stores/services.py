@@ -34,6 +34,8 @@ EDITABLE_FIELDS = {
     "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
 }
 SECRET_FIELDS = {"fnac_key", "mirakl_api_key", "wms_secret"}
+# changing these changes the quantity or price FNAC must show for every product
+PUSH_FIELDS = ("safety_stock", "price_field", "price_rounding")
 # changing these makes the stored connection meaningless
 CONNECTION_FIELDS = {"partner_id", "shop_id", "fnac_base_url", "mirakl_base_url", "fnac_key", "mirakl_api_key"}
 
@@ -75,8 +77,16 @@ def store_update(*, store: Store, data: dict) -> Store:
         setattr(store, field, value.strip() if isinstance(value, str) and field != "name" else value)
     store.full_clean(exclude=["users"])
     touched_connection = bool(CONNECTION_FIELDS & {f for f, v in data.items() if v not in ("", None)})
+    before = Store.objects.filter(pk=store.pk).values(*PUSH_FIELDS).first() if store.pk else None
     with transaction.atomic():
         store.save()
+        if before and any(before[f] != getattr(store, f) for f in PUSH_FIELDS):
+            # what FNAC may sell or the price it shows changed for every product: push them all again
+            from catalogue.models import Product
+            from inventory.services import products_mark_changed
+
+            ids = list(Product.objects.filter(store=store, is_active=True).values_list("id", flat=True))
+            products_mark_changed(store=store, product_ids=ids, reason="store_settings")
         if touched_connection and store.status == Store.Status.CONNECTED:
             # credentials or endpoints changed: the store must be connected again to prove them
             store.status = Store.Status.NOT_CONNECTED

@@ -48,3 +48,15 @@ def test_a_full_call_is_not_held(burst, connected_store, sandbox, settings):
     report = push.stock_push(store=connected_store, sleep=sleeps.append)
     # 250 pending: a full call of 200 goes at once; the 50 left are below the threshold and go at once too
     assert report.held_seconds == 0 and report.calls == 2
+
+
+def test_changing_safety_stock_pushes_every_product_again(live_products, sandbox, connected_store):
+    from stores.services import store_update
+
+    products = live_products(3, on_hand=10)
+    sandbox.clear_requests()
+    store_update(store=connected_store, data={"safety_stock": 4})
+    push.stock_push(store=connected_store)
+    calls = offers_sent(sandbox)
+    assert len(calls) == 1
+    assert {o["sku"]: o["quantity"] for o in calls[0]} == {p.sku: "6" for p in products}
