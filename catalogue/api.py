@@ -301,7 +301,8 @@ class SyncCatalogueSerializer(serializers.Serializer):
 
 
 class StoreSyncCatalogueView(APIView):
-    @extend_schema(request=SyncCatalogueSerializer, responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
+    @extend_schema(request=SyncCatalogueSerializer,
+                   responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
     def post(self, request, pk: int):
         store = get_object_or_404(stores_for_user(request.user), pk=pk)
         data = SyncCatalogueSerializer(data=request.data)
