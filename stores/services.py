@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -231,8 +232,9 @@ def store_schedules_ensure(*, store: Store) -> list[Schedule]:
         minutes = max(1, int(spec.minutes(store)))
         schedule, created = Schedule.objects.get_or_create(
             name=name,
+            # first run one interval from now: the connect hooks have just started the initial imports
             defaults=dict(func=spec.func, args=repr(store.pk), schedule_type=Schedule.MINUTES, minutes=minutes,
-                          repeats=-1, next_run=timezone.now()),
+                          repeats=-1, next_run=timezone.now() + dt.timedelta(minutes=minutes)),
         )
         if not created and (schedule.minutes != minutes or schedule.func != spec.func):
             schedule.minutes, schedule.func, schedule.args = minutes, spec.func, repr(store.pk)
