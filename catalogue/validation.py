@@ -260,6 +260,10 @@ def product_validate(data: dict, ctx: CatalogueContext, *, partial: bool = False
                 errors[attr.code] = message
             else:
                 checked[attr.code] = value
+        known_codes = {attr.code for attr in ctx.attributes_for(category_code)}
+        for key, value in (data.get("attributes") or {}).items():
+            if key not in known_codes and key not in FIELD_ATTRIBUTES and _text(value):
+                errors[key] = f"{key!r} is not an attribute of category {category_code}; it was not applied"
         cleaned["attributes"] = checked
     return cleaned, errors
 

@@ -236,3 +236,15 @@ def test_categories_api_with_attributes(reference_data, superuser, token_client,
     assert laptops["is_leaf"] and not by_code["INFORMATIQUE"]["is_leaf"]
     assert codes["ram"]["required"] and "operating_system" in codes and codes["brand"]["required"]
     assert {"code": "APPLE", "label": "Apple"} in codes["brand"]["values"]
+
+
+def test_a_filled_column_the_category_does_not_have_rejects_its_row(reference_data, superuser, token_client):
+    header = ("sku", "ean", "title", "brand", "category", "condition", "price", "quantity", "description", "images",
+              "connection", "colour_code")
+    content = workbook([good_row(1) + ["red"], good_row(2) + [None]], header=header)
+    body = token_client(superuser).post("/api/products/import/", {"store": reference_data.pk,
+                                                                  "file": io.BytesIO(content)},
+                                        format="multipart").json()
+    assert (body["valid_rows"], body["rejected_rows"]) == (1, 1)
+    assert "'colour_code' is not an attribute of category INFO_SOURIS" in body["errors"]["2"]["colour_code"]
+    assert list(Product.objects.values_list("sku", flat=True)) == ["XL-2"]
