@@ -10,6 +10,7 @@ or rejected with Mirakl's error line.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import time
@@ -23,7 +24,7 @@ from catalogue import rules
 from catalogue.models import ListingJob, Product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import Conflict, InvalidInput
-from fnac_connector.marketplace.errors import MarketplaceError
+from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
 from fnac_connector.marketplace.fnac.codes import PRODUCT_NOT_FOUND
 from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
@@ -461,6 +462,49 @@ def product_import_csv(products: Sequence[Product], ctx: CatalogueContext) -> by
     return out.getvalue().encode("utf-8")
 
 
+def _p41_interval() -> float:
+    return float(getattr(settings, "CATALOGUE_P41_MIN_INTERVAL_SECONDS", 900))
+
+
+def _next_p41_slot(store: Store):
+    """When the store's last product import was too recent (Mirakl allows P41 every 15 minutes per seller),
+    the time of the next allowed one; None when one may be sent now."""
+    last = (ListingJob.objects.filter(store=store, kind=ListingJob.Kind.MIRAKL_IMPORT)
+            .order_by("-created_at").values_list("created_at", flat=True).first())
+    if last is None:
+        return None
+    slot = last + dt.timedelta(seconds=_p41_interval())
+    return slot if slot > timezone.now() else None
+
+
+def _wait_for_slot(store: Store, products: Sequence[Product], slot) -> None:
+    """Keep the products for the next import slot (one import then carries all of them)."""
+    from django_q.models import Schedule
+
+    Product.objects.filter(pk__in=[p.pk for p in products]).update(
+        awaiting_creation_slot=True, listing_state=LS.CREATING, listing_updated_at=timezone.now(),
+        listing_message=f"FNAC does not know the EAN: the product will be created in the FNAC catalogue by the "
+                        f"next Mirakl import, at {timezone.localtime(slot):%H:%M} (Mirakl allows one product "
+                        "import every 15 minutes).")
+    name = f"catalogue:p41:{store.pk}"
+    schedule, created = Schedule.objects.get_or_create(
+        name=name, defaults=dict(func="catalogue.tasks.mirakl_create_waiting_task", args=repr(store.pk),
+                                 schedule_type=Schedule.ONCE, repeats=-1, next_run=slot))
+    if not created and (schedule.next_run is None or schedule.next_run > slot):
+        Schedule.objects.filter(pk=schedule.pk).update(next_run=slot)
+
+
+def products_create_waiting(*, store: Store) -> ListingJob | None:
+    """Send, in one Mirakl import, every product of the store that waited for an import slot."""
+    with transaction.atomic():
+        ids = list(Product.objects.select_for_update().filter(store=store, awaiting_creation_slot=True)
+                   .values_list("id", flat=True))
+        Product.objects.filter(pk__in=ids).update(awaiting_creation_slot=False)
+    if not ids:
+        return None
+    return products_create_on_mirakl(store=store, products=list(Product.objects.filter(pk__in=ids)))
+
+
 def products_create_on_mirakl(*, store: Store, products: Sequence[Product],
                               run_id: int | None = None) -> ListingJob | None:
     """Create products FNAC does not know (ERR_026) with a Mirakl P41 import; listed again once created."""
@@ -472,10 +516,17 @@ def products_create_on_mirakl(*, store: Store, products: Sequence[Product],
     products = [p for p in products if p.category_id]
     if not products:
         return None
+    slot = _next_p41_slot(store)
+    if slot is not None:
+        _wait_for_slot(store, products, slot)
+        return None
     client = mirakl_client_for(store)
     try:
         import_id = client.product_import(product_import_csv(products, CatalogueContext.load()),
                                           filename=f"products-store{store.pk}-{int(time.time())}.csv")
+    except RateLimited as exc:  # Mirakl's own limit: wait for the slot it names, lose nothing
+        _wait_for_slot(store, products, timezone.now() + dt.timedelta(seconds=exc.retry_after or _p41_interval()))
+        return None
     except MarketplaceError as exc:
         for p in products:
             _reject(p, f"FNAC does not know this EAN (ERR_026) and the Mirakl product creation failed: {exc}")

@@ -136,6 +136,8 @@ class Product(models.Model):
     # id of the last catalogue import run that read this offer (duplicate detection, removed-offer sweep)
     seen_in_run = models.BigIntegerField(null=True, blank=True, editable=False)
     listing_updated_at = models.DateTimeField(null=True, blank=True)
+    # waiting for the store's next Mirakl product import (P41 is allowed once every 15 minutes per seller)
+    awaiting_creation_slot = models.BooleanField(default=False, editable=False)
     imported_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -30,7 +30,7 @@ def catalogue_sync_task(store_id: int, full: bool = True, run_id: int | None = N
     except LockBusy as exc:  # another worker is importing this store's catalogue
         log.info("catalogue sync skipped for store %s: %s", store_id, exc)
         if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED, finished_at=timezone.now(),
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.SKIPPED, finished_at=timezone.now(),
                                                      message=f"Skipped: {exc}.")
         return run.pk if run else None
     return run.pk
@@ -73,3 +73,14 @@ def listing_job_follow_task(job_id: int, attempt: int = 0) -> bool:
                       schedule_type=Schedule.ONCE, repeats=-1,
                       next_run=timezone.now() + dt.timedelta(seconds=delay)))
     return False
+
+
+def mirakl_create_waiting_task(store_id: int) -> int | None:
+    """The next Mirakl product-import slot of a store has come: send the products that waited for it."""
+    from catalogue.listing import products_create_waiting
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not store.is_connected:
+        return None
+    job = products_create_waiting(store=store)
+    return job.pk if job else None

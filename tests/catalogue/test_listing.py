@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django_q.models import Schedule
 
 from catalogue.listing import product_create, products_activate, products_deactivate, products_list_request
-from catalogue.models import ListingJob, Product
+from catalogue.models import Category, ListingJob, Product
 from catalogue.validation import gs1_check_ok
 from fnac_connector.errors import InvalidInput
 from stores.models import SyncIssue, SyncRun
@@ -231,3 +233,41 @@ def test_admin_create_form_shows_required_attributes_and_lists(reference_data, s
     form["price"] = "0.10"
     response = client.post("/admin/catalogue/product/create/", form)
     assert response.status_code == 200 and not Product.objects.filter(sku="MOUSE-2").exists()
+
+
+def test_a_second_product_import_within_15_minutes_waits_for_the_next_slot(reference_data, sandbox, run_on_commit):
+    from catalogue.listing import products_create_waiting
+
+    first = run_on_commit(product_create, store=reference_data, data=mouse(ean=ean13("000999000011")),
+                          trigger="test")
+    second = run_on_commit(product_create, store=reference_data,
+                           data=mouse(sku="MOUSE-2", ean=ean13("000999000012")), trigger="test")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.listing_state == LS.LIVE
+    assert len(sandbox.requests_for("P41")) == 1  # Mirakl allows one product import every 15 minutes
+    assert second.listing_state == LS.CREATING and second.awaiting_creation_slot
+    assert "next Mirakl import" in second.listing_message
+    schedule = Schedule.objects.get(name=f"catalogue:p41:{reference_data.pk}")
+    assert schedule.func == "catalogue.tasks.mirakl_create_waiting_task"
+    # the slot has come
+    ListingJob.objects.filter(kind=ListingJob.Kind.MIRAKL_IMPORT).update(
+        created_at=timezone.now() - dt.timedelta(minutes=16))
+    run_on_commit(products_create_waiting, store=reference_data)
+    second.refresh_from_db()
+    assert len(sandbox.requests_for("P41")) == 2
+    assert second.listing_state == LS.LIVE and not second.awaiting_creation_slot
+
+
+def test_mirakl_rate_limit_keeps_the_product_for_later(reference_data, sandbox, run_on_commit, settings):
+    settings.MARKETPLACE_MAX_RETRIES = 0
+    product = Product.objects.create(store=reference_data, sku="RL-1", ean=ean13("000999000013"), name="x",
+                                     brand="Logitech", category=Category.objects.get(code="INFO_SOURIS"),
+                                     attributes={"connection": "SANS_FIL_2_4_GHZ"}, price=Decimal("10.00"))
+    from catalogue.listing import products_create_on_mirakl
+
+    sandbox.set_faults(1.0, ["429"])
+    assert products_create_on_mirakl(store=reference_data, products=[product]) is None
+    sandbox.set_faults(0.0)
+    product.refresh_from_db()
+    assert product.listing_state == LS.CREATING and product.awaiting_creation_slot  # not rejected
