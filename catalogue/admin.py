@@ -28,7 +28,7 @@ from catalogue.models import (
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
-from stores.admin import StoreScopedAdminMixin, badge, progress_bar
+from stores.admin import StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm
 from stores.models import Store, SyncRun
 from stores.selectors import stores_for_user
 
@@ -322,25 +322,16 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     # -- Sync Catalogue button on the store page
     def sync_store_view(self, request, store_id):
-        store = get_object_or_404(stores_for_user(request.user), pk=store_id)
-        if not request.user.is_superuser and not request.user.has_perm("stores.change_store"):
-            raise PermissionDenied
-        back = reverse("admin:stores_store_change", args=[store.pk])
-        if request.method == "POST":
-            full = request.POST.get("full") == "on"
-            try:
-                run = services.catalogue_sync_request(store=store, full=full, trigger="admin")
-            except ServiceError as exc:
-                self.message_user(request, f"{store.name}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Catalogue sync started for {store.name} (run #{run.pk}).",
-                                  messages.SUCCESS)
-            return HttpResponseRedirect(back)
-        last = SyncRun.objects.filter(store=store, kind__in=[SyncRun.Kind.CATALOGUE_IMPORT,
-                                                             SyncRun.Kind.CATALOGUE_REFRESH]).first()
-        return TemplateResponse(request, "admin/catalogue/sync_store.html", self._context(
-            request, f"Sync catalogue: {store.name}", store=store, back=back, last=last,
-            last_progress=progress_bar(last) if last else None))
+        def last_run(store):
+            last = SyncRun.objects.filter(store=store, kind__in=[SyncRun.Kind.CATALOGUE_IMPORT,
+                                                                 SyncRun.Kind.CATALOGUE_REFRESH]).first()
+            return {"last": last, "last_progress": progress_bar(last) if last else None}
+
+        return store_sync_confirm(
+            self, request, store_id, action="Sync Catalogue", template="admin/catalogue/sync_store.html",
+            allowed=lambda r: r.user.is_superuser or r.user.has_perm("stores.change_store"), context=last_run,
+            start=lambda store, r: services.catalogue_sync_request(store=store, full=r.POST.get("full") == "on",
+                                                                   trigger="admin"))
 
     # -- single product
     def create_view(self, request):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +16,7 @@ from fnac_connector.errors import ServiceError
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
 from inventory.sync import stock_sync_request
-from stores.admin import StoreScopedAdminMixin, badge
+from stores.admin import StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.models import Store
 from stores.selectors import stores_for_user
 
@@ -222,29 +220,20 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return get_object_or_404(stores_for_user(request.user), pk=store_id)
 
     def store_sync_view(self, request, store_id):
-        store = self._store(request, store_id)
-        if request.method == "POST":
-            if not self.has_change_permission(request):
-                raise PermissionDenied
+        def figures(store):
+            products = Product.objects.filter(store=store)
+            return {"active": products.filter(is_active=True).count(),
+                    "pending": store.offer_changes.filter(version__gt=F("done_version")).count(),
+                    "rejected": products.filter(push_state=Product.PushState.REJECTED).count(),
+                    "batches": PushBatch.objects.filter(store=store)[:10]}
+
+        def start(store, request):
             skus = [s for s in request.POST.get("skus", "").replace(",", " ").split() if s]
-            try:
-                run = stock_sync_request(store=store, skus=skus or None, trigger="admin")
-            except ServiceError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, format_html(
-                    'Sync Stock of {} started: <a href="{}">follow run #{}</a>.', store,
-                    reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:stores_store_change", args=[store.pk]))
-        products = Product.objects.filter(store=store)
-        context = {
-            **self.admin_site.each_context(request), "title": f"Sync Stock: {store.name}", "store": store,
-            "opts": self.model._meta, "active": products.filter(is_active=True).count(),
-            "pending": store.offer_changes.filter(version__gt=F("done_version")).count(),
-            "rejected": products.filter(push_state=Product.PushState.REJECTED).count(),
-            "batches": PushBatch.objects.filter(store=store)[:10],
-        }
-        return TemplateResponse(request, "admin/inventory/store_sync_stock.html", context)
+            return stock_sync_request(store=store, skus=skus or None, trigger="admin")
+
+        return store_sync_confirm(
+            self, request, store_id, action="Sync Stock", template="admin/inventory/store_sync_stock.html",
+            allowed=lambda r: r.method != "POST" or self.has_change_permission(r), context=figures, start=start)
 
     def price_mapping_view(self, request, store_id):
         store = self._store(request, store_id)

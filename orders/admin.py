@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -16,8 +14,7 @@ from fnac_connector.errors import ServiceError
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
-from stores.admin import StoreScopedAdminMixin, badge
-from stores.models import Store
+from stores.admin import StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.selectors import stores_for_user
 
 S = OrderStatus
@@ -238,18 +235,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/orders/status_mapping.html", context)
 
     def sync_store_view(self, request, store_id):
-        store = get_object_or_404(stores_for_user(request.user), pk=store_id)
-        if not request.user.is_superuser and not request.user.has_perm("stores.change_store"):
-            raise PermissionDenied
-        back = reverse("admin:stores_store_change", args=[store.pk])
-        if request.method == "POST":
-            try:
-                run = services.orders_sync_request(store=store, trigger="admin")
-            except ServiceError as exc:
-                self.message_user(request, f"{store.name}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Order sync started for {store.name} (run #{run.pk}).", messages.SUCCESS)
-            return HttpResponseRedirect(back)
-        context = {**self.admin_site.each_context(request), "title": f"Sync orders: {store.name}",
-                   "opts": Store._meta, "store": store, "back": back}
-        return TemplateResponse(request, "admin/orders/sync_store.html", context)
+        return store_sync_confirm(
+            self, request, store_id, action="Sync Orders", template="admin/orders/sync_store.html",
+            allowed=lambda r: r.user.is_superuser or r.user.has_perm("stores.change_store"),
+            start=lambda store, r: services.orders_sync_request(store=store, trigger="admin"))

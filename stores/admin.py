@@ -304,3 +304,30 @@ class SyncIssueInline(admin.TabularInline):
     fields = ["code", "reference", "message", "details", "raw"]
     readonly_fields = fields
     classes = ["collapse"]
+
+
+def store_sync_confirm(modeladmin, request, store_id, *, action: str, template: str, start, allowed=None,
+                       context=None):
+    """The page behind a store-page "Sync ..." button: say what will happen, confirm, start the job in the
+    background and return to the store with a link to its run.
+
+    ``start(store, request) -> SyncRun`` calls the capability's service; ``allowed(request) -> bool`` adds the
+    capability's own permission check to the store scoping; ``context(store) -> dict`` feeds its template.
+    """
+    store = get_object_or_404(stores_for_user(request.user), pk=store_id)
+    if allowed is not None and not allowed(request):
+        raise PermissionDenied
+    back = reverse("admin:stores_store_change", args=[store.pk])
+    if request.method == "POST":
+        try:
+            run = start(store, request)
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store.name}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, format_html(
+                '{} started for {}: <a href="{}">follow run #{}</a>.', action, store.name,
+                reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+        return HttpResponseRedirect(back)
+    page = {**modeladmin.admin_site.each_context(request), "title": f"{action}: {store.name}", "action": action,
+            "store": store, "back": back, "opts": Store._meta, **(context(store) if context else {})}
+    return TemplateResponse(request, template, page)
