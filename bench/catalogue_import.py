@@ -15,15 +15,14 @@ growth during the import, sampled every 20 ms (flat memory = about the same for 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+from _harness import control, free_port
 
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
@@ -32,20 +31,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fnac_connector.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{DB_FILE}")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DJANGO_DEBUG", "false")  # DEBUG keeps every SQL statement in memory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sandbox_call(base: str, path: str, data: dict | None = None, timeout: float = 600) -> dict:
-    req = urllib.request.Request(base + path, data=json.dumps(data).encode() if data is not None else None,
-                                 method="POST" if data is not None else "GET",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return json.loads(resp.read())
 
 
 def rss_mb() -> float:
@@ -105,7 +90,7 @@ def main() -> None:
     try:
         for _ in range(200):
             try:
-                status = sandbox_call(base, "/sandbox/status")
+                status = control(base, "/sandbox/status")
                 break
             except OSError:
                 time.sleep(0.1)
@@ -116,7 +101,7 @@ def main() -> None:
         seeded = 0
         for n in sizes:
             t0 = time.perf_counter()
-            sandbox_call(base, "/sandbox/seed", {"offers": n - seeded})
+            control(base, "/sandbox/seed", {"offers": n - seeded})
             seeded = n
             seed_s = time.perf_counter() - t0
             store = Store.objects.create(

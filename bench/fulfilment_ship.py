@@ -13,31 +13,9 @@ printing for 100 orders (re-drawn) against concatenating the 100 stored PDFs' by
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, data: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as resp:
-        return json.loads(resp.read())
+from _harness import bench_store, control, remove_database, sandbox_process, setup_django, use_throwaway_database
 
 
 def main() -> None:
@@ -45,105 +23,77 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     args = parser.parse_args()
 
-    db_file = Path(tempfile.gettempdir()) / f"fulfilment_bench_{os.getpid()}.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fnac_connector.settings")
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    from cryptography.fernet import Fernet
-
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    port = _free_port()
-    sandbox = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_sandbox", "--port", str(port),
-                                "--no-simulate", "--seed", "5"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "DATABASE_URL": "sqlite:///:memory:"})
+    db_file = use_throwaway_database("fulfilment")
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/sandbox/status", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        creds = _post(f"{base}/sandbox/seed", {"orders": args.orders, "days": 5, "states": ["ToShip"]})["credentials"]
+        with sandbox_process("--seed", "5") as base:
+            seeded = control(base, "/sandbox/seed", {"orders": args.orders, "days": 5, "states": ["ToShip"]})
+            creds = seeded["credentials"]
 
-        import django
+            setup_django()
+            from django.db import connection
 
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
+            from fnac_connector.carriers import ShipmentRequest, get_adapter
+            from fnac_connector.marketplace.fnac import types as fnac
+            from fulfilment.labels import labels_merged
+            from fulfilment.models import Shipment
+            from fulfilment.services import orders_ready_to_ship
+            from fulfilment.shipping import _recipient, _sender, ship_plan  # the reference books the same parcels
+            from orders.models import Order
+            from orders.services import SyncMode, orders_sync
+            from stores.clients import fnac_client_for
+            from stores.models import Store
 
-        call_command("migrate", verbosity=0)
-        from fnac_connector.carriers import ShipmentRequest, get_adapter
-        from fnac_connector.marketplace.fnac import types as fnac
-        from fulfilment.labels import labels_merged
-        from fulfilment.models import Shipment
-        from fulfilment.services import orders_ready_to_ship
-        from fulfilment.shipping import _recipient, _sender, ship_plan  # the reference books the same parcels
-        from orders.models import Order
-        from orders.services import SyncMode, orders_sync
-        from stores.clients import fnac_client_for
-        from stores.models import Store
-        from stores.services import store_create
+            store = bench_store("bench", base, creds, default_carrier_code="COLISSIMO", sender_name="Bench",
+                                sender_address1="1 rue A", sender_zipcode="75001", sender_city="Paris",
+                                sender_country="FRA", acceptance_mode=Store.AcceptanceMode.MANUAL)
+            orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
+            Order.objects.filter(store=store).update(status="new")  # stock is not what is measured here
+            orders = list(Order.objects.filter(store=store).select_related("store").order_by("id"))
+            half = len(orders) // 2
+            mine, theirs = orders[:half], orders[half:2 * half]
 
-        store = store_create(name="bench", partner_id=creds["partner_id"], shop_id=creds["shop_id"],
-                             fnac_key=creds["key"], mirakl_api_key=creds["mirakl_key"],
-                             fnac_base_url=f"{base}/api.php/", mirakl_base_url=base, default_carrier_code="COLISSIMO",
-                             sender_name="Bench", sender_address1="1 rue A", sender_zipcode="75001",
-                             sender_city="Paris", sender_country="FRA")
-        Store.objects.filter(pk=store.pk).update(status=Store.Status.CONNECTED,
-                                                 acceptance_mode=Store.AcceptanceMode.MANUAL)
-        store.refresh_from_db()
-        orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
-        Order.objects.filter(store=store).update(status="new")  # stock is not what is measured here
-        orders = list(Order.objects.filter(store=store).select_related("store").order_by("id"))
-        half = len(orders) // 2
-        mine, theirs = orders[:half], orders[half:2 * half]
+            t0 = time.perf_counter()
+            outcomes = orders_ready_to_ship(orders=mine, trigger="bench")
+            connector = time.perf_counter() - t0
+            failed = [o.error for o in outcomes if not o.ok]
+            assert not failed, failed[:3]
 
-        t0 = time.perf_counter()
-        outcomes = orders_ready_to_ship(orders=mine, trigger="bench")
-        connector = time.perf_counter() - t0
-        failed = [o.error for o in outcomes if not o.ok]
-        assert not failed, failed[:3]
+            client, adapter = fnac_client_for(store), get_adapter("sandbox")
+            plans = [ship_plan(order=o) for o in theirs]  # reading the lines is not part of the reference timing
+            t0 = time.perf_counter()
+            for plan in plans:
+                order = plan.order
+                booked = adapter.create_shipment(ShipmentRequest(
+                    order_id=order.marketplace_order_id, sender=_sender(store), recipient=_recipient(order),
+                    weight_kg="0.5", carrier_code="COLISSIMO",
+                    lines=[(li.sku, li.product_name, li.quantity) for li in plan.lines]))
+                lines = [fnac.LineUpdate(action="Shipped", order_detail_id=li.order_detail_id,
+                                         tracking_number=booked.tracking_number, tracking_company="COLISSIMO")
+                         for li in plan.lines]
+                result = client.orders_update([fnac.OrderUpdate(order_id=order.marketplace_order_id,
+                                                                action="update", lines=lines)])
+                assert result[0].ok, result
+            reference = time.perf_counter() - t0
 
-        client, adapter = fnac_client_for(store), get_adapter("sandbox")
-        plans = [ship_plan(order=o) for o in theirs]  # reading the lines is not part of the reference timing
-        t0 = time.perf_counter()
-        for plan in plans:
-            order = plan.order
-            booked = adapter.create_shipment(ShipmentRequest(
-                order_id=order.marketplace_order_id, sender=_sender(store), recipient=_recipient(order),
-                weight_kg="0.5", carrier_code="COLISSIMO",
-                lines=[(li.sku, li.product_name, li.quantity) for li in plan.lines]))
-            result = client.orders_update([fnac.OrderUpdate(order_id=order.marketplace_order_id, action="update",
-                                                            lines=[fnac.LineUpdate(
-                                                                action="Shipped", order_detail_id=li.order_detail_id,
-                                                                tracking_number=booked.tracking_number,
-                                                                tracking_company="COLISSIMO") for li in plan.lines])])
-            assert result[0].ok, result
-        reference = time.perf_counter() - t0
+            shipments = list(Shipment.objects.filter(store=store).order_by("id")[:100])
+            t0 = time.perf_counter()
+            merged = labels_merged(shipments=shipments)
+            merge = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            floor = b"".join(bytes(s.label_pdf) for s in Shipment.objects.filter(store=store).order_by("id")[:100])
+            concat = time.perf_counter() - t0
 
-        shipments = list(Shipment.objects.filter(store=store).order_by("id")[:100])
-        t0 = time.perf_counter()
-        merged = labels_merged(shipments=shipments)
-        merge = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        floor = b"".join(bytes(s.label_pdf) for s in Shipment.objects.filter(store=store).order_by("id")[:100])
-        concat = time.perf_counter() - t0
-
-        print(f"fulfilment benchmark ({connection.vendor}, {half} orders each side, sandbox in its own process)")
-        print(f"{'figure':<48}{'connector':>11}{'reference':>11}{'ratio':>8}")
-        print(f"{'Ready to Ship, seconds':<48}{connector:>11.2f}{reference:>11.2f}{connector / reference:>8.2f}")
-        print(f"{'Ready to Ship, orders/s':<48}{half / connector:>11.1f}{half / reference:>11.1f}"
-              f"{reference / connector:>8.2f}")
-        print(f"{'orders_update calls':<48}{(half + 24) // 25:>11}{half:>11}")
-        print(f"{'merged labels for 100 orders, seconds':<48}{merge:>11.3f}{concat:>11.3f}{merge / concat:>8.0f}")
-        print(f"  merged PDF {len(merged) // 1024} KiB; the reference only joins stored bytes "
-              f"({len(floor) // 1024} KiB)")
+            print(f"fulfilment benchmark ({connection.vendor}, {half} orders each side, sandbox in its own process)")
+            print(f"{'figure':<48}{'connector':>11}{'reference':>11}{'ratio':>8}")
+            print(f"{'Ready to Ship, seconds':<48}{connector:>11.2f}{reference:>11.2f}{connector / reference:>8.2f}")
+            print(f"{'Ready to Ship, orders/s':<48}{half / connector:>11.1f}{half / reference:>11.1f}"
+                  f"{reference / connector:>8.2f}")
+            print(f"{'orders_update calls':<48}{(half + 24) // 25:>11}{half:>11}")
+            print(f"{'merged labels for 100 orders, seconds':<48}{merge:>11.3f}{concat:>11.3f}{merge / concat:>8.0f}")
+            print(f"  merged PDF {len(merged) // 1024} KiB; the reference only joins stored bytes "
+                  f"({len(floor) // 1024} KiB)")
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        remove_database(db_file)
 
 
 if __name__ == "__main__":

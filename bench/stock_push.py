@@ -14,7 +14,6 @@ processes against a throwaway SQLite database under /tmp (or DATABASE_URL if set
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -23,25 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from _harness import control, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def control(base: str, path: str, payload: dict | None = None, method: str | None = None):
-    data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method or ("POST" if data else "GET"),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())
 
 
 def wait_port(port: int, timeout: float = 30) -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -59,13 +59,18 @@ def burst_window() -> float:
     return float(_setting("INVENTORY_PUSH_BURST_WINDOW_SECONDS", 15))
 
 
+def burst_quiet() -> float:
+    return float(_setting("INVENTORY_PUSH_BURST_QUIET_SECONDS", 2))
+
+
 def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
-    """Seconds to wait before claiming, so that changes arriving in bulk travel together.
+    """Seconds to wait before claiming, so that changes still arriving in bulk travel together.
 
     A few pending changes (a single stock movement) go at once: that is the latency path. When more than
-    ``burst_threshold`` are pending but fewer than a full call, changes are arriving in bulk: the drain waits
-    until the oldest of them is ``burst_window`` seconds old, so 10,000 changes made over a minute take a
-    handful of offers_update calls instead of one per batch round-trip.
+    ``burst_threshold`` are pending but fewer than a full call AND changes are still arriving (the newest is
+    younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is ``burst_window``
+    old: 10,000 changes made over a minute then take a handful of offers_update calls, while a batch made in one
+    go (nothing new arriving) is sent as soon as it is quiet.
     """
     window = burst_window()
     if window <= 0 or ignore_backoff:
@@ -75,10 +80,10 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     count = pending[: max_offers()].count()
     if count <= burst_threshold() or count >= max_offers():
         return 0.0
-    oldest = pending.order_by("changed_at").values_list("changed_at", flat=True).first()
-    if oldest is None:
+    ages = pending.aggregate(oldest=Min("changed_at"), newest=Max("changed_at"))
+    if ages["oldest"] is None or (now - ages["newest"]).total_seconds() >= burst_quiet():
         return 0.0
-    return max(0.0, window - (now - oldest).total_seconds())
+    return max(0.0, min(1.0, window - (now - ages["oldest"]).total_seconds()))
 
 
 def poll_delays() -> Iterable[float]:
@@ -300,10 +305,14 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
     if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return  # rows stay pending until the store is connected / a flow switched on again
     while True:
-        hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff)
-        if hold > 0:
-            report.held_seconds += hold
+        held = 0.0
+        while held < burst_window():  # bounded, whatever the clock does
+            hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff)
+            if hold <= 0:
+                break
             sleep(hold)
+            held += hold
+        report.held_seconds += held
         token, rows = claim(store_id=store.pk, ignore_backoff=ignore_backoff)
         if not rows:
             return

@@ -23,8 +23,24 @@ def test_a_burst_waits_for_its_window_then_goes_in_one_call(burst, live_products
     sandbox.clear_requests()
     sleeps: list[float] = []
     report = push.stock_push(store=connected_store, sleep=sleeps.append)
-    assert sleeps and 13 < sleeps[0] <= 15  # waited until the oldest change was 15 s old
-    assert report.held_seconds == sleeps[0]
+    # changes still "arriving" (the fake clock never moves): held in 1 s steps up to the 15 s window
+    assert 13 < report.held_seconds <= 15 and all(s <= 1.0 for s in sleeps[:10])
+    assert [len(c) for c in offers_sent(sandbox)] == [150]
+
+
+def test_a_burst_that_has_stopped_arriving_goes_at_once(burst, live_products, sandbox, connected_store):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from inventory.models import OfferChange
+
+    products = live_products(150)
+    services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
+    OfferChange.objects.update(changed_at=timezone.now() - dt.timedelta(seconds=3))  # quiet for 3 s
+    sandbox.clear_requests()
+    report = push.stock_push(store=connected_store, sleep=lambda s: None)
+    assert report.held_seconds == 0
     assert [len(c) for c in offers_sent(sandbox)] == [150]
 
 
