@@ -1,10 +1,11 @@
 """What every benchmark needs: a throwaway database, the sandbox marketplace in its own process (so it does not
-share the benchmark's GIL), its control API, and a store pointed at it."""
+share the benchmark's GIL), its control API, a store pointed at it, and the result table."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -13,15 +14,19 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def use_throwaway_database(name: str) -> Path:
-    """Settings for a benchmark process: a fresh SQLite file under /tmp unless DATABASE_URL is set, DEBUG off
-    (it keeps every SQL statement in memory), quiet logs, an encryption key."""
+@contextlib.contextmanager
+def throwaway_database(name: str, *, keep: bool = False) -> Iterator[Path]:
+    """Settings for a benchmark process and the processes it starts (they inherit ``os.environ``): a fresh
+    SQLite file under /tmp unless DATABASE_URL is set, DEBUG off (it keeps every SQL statement in memory), quiet
+    logs, an encryption key. The file is removed on exit unless ``keep``."""
     db_file = Path(tempfile.gettempdir()) / f"bench_{name}_{os.getpid()}.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fnac_connector.settings")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{db_file}")
@@ -31,15 +36,16 @@ def use_throwaway_database(name: str) -> Path:
         from cryptography.fernet import Fernet
 
         os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
-    return db_file
-
-
-def remove_database(db_file: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db_file) + suffix).unlink(missing_ok=True)
+    try:
+        yield db_file
+    finally:
+        if not keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_file) + suffix).unlink(missing_ok=True)
 
 
 def setup_django() -> None:
+    """``django.setup()`` and the migrations, in the database chosen by :func:`throwaway_database`."""
     import django
 
     django.setup()
@@ -64,49 +70,109 @@ def control(base: str, path: str, payload: dict | None = None, method: str | Non
         return json.loads(resp.read())
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    base: str  # http://127.0.0.1:PORT, the root of the control API and of the Mirakl API
+    credentials: dict  # partner_id, shop_id, key, mirakl_key
+
+    @property
+    def fnac_url(self) -> str:
+        return f"{self.base}/api.php/"
+
+
 @contextlib.contextmanager
-def sandbox_process(*options: str):
-    """``manage.py run_sandbox --port <free> --no-simulate <options>`` in its own process; yields its base URL
-    once ``/sandbox/status`` answers, and stops it on exit."""
+def sandbox_process(**options) -> Iterator[Sandbox]:
+    """``manage.py run_sandbox --port <free> --no-simulate --<option> <value>...`` in its own process (``batch_delay=0``
+    gives ``--batch-delay 0``); yields it once ``/sandbox/status`` answers, and always stops it on exit."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_sandbox", "--port", str(port),
-                             "--no-simulate", *options], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "DATABASE_URL": "sqlite:///:memory:"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                control(base, "/sandbox/status", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise SystemExit("the sandbox did not start: " + proc.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the sandbox did not answer on /sandbox/status")
-        yield base
-    finally:
-        stop(proc)
+    args = [arg for key, value in options.items() for arg in (f"--{key.replace('_', '-')}", str(value))]
+    # stderr goes to a file, not a pipe nobody reads: a full pipe would block the sandbox mid-benchmark
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_sandbox", "--port", str(port),
+                                 "--no-simulate", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+                                env={**os.environ, "DATABASE_URL": "sqlite:///:memory:"})
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    status = control(base, "/sandbox/status", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None:
+                        stderr.seek(0)
+                        raise SystemExit("the sandbox did not start: " + stderr.read().decode()[-2000:]) from None
+                    time.sleep(0.1)
+            else:
+                raise SystemExit("the sandbox did not answer on /sandbox/status")
+            yield Sandbox(base=base, credentials=status["credentials"])
+        finally:
+            stop(proc)
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """Ctrl-C a process this benchmark started, and kill it if it does not end within 15 s."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
-def bench_store(name: str, base: str, creds: dict, **fields):
+def bench_store(name: str, sandbox: Sandbox, **fields):
     """A store pointed at the sandbox, marked connected without running the connect hooks (no initial imports:
     the benchmark decides what runs)."""
     from stores.models import Store
     from stores.services import store_create
 
+    creds = sandbox.credentials
     store = store_create(name=name, partner_id=creds["partner_id"], shop_id=creds["shop_id"], fnac_key=creds["key"],
-                         mirakl_api_key=creds["mirakl_key"], fnac_base_url=f"{base}/api.php/", mirakl_base_url=base,
-                         **fields)
+                         mirakl_api_key=creds["mirakl_key"], fnac_base_url=sandbox.fnac_url,
+                         mirakl_base_url=sandbox.base, **fields)
     Store.objects.filter(pk=store.pk).update(status=Store.Status.CONNECTED)
     store.refresh_from_db()
     return store
+
+
+def print_table(rows: list, *, value: str = "value", reference: str = "reference") -> None:
+    """The benchmark table: figure | value | reference | ratio.
+
+    A row is ``(figure, value, reference)``, its ratio being value / reference, or ``(figure, value, reference,
+    ratio)``; a value, reference or ratio is a number, text printed as is, or None (left blank). A plain string
+    is a note printed on its own line."""
+    table = [row for row in rows if not isinstance(row, str)]
+    width = max([len("figure"), *(len(row[0]) for row in table)])
+    print(f"{'figure':<{width}} {value:>12} {reference:>12} {'ratio':>8}")
+    print("-" * (width + 35))
+    for row in rows:
+        if isinstance(row, str):
+            print(row)
+            continue
+        label, val, ref = row[:3]
+        ratio = row[3] if len(row) > 3 else (val / ref if _number(val) and _number(ref) and ref else None)
+        print(f"{label:<{width}} {_cell(val):>12} {_cell(ref):>12} {_cell(ratio):>8}".rstrip())
+
+
+def _number(x) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
+
+
+def _cell(x) -> str:
+    """Integers as they are; other numbers with about three significant digits, never in exponent form."""
+    if x is None:
+        return ""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return str(x)
+    if not math.isfinite(x):
+        return "-"
+    magnitude = abs(x)
+    if magnitude >= 100:
+        return f"{x:.0f}"
+    if magnitude >= 10:
+        return f"{x:.1f}"
+    if magnitude >= 1 or magnitude == 0:
+        return f"{x:.2f}"
+    return f"{x:.{max(3, 2 - math.floor(math.log10(magnitude)))}f}"

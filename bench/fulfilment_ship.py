@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _harness import bench_store, control, remove_database, sandbox_process, setup_django, use_throwaway_database
+from _harness import bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
 
 
 def main() -> None:
@@ -23,77 +23,72 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     args = parser.parse_args()
 
-    db_file = use_throwaway_database("fulfilment")
-    try:
-        with sandbox_process("--seed", "5") as base:
-            seeded = control(base, "/sandbox/seed", {"orders": args.orders, "days": 5, "states": ["ToShip"]})
-            creds = seeded["credentials"]
+    with throwaway_database("fulfilment"), sandbox_process(seed=5) as sandbox:
+        control(sandbox.base, "/sandbox/seed", {"orders": args.orders, "days": 5, "states": ["ToShip"]})
 
-            setup_django()
-            from django.db import connection
+        setup_django()
+        from django.db import connection
 
-            from fnac_connector.carriers import ShipmentRequest, get_adapter
-            from fnac_connector.marketplace.fnac import types as fnac
-            from fulfilment.labels import labels_merged
-            from fulfilment.models import Shipment
-            from fulfilment.services import orders_ready_to_ship
-            from fulfilment.shipping import _recipient, _sender, ship_plan  # the reference books the same parcels
-            from orders.models import Order
-            from orders.services import SyncMode, orders_sync
-            from stores.clients import fnac_client_for
-            from stores.models import Store
+        from fnac_connector.carriers import ShipmentRequest, get_adapter
+        from fnac_connector.marketplace.fnac import types as fnac
+        from fulfilment.labels import labels_merged
+        from fulfilment.models import Shipment
+        from fulfilment.services import orders_ready_to_ship
+        from fulfilment.shipping import _recipient, _sender, ship_plan  # the reference books the same parcels
+        from orders.models import Order
+        from orders.services import SyncMode, orders_sync
+        from stores.clients import fnac_client_for
+        from stores.models import Store
 
-            store = bench_store("bench", base, creds, default_carrier_code="COLISSIMO", sender_name="Bench",
-                                sender_address1="1 rue A", sender_zipcode="75001", sender_city="Paris",
-                                sender_country="FRA", acceptance_mode=Store.AcceptanceMode.MANUAL)
-            orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
-            Order.objects.filter(store=store).update(status="new")  # stock is not what is measured here
-            orders = list(Order.objects.filter(store=store).select_related("store").order_by("id"))
-            half = len(orders) // 2
-            mine, theirs = orders[:half], orders[half:2 * half]
+        store = bench_store("bench", sandbox, default_carrier_code="COLISSIMO", sender_name="Bench",
+                            sender_address1="1 rue A", sender_zipcode="75001", sender_city="Paris",
+                            sender_country="FRA", acceptance_mode=Store.AcceptanceMode.MANUAL)
+        orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
+        Order.objects.filter(store=store).update(status="new")  # stock is not what is measured here
+        orders = list(Order.objects.filter(store=store).select_related("store").order_by("id"))
+        half = len(orders) // 2
+        mine, theirs = orders[:half], orders[half:2 * half]
 
-            t0 = time.perf_counter()
-            outcomes = orders_ready_to_ship(orders=mine, trigger="bench")
-            connector = time.perf_counter() - t0
-            failed = [o.error for o in outcomes if not o.ok]
-            assert not failed, failed[:3]
+        t0 = time.perf_counter()
+        outcomes = orders_ready_to_ship(orders=mine, trigger="bench")
+        connector = time.perf_counter() - t0
+        failed = [o.error for o in outcomes if not o.ok]
+        assert not failed, failed[:3]
 
-            client, adapter = fnac_client_for(store), get_adapter("sandbox")
-            plans = [ship_plan(order=o) for o in theirs]  # reading the lines is not part of the reference timing
-            t0 = time.perf_counter()
-            for plan in plans:
-                order = plan.order
-                booked = adapter.create_shipment(ShipmentRequest(
-                    order_id=order.marketplace_order_id, sender=_sender(store), recipient=_recipient(order),
-                    weight_kg="0.5", carrier_code="COLISSIMO",
-                    lines=[(li.sku, li.product_name, li.quantity) for li in plan.lines]))
-                lines = [fnac.LineUpdate(action="Shipped", order_detail_id=li.order_detail_id,
-                                         tracking_number=booked.tracking_number, tracking_company="COLISSIMO")
-                         for li in plan.lines]
-                result = client.orders_update([fnac.OrderUpdate(order_id=order.marketplace_order_id,
-                                                                action="update", lines=lines)])
-                assert result[0].ok, result
-            reference = time.perf_counter() - t0
+        client, adapter = fnac_client_for(store), get_adapter("sandbox")
+        plans = [ship_plan(order=o) for o in theirs]  # reading the lines is not part of the reference timing
+        t0 = time.perf_counter()
+        for plan in plans:
+            order = plan.order
+            booked = adapter.create_shipment(ShipmentRequest(
+                order_id=order.marketplace_order_id, sender=_sender(store), recipient=_recipient(order),
+                weight_kg="0.5", carrier_code="COLISSIMO",
+                lines=[(li.sku, li.product_name, li.quantity) for li in plan.lines]))
+            lines = [fnac.LineUpdate(action="Shipped", order_detail_id=li.order_detail_id,
+                                     tracking_number=booked.tracking_number, tracking_company="COLISSIMO")
+                     for li in plan.lines]
+            result = client.orders_update([fnac.OrderUpdate(order_id=order.marketplace_order_id,
+                                                            action="update", lines=lines)])
+            assert result[0].ok, result
+        reference = time.perf_counter() - t0
 
-            shipments = list(Shipment.objects.filter(store=store).order_by("id")[:100])
-            t0 = time.perf_counter()
-            merged = labels_merged(shipments=shipments)
-            merge = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            floor = b"".join(bytes(s.label_pdf) for s in Shipment.objects.filter(store=store).order_by("id")[:100])
-            concat = time.perf_counter() - t0
+        shipments = list(Shipment.objects.filter(store=store).order_by("id")[:100])
+        t0 = time.perf_counter()
+        merged = labels_merged(shipments=shipments)
+        merge = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        floor = b"".join(bytes(s.label_pdf) for s in Shipment.objects.filter(store=store).order_by("id")[:100])
+        concat = time.perf_counter() - t0
 
-            print(f"fulfilment benchmark ({connection.vendor}, {half} orders each side, sandbox in its own process)")
-            print(f"{'figure':<48}{'connector':>11}{'reference':>11}{'ratio':>8}")
-            print(f"{'Ready to Ship, seconds':<48}{connector:>11.2f}{reference:>11.2f}{connector / reference:>8.2f}")
-            print(f"{'Ready to Ship, orders/s':<48}{half / connector:>11.1f}{half / reference:>11.1f}"
-                  f"{reference / connector:>8.2f}")
-            print(f"{'orders_update calls':<48}{(half + 24) // 25:>11}{half:>11}")
-            print(f"{'merged labels for 100 orders, seconds':<48}{merge:>11.3f}{concat:>11.3f}{merge / concat:>8.0f}")
-            print(f"  merged PDF {len(merged) // 1024} KiB; the reference only joins stored bytes "
-                  f"({len(floor) // 1024} KiB)")
-    finally:
-        remove_database(db_file)
+        print(f"fulfilment benchmark ({connection.vendor}, {half} orders each side, sandbox in its own process)")
+        print_table([
+            ("Ready to Ship, seconds", connector, reference),
+            ("Ready to Ship, orders/s", half / connector, half / reference),
+            ("orders_update calls", (half + 24) // 25, half, None),
+            ("merged labels for 100 orders, seconds", merge, concat),
+        ], value="connector")
+        print(f"  merged PDF {len(merged) // 1024} KiB; the reference only joins stored bytes "
+              f"({len(floor) // 1024} KiB)")
 
 
 if __name__ == "__main__":

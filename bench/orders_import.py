@@ -14,7 +14,7 @@ import argparse
 import time
 from decimal import Decimal
 
-from _harness import bench_store, control, remove_database, sandbox_process, setup_django, use_throwaway_database
+from _harness import bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
 
 
 def main() -> None:
@@ -23,78 +23,73 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=500)
     args = parser.parse_args()
 
-    db_file = use_throwaway_database("orders")
-    try:
-        with sandbox_process("--seed", "3") as base:
-            status = control(base, "/sandbox/seed", {"orders": args.orders, "days": 85})
-            creds = status["credentials"]
+    with throwaway_database("orders"), sandbox_process(seed=3) as sandbox:
+        control(sandbox.base, "/sandbox/seed", {"orders": args.orders, "days": 85})
 
-            setup_django()
-            from django.conf import settings
-            from django.db import connection
+        setup_django()
+        from django.conf import settings
+        from django.db import connection
 
-            from orders.models import Order, OrderLine
-            from orders.services import SyncMode, orders_sync
-            from stores.clients import fnac_client_for
-            from stores.models import Store
+        from orders.models import Order, OrderLine
+        from orders.services import SyncMode, orders_sync
+        from stores.clients import fnac_client_for
+        from stores.models import Store
 
-            settings.ORDERS_PAGE_SIZE = args.page_size
+        settings.ORDERS_PAGE_SIZE = args.page_size
 
-            def make(name):
-                return bench_store(name, base, creds, acceptance_mode=Store.AcceptanceMode.MANUAL)
+        def make(name):
+            return bench_store(name, sandbox, acceptance_mode=Store.AcceptanceMode.MANUAL)
 
-            # ------------------------------------------------------------ the connector
-            store = make("bench")
-            t0 = time.perf_counter()
-            run = orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
-            full = time.perf_counter() - t0
-            n_orders = Order.objects.filter(store=store).count()
-            n_lines = OrderLine.objects.filter(order__store=store).count()
-            assert run.state == "succeeded", (run.state, run.message)
+        # ------------------------------------------------------------ the connector
+        store = make("bench")
+        t0 = time.perf_counter()
+        run = orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
+        full = time.perf_counter() - t0
+        n_orders = Order.objects.filter(store=store).count()
+        n_lines = OrderLine.objects.filter(order__store=store).count()
+        assert run.state == "succeeded", (run.state, run.message)
 
-            t0 = time.perf_counter()
-            run2 = orders_sync(store=store, mode=SyncMode.NEW, trigger="bench")
-            incremental = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            orders_sync(store=store, mode=SyncMode.STATUS, trigger="bench")
-            incremental_status = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run2 = orders_sync(store=store, mode=SyncMode.NEW, trigger="bench")
+        incremental = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        orders_sync(store=store, mode=SyncMode.STATUS, trigger="bench")
+        incremental_status = time.perf_counter() - t0
 
-            # ------------------------------------------------------------ the reference: fetch + plain bulk insert
-            ref_store = make("reference")
-            client = fnac_client_for(ref_store)
-            t0 = time.perf_counter()
-            fetched = [o for o in client.iter_orders(page_size=args.page_size, date_type="CreatedAt",
-                                                     since=run.started_at - __import__("datetime").timedelta(days=90),
-                                                     sort="DESC")
-                       if hasattr(o, "lines")]
-            fetch = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            rows = Order.objects.bulk_create([
-                Order(store=ref_store, marketplace_order_id=o.order_id, fnac_state=o.state, status="new",
-                      created_at=o.created_at, fnac_updated_at=o.updated_at, customer_firstname=o.client_firstname,
-                      customer_lastname=o.client_lastname, customer_email=o.client_email, fees=o.fees,
-                      raw_xml=o.raw_xml) for o in fetched], batch_size=500)
-            OrderLine.objects.bulk_create([
-                OrderLine(order=row, order_detail_id=li.order_detail_id, sku=li.offer_seller_id,
-                          quantity=li.quantity, price=li.price, fees=li.fees,
-                          shipping_price=li.shipping_price or Decimal("0"), state=li.state)
-                for row, o in zip(rows, fetched, strict=True) for li in o.lines], batch_size=1000)
-            insert = time.perf_counter() - t0
-            reference = fetch + insert
+        # ------------------------------------------------------------ the reference: fetch + plain bulk insert
+        ref_store = make("reference")
+        client = fnac_client_for(ref_store)
+        t0 = time.perf_counter()
+        fetched = [o for o in client.iter_orders(page_size=args.page_size, date_type="CreatedAt",
+                                                 since=run.started_at - __import__("datetime").timedelta(days=90),
+                                                 sort="DESC")
+                   if hasattr(o, "lines")]
+        fetch = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rows = Order.objects.bulk_create([
+            Order(store=ref_store, marketplace_order_id=o.order_id, fnac_state=o.state, status="new",
+                  created_at=o.created_at, fnac_updated_at=o.updated_at, customer_firstname=o.client_firstname,
+                  customer_lastname=o.client_lastname, customer_email=o.client_email, fees=o.fees,
+                  raw_xml=o.raw_xml) for o in fetched], batch_size=500)
+        OrderLine.objects.bulk_create([
+            OrderLine(order=row, order_detail_id=li.order_detail_id, sku=li.offer_seller_id,
+                      quantity=li.quantity, price=li.price, fees=li.fees,
+                      shipping_price=li.shipping_price or Decimal("0"), state=li.state)
+            for row, o in zip(rows, fetched, strict=True) for li in o.lines], batch_size=1000)
+        insert = time.perf_counter() - t0
+        reference = fetch + insert
 
-            print(f"orders import benchmark ({connection.vendor}, page size {args.page_size})")
-            print(f"  orders imported: {n_orders}  lines: {n_lines}  sync run counts: {run.counts}")
-            print(f"{'figure':<44}{'connector':>12}{'reference':>12}{'ratio':>8}")
-            print(f"{'90-day import, seconds':<44}{full:>12.2f}{reference:>12.2f}{full / reference:>8.2f}")
-            print(f"{'90-day import, orders/s':<44}{n_orders / full:>12.0f}{n_orders / reference:>12.0f}"
-                  f"{(n_orders / full) / (n_orders / reference):>8.2f}")
-            print(f"{'  of which fetch+parse (reference only), s':<44}{'':>12}{fetch:>12.2f}")
-            print(f"{'  of which plain bulk insert, s':<44}{'':>12}{insert:>12.2f}")
-            print(f"{'incremental new-orders sync, nothing new, s':<44}{incremental:>12.3f}"
-                  f"   (read {run2.processed} overlapping orders)")
-            print(f"{'incremental status sync, nothing new, s':<44}{incremental_status:>12.3f}")
-    finally:
-        remove_database(db_file)
+        print(f"orders import benchmark ({connection.vendor}, page size {args.page_size})")
+        print(f"  orders imported: {n_orders}  lines: {n_lines}  sync run counts: {run.counts}")
+        print_table([
+            ("90-day import, seconds", full, reference),
+            ("90-day import, orders/s", n_orders / full, n_orders / reference),
+            ("  of which fetch+parse (reference only), s", None, fetch, None),
+            ("  of which plain bulk insert, s", None, insert, None),
+            ("incremental new-orders sync, nothing new, s", incremental, None),
+            f"  (read {run2.processed} overlapping orders)",
+            ("incremental status sync, nothing new, s", incremental_status, None),
+        ], value="connector")
 
 
 if __name__ == "__main__":

@@ -15,30 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _harness import control, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"sandbox did not start on port {port}")
+from _harness import ROOT, bench_store, control, print_table, sandbox_process, setup_django, stop, throwaway_database
 
 
 def offers_update_requests(base: str, since: int) -> tuple[list[dict], int]:
@@ -61,60 +44,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_stock_push_"))
-    env = dict(os.environ)
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    env.update(DJANGO_SETTINGS_MODULE="fnac_connector.settings", Q_WORKERS=str(args.workers), LOG_LEVEL="WARNING",
-               FIELD_ENCRYPTION_KEY=env.get("FIELD_ENCRYPTION_KEY") or "bR3m0oZ0mJ3n1pH2xQyq2bq0dQ4Yd4t4WcE3v3c6hJ8=")
-    os.environ.update(env)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-    port = free_port()
-    procs: list[subprocess.Popen] = []
-    python = sys.executable
-    try:
-        procs.append(subprocess.Popen([python, "manage.py", "run_sandbox", "--port", str(port), "--no-simulate",
-                                       "--batch-delay", str(args.batch_delay), "--offers", str(args.bulk)],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(port)
-        base = f"http://127.0.0.1:{port}"
-        run(args, base, env, procs, python, tmp)
-    finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    os.environ["Q_WORKERS"] = str(args.workers)  # for the django-q cluster started below
+    with (throwaway_database("stock_push") as db_file,
+          sandbox_process(batch_delay=args.batch_delay, offers=args.bulk) as sandbox):
+        setup_django()
+        run(args, sandbox, qcluster_log=db_file.with_name(db_file.stem + ".qcluster.log"))
 
 
-def run(args, base, env, procs, python, tmp) -> None:
+def run(args, sandbox, qcluster_log: Path) -> None:
     from decimal import Decimal
 
-    from django.db.models import F
-
     from catalogue.models import Product
-    from fnac_connector.marketplace.fnac.types import OfferUpdate
-    from inventory import services
-    from inventory.models import OfferChange
     from stores.clients import fnac_client_for
-    from stores.models import Store
-    from stores.services import store_create
 
-    status = control(base, "/sandbox/status")
-    creds = status["credentials"]
-    store = store_create(name="bench", partner_id=creds["partner_id"], shop_id=creds["shop_id"], fnac_key=creds["key"],
-                         mirakl_api_key=creds["mirakl_key"], fnac_base_url=status["fnac_url"],
-                         mirakl_base_url=f"{base}")
-    Store.objects.filter(pk=store.pk).update(status=Store.Status.CONNECTED)  # no connect hooks: only pushes run
-    store.refresh_from_db()
+    store = bench_store("bench", sandbox)  # no connect hooks: only pushes run
     client = fnac_client_for(store)
     offers = list(client.iter_offers(page_size=1000))
     Product.objects.bulk_create([Product(store=store, sku=o.offer_seller_id, price=Decimal("19.90"), stock_on_hand=100,
@@ -123,11 +66,25 @@ def run(args, base, env, procs, python, tmp) -> None:
                                  for o in offers], batch_size=2000)
     products = list(Product.objects.filter(store=store).order_by("id"))
     print(f"{len(products)} products / offers; sandbox batch delay {args.batch_delay}s; "
-          f"{args.workers} django-q workers; DB {env['DATABASE_URL'].split(':')[0]}")
+          f"{args.workers} django-q workers; DB {os.environ['DATABASE_URL'].split(':')[0]}")
 
-    procs.append(subprocess.Popen([python, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                  stdout=open(tmp / "qcluster.log", "w"), stderr=subprocess.STDOUT))
-    time.sleep(3)  # cluster start-up
+    with open(qcluster_log, "w") as log:
+        qcluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        try:
+            time.sleep(3)  # cluster start-up
+            measure(args, sandbox.base, store, client, products)
+        finally:
+            stop(qcluster)
+
+
+def measure(args, base, store, client, products) -> None:
+    from django.db.models import F
+
+    from catalogue.models import Product
+    from fnac_connector.marketplace.fnac.types import OfferUpdate
+    from inventory import services
+    from inventory.models import OfferChange
 
     # ------------------------------------------------------------ 1. latency of single changes
     _, seq = offers_update_requests(base, 0)
@@ -159,25 +116,18 @@ def run(args, base, env, procs, python, tmp) -> None:
     # ------------------------------------------------------------ 2. 10,000 changes one by one
     bulk = products[:args.bulk]
     _, seq = offers_update_requests(base, 0)
-    t0 = time.monotonic()
-    for product in bulk:
-        services.stock_adjust(product=product, delta=-1, source="bench")
-    made_one_by_one = time.monotonic() - t0
-    _wait_converged(store, OfferChange, timeout=600)
-    converge_one_by_one = time.monotonic() - t0
-    reqs, seq = offers_update_requests(base, seq)
-    calls_one_by_one = len(reqs)
-    check_fnac(base, bulk)
+
+    def one_by_one():
+        for product in bulk:
+            services.stock_adjust(product=product, delta=-1, source="bench")
+
+    made_one_by_one, converge_one_by_one, calls_one_by_one, seq = _until_converged(
+        one_by_one, base, store, bulk, seq)
 
     # ------------------------------------------------------------ 3. 10,000 changes as one batch
-    t0 = time.monotonic()
-    services.stock_batch(store=store, items=[{"sku": p.sku, "delta": -1} for p in bulk], source="bench")
-    made_batch = time.monotonic() - t0
-    _wait_converged(store, OfferChange, timeout=600)
-    converge_batch = time.monotonic() - t0
-    reqs, seq = offers_update_requests(base, seq)
-    calls_batch = len(reqs)
-    check_fnac(base, bulk)
+    made_batch, converge_batch, calls_batch, seq = _until_converged(
+        lambda: services.stock_batch(store=store, items=[{"sku": p.sku, "delta": -1} for p in bulk], source="bench"),
+        base, store, bulk, seq)
 
     # ------------------------------------------------------------ 4. naive: one offers_update per SKU
     naive = bulk[:args.naive]
@@ -190,34 +140,39 @@ def run(args, base, env, procs, python, tmp) -> None:
 
     # ------------------------------------------------------------ report
     finite = [v for v in latencies if v != float("inf")]
+    per_sku = naive_time * len(bulk) / len(naive)
     print()
-    print(f"{'figure':58} {'value':>12} {'reference':>12} {'ratio':>8}")
-    print("-" * 94)
-    row("single change -> sandbox, p50 (s)", pct(finite, 50), statistics.median(direct))
-    row("single change -> sandbox, p95 (s)  [target < 5 s]", pct(finite, 95), pct(direct, 95))
-    print(f"  ({len(finite)}/{len(latencies)} seen; reference: one direct offers_update call, no queue)")
-    row(f"{len(bulk)} changes one by one: offers_update calls", calls_one_by_one, naive_calls, fmt="d")
-    row(f"{len(bulk)} changes one by one: converged after (s)", converge_one_by_one,
-        naive_time * len(bulk) / len(naive))
-    print(f"  (making the {len(bulk)} changes took {made_one_by_one:.1f}s; converged = every outbox row answered "
-          "by FNAC's batch_status)")
-    row(f"{len(bulk)} changes in one batch: offers_update calls", calls_batch, naive_calls, fmt="d")
-    row(f"{len(bulk)} changes in one batch: converged after (s)", converge_batch,
-        naive_time * len(bulk) / len(naive))
-    print(f"  (making them took {made_batch:.1f}s)")
+    print_table([
+        ("single change -> sandbox, p50 (s)", pct(finite, 50), statistics.median(direct)),
+        ("single change -> sandbox, p95 (s)  [target < 5 s]", pct(finite, 95), pct(direct, 95)),
+        f"  ({len(finite)}/{len(latencies)} seen; reference: one direct offers_update call, no queue)",
+        (f"{len(bulk)} changes one by one: offers_update calls", calls_one_by_one, naive_calls),
+        (f"{len(bulk)} changes one by one: converged after (s)", converge_one_by_one, per_sku),
+        f"  (making the {len(bulk)} changes took {made_one_by_one:.1f}s; converged = every outbox row answered "
+        "by FNAC's batch_status)",
+        (f"{len(bulk)} changes in one batch: offers_update calls", calls_batch, naive_calls),
+        (f"{len(bulk)} changes in one batch: converged after (s)", converge_batch, per_sku),
+        f"  (making them took {made_batch:.1f}s)",
+    ])
     print(f"reference = naive one offers_update per SKU: {naive_calls} calls in {naive_time:.1f}s "
           f"(sent only, no batch_status follow-up)")
     pending = OfferChange.objects.filter(store=store, version__gt=F("done_version")).count()
     print(f"outbox rows still pending at the end: {pending}")
 
 
-def row(label, value, reference, fmt="f"):
-    if fmt == "d":
-        ratio = f"{value / reference:.4f}" if reference else "-"
-        print(f"{label:58} {value:12d} {reference:12d} {ratio:>8}")
-    else:
-        ratio = f"{value / reference:.2f}" if reference else "-"
-        print(f"{label:58} {value:12.3f} {reference:12.3f} {ratio:>8}")
+def _until_converged(make_changes, base, store, products, seq) -> tuple[float, float, int, int]:
+    """Make the changes, then wait until FNAC has answered every outbox row: the seconds to make them, the seconds
+    until converged, the offers_update calls the sandbox received, and its new request sequence number."""
+    from inventory.models import OfferChange
+
+    t0 = time.monotonic()
+    make_changes()
+    made = time.monotonic() - t0
+    _wait_converged(store, OfferChange, timeout=600)
+    converged = time.monotonic() - t0
+    reqs, seq = offers_update_requests(base, seq)
+    check_fnac(base, products)
+    return made, converged, len(reqs), seq
 
 
 def _wait_converged(store, OfferChange, timeout: float) -> None:
