@@ -38,6 +38,7 @@ bench: venv-test
 	$(PY) bench/catalogue_import.py
 	$(PY) bench/orders_import.py
 	$(PY) bench/stock_push.py
+	$(PY) bench/fulfilment_ship.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo
