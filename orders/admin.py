@@ -237,5 +237,4 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def sync_store_view(self, request, store_id):
         return store_sync_confirm(
             self, request, store_id, action="Sync Orders", template="admin/orders/sync_store.html",
-            allowed=lambda r: r.user.is_superuser or r.user.has_perm("stores.change_store"),
             start=lambda store, r: services.orders_sync_request(store=store, trigger="admin"))

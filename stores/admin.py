@@ -306,16 +306,21 @@ class SyncIssueInline(admin.TabularInline):
     classes = ["collapse"]
 
 
-def store_sync_confirm(modeladmin, request, store_id, *, action: str, template: str, start, allowed=None,
-                       context=None):
+def can_change_store(request) -> bool:
+    return request.user.is_superuser or request.user.has_perm("stores.change_store")
+
+
+def store_sync_confirm(modeladmin, request, store_id, *, action: str, template: str, start,
+                       allowed=can_change_store, context=None):
     """The page behind a store-page "Sync ..." button: say what will happen, confirm, start the job in the
     background and return to the store with a link to its run.
 
-    ``start(store, request) -> SyncRun`` calls the capability's service; ``allowed(request) -> bool`` adds the
-    capability's own permission check to the store scoping; ``context(store) -> dict`` feeds its template.
+    ``start(store, request) -> SyncRun`` calls the capability's service; ``allowed(request) -> bool`` is the
+    permission check on top of the store scoping (by default: may change stores); ``context(store) -> dict``
+    feeds its template, which extends ``admin/stores/store/confirm_sync.html``.
     """
     store = get_object_or_404(stores_for_user(request.user), pk=store_id)
-    if allowed is not None and not allowed(request):
+    if not allowed(request):
         raise PermissionDenied
     back = reverse("admin:stores_store_change", args=[store.pk])
     if request.method == "POST":
