@@ -28,7 +28,7 @@ from catalogue.models import (
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
-from stores.admin import StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm
+from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm
 from stores.models import Store, SyncRun
 from stores.selectors import stores_for_user
 
@@ -63,17 +63,6 @@ def sync_catalogue_action(modeladmin, request, queryset):
 
 
 # ---------------------------------------------------------------- filters
-class StoreFilter(admin.SimpleListFilter):
-    title = "store"
-    parameter_name = "store"
-
-    def lookups(self, request, model_admin):
-        return list(stores_for_user(request.user).values_list("pk", "name"))
-
-    def queryset(self, request, queryset):
-        return queryset.filter(store_id=self.value()) if self.value() else queryset
-
-
 class CategoryFilter(admin.SimpleListFilter):
     title = "category"
     parameter_name = "category"

@@ -14,8 +14,7 @@ from fnac_connector.errors import ServiceError
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
-from stores.admin import StoreScopedAdminMixin, badge, store_sync_confirm
-from stores.selectors import stores_for_user
+from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 
 S = OrderStatus
 STATUS_COLOURS = {
@@ -45,17 +44,6 @@ def sync_orders_action(modeladmin, request, queryset):
 
 
 # ---------------------------------------------------------------- filters
-class StoreFilter(admin.SimpleListFilter):
-    title = "store"
-    parameter_name = "store"
-
-    def lookups(self, request, model_admin):
-        return list(stores_for_user(request.user).values_list("pk", "name"))
-
-    def queryset(self, request, queryset):
-        return queryset.filter(store_id=self.value()) if self.value() else queryset
-
-
 class FnacStateFilter(admin.SimpleListFilter):
     title = "FNAC state"
     parameter_name = "fnac_state"

@@ -60,6 +60,19 @@ class StoreScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class StoreFilter(admin.SimpleListFilter):
+    """A list filter on the stores the user may see (never lists another seller's stores)."""
+
+    title = "store"
+    parameter_name = "store"
+
+    def lookups(self, request, model_admin):
+        return list(stores_for_user(request.user).values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(store_id=self.value()) if self.value() else queryset
+
+
 class SecretInput(forms.PasswordInput):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("render_value", False)

@@ -66,6 +66,17 @@ def connected_store(store, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def make_product(db):
+    from catalogue.models import Product
+
+    def _make(store, sku, *, on_hand=10, reserved=0, **extra):
+        return Product.objects.create(store=store, sku=sku, name=f"Product {sku}", stock_on_hand=on_hand,
+                                      stock_reserved=reserved, **extra)
+
+    return _make
+
+
+@pytest.fixture
 def superuser(django_user_model):
     return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
 

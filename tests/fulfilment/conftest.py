@@ -22,17 +22,6 @@ def _fresh_carrier_registry():
 
 
 @pytest.fixture
-def make_product(db):
-    from catalogue.models import Product
-
-    def _make(store, sku, *, on_hand=10, reserved=0, **extra):
-        return Product.objects.create(store=store, sku=sku, name=f"Product {sku}", stock_on_hand=on_hand,
-                                      stock_reserved=reserved, **extra)
-
-    return _make
-
-
-@pytest.fixture
 def ship_store(connected_store):
     """A connected store with a sender address, a default carrier and FNAC's carrier list loaded."""
     from fulfilment.carriers import carriers_refresh

@@ -6,17 +6,6 @@ import pytest
 
 
 @pytest.fixture
-def make_product(db):
-    from catalogue.models import Product
-
-    def _make(store, sku, *, on_hand=10, reserved=0, **extra):
-        return Product.objects.create(store=store, sku=sku, name=f"Product {sku}", stock_on_hand=on_hand,
-                                      stock_reserved=reserved, **extra)
-
-    return _make
-
-
-@pytest.fixture
 def sync(connected_store):
     from orders.services import orders_sync
 
