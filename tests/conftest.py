@@ -98,13 +98,18 @@ def api_client():
     return APIClient()
 
 
-@pytest.fixture
-def token_client(api_client):
+def api_token_for(user) -> str:
+    """A usable API token (the raw key, as a client sends it) for ``user``; every test gets tokens here."""
     from rest_framework.authtoken.models import Token
 
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+@pytest.fixture
+def token_client(api_client):
     def _for(user):
-        token, _ = Token.objects.get_or_create(user=user)
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
         return api_client
 
     return _for
