@@ -42,13 +42,19 @@ def listing_badge(product: Product):
     return badge(product.get_listing_state_display(), LISTING_COLOURS.get(product.listing_state, "#888"))
 
 
-def _can_change_store(request, store: Store) -> bool:
-    return request.user.is_superuser or (request.user.has_perm("catalogue.change_product")
-                                         and stores_for_user(request.user).filter(pk=store.pk).exists())
+def _may_write(request, store: Store, *perms: str) -> bool:
+    return request.user.has_perms(perms) and stores_for_user(request.user).filter(pk=store.pk).exists()
+
+
+# an Excel upload creates and updates products
+UPLOAD_PERMS = ("catalogue.add_product", "catalogue.change_product")
+# product fields that the stock, price and listing doors guard with their own permission
+FIELD_PERMS = {"stock_on_hand": "catalogue.adjust_stock", "price": "catalogue.change_price",
+               "sale_price": "catalogue.change_price", "is_active": "catalogue.publish_product"}
 
 
 # ---------------------------------------------------------------- store side: Sync Catalogue
-@admin.action(description="Sync Catalogue", permissions=["change"])
+@admin.action(description="Sync Catalogue", permissions=["sync"])
 def sync_catalogue_action(modeladmin, request, queryset):
     started = []
     for store in queryset:
@@ -91,7 +97,8 @@ class ProductChangeForm(forms.ModelForm):
         self.initial["images_text"] = "\n".join(self.instance.images or [])
         self.fields["category"].queryset = Category.objects.order_by("code")
         self.fields["category"].label_from_instance = lambda c: f"{c.label} ({c.code})"
-        self.fields["stock_on_hand"].label = "Quantity (stock on hand)"
+        if "stock_on_hand" in self.fields:  # read-only without catalogue.adjust_stock
+            self.fields["stock_on_hand"].label = "Quantity (stock on hand)"
 
     def service_data(self) -> dict:
         data = {}
@@ -181,6 +188,14 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores_for_user(user)
 
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            services.upload_size_check(upload.size)  # before anything reads it
+        except InvalidInput as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
+
 
 class TemplateForm(forms.Form):
     category = forms.ChoiceField()
@@ -192,24 +207,24 @@ class TemplateForm(forms.Form):
 
 
 # ---------------------------------------------------------------- actions
-@admin.action(description="List on FNAC", permissions=["change"])
+@admin.action(description="List on FNAC", permissions=["publish"])
 def list_on_fnac(modeladmin, request, queryset):
     _per_store(modeladmin, request, queryset, services.products_list_request, "Listing on FNAC started")
 
 
-@admin.action(description="Deactivate (quantity 0 on FNAC, stock pushes held)", permissions=["change"])
+@admin.action(description="Deactivate (quantity 0 on FNAC, stock pushes held)", permissions=["publish"])
 def deactivate(modeladmin, request, queryset):
     n = services.products_deactivate(products=queryset, trigger="admin")
     modeladmin.message_user(request, f"{n} product(s) deactivated: FNAC will show quantity 0.", messages.SUCCESS)
 
 
-@admin.action(description="Activate (push the current stock again)", permissions=["change"])
+@admin.action(description="Activate (push the current stock again)", permissions=["publish"])
 def activate(modeladmin, request, queryset):
     n = services.products_activate(products=queryset, trigger="admin")
     modeladmin.message_user(request, f"{n} product(s) activated: their stock is pushed again.", messages.SUCCESS)
 
 
-@admin.action(description="Delete offer on FNAC", permissions=["change"])
+@admin.action(description="Delete offer on FNAC", permissions=["publish"])
 def delete_offer(modeladmin, request, queryset):
     if request.POST.get("confirmed") == "yes":
         _per_store(modeladmin, request, queryset, services.products_delete_request, "Offer deletion sent")
@@ -261,6 +276,13 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                                         "push_message", "pushed_quantity", "pushed_price", "pushed_at"]}),
         ("Dates", {"classes": ["collapse"], "fields": ["imported_at", "created_at", "updated_at"]}),
     ]
+
+    def has_publish_permission(self, request, obj=None):
+        return request.user.has_perm("catalogue.publish_product")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + [f for f, perm in FIELD_PERMS.items() if not request.user.has_perm(perm)]
 
     @admin.display(description="Listing", ordering="listing_state")
     def listing(self, product):
@@ -324,7 +346,7 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     # -- single product
     def create_view(self, request):
-        if not self.has_change_permission(request):
+        if not self.has_add_permission(request):
             raise PermissionDenied
         ctx = CatalogueContext.load()
         choosing = "choose_category" in request.POST
@@ -334,7 +356,7 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         form = ProductCreateForm(data, user=request.user, ctx=ctx, category_code=category, initial=initial)
         if data is not None and form.is_valid():
             store = form.cleaned_data["store"]
-            if not _can_change_store(request, store):
+            if not _may_write(request, store, "catalogue.add_product"):
                 raise PermissionDenied
             try:
                 product = services.product_create(store=store, data=form.service_data(), trigger="admin", ctx=ctx)
@@ -357,6 +379,8 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     # -- Excel
     def template_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         ctx = CatalogueContext.load()
         form = TemplateForm(request.GET or None, ctx=ctx)
         if request.GET and form.is_valid():
@@ -368,12 +392,12 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             request, "Download an Excel template", form=form, no_reference_data=not ctx.categories))
 
     def upload_view(self, request):
-        if not self.has_change_permission(request):
+        if not request.user.has_perms(UPLOAD_PERMS):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             store = form.cleaned_data["store"]
-            if not _can_change_store(request, store):
+            if not _may_write(request, store, *UPLOAD_PERMS):
                 raise PermissionDenied
             upload_file = form.cleaned_data["file"]
             try:
@@ -389,13 +413,15 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             request, "Upload products (Excel)", form=form, recent=recent))
 
     def _upload(self, request, upload_id) -> ProductUpload:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         return get_object_or_404(ProductUpload.objects.filter(store__in=stores_for_user(request.user))
                                  .select_related("store", "run"), pk=upload_id)
 
     def upload_preview_view(self, request, upload_id):
         upload = self._upload(request, upload_id)
         if request.method == "POST":
-            if not _can_change_store(request, upload.store):
+            if not _may_write(request, upload.store, *UPLOAD_PERMS):
                 raise PermissionDenied
             try:
                 with transaction.atomic():

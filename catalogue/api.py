@@ -13,12 +13,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue import services
+from catalogue import rules, services
 from catalogue.models import Category, CategoryAttribute, Product, ProductUpload
 from catalogue.selectors import common_attributes, products_for_user
 from catalogue.validation import CatalogueContext
-from fnac_connector.api import DetailSerializer
+from fnac_connector.api import MAX_ID, DetailSerializer, IntegerIdLookupMixin, query_int
 from fnac_connector.errors import InvalidInput
+from fnac_connector.filters import BoundedIntegerFilter, IdFilter
+from fnac_connector.permissions import check_perms
 from stores.selectors import stores_for_user
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,7 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ProductSerializer(serializers.ModelSerializer):
     quantity = serializers.IntegerField(source="stock_on_hand", read_only=True)
     available = serializers.IntegerField(source="stock_available", read_only=True)
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     store_name = serializers.CharField(source="store.name", read_only=True)
 
     class Meta:
@@ -44,7 +46,7 @@ class ProductSerializer(serializers.ModelSerializer):
 class ProductCreateSerializer(serializers.Serializer):
     """Validated by the service (per-field errors); the serializer only shapes the input."""
 
-    store = serializers.IntegerField()
+    store = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     sku = serializers.CharField()
     ean = serializers.CharField()
     name = serializers.CharField(help_text="Title, at most 200 characters.")
@@ -53,7 +55,7 @@ class ProductCreateSerializer(serializers.Serializer):
     condition = serializers.CharField(required=False, default="11", help_text="11 new, 10 refurbished, 1-8 ...")
     price = serializers.CharField()
     sale_price = serializers.CharField(required=False, allow_blank=True)
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=rules.MAX_STOCK_ON_HAND)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     images = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     attributes = serializers.DictField(required=False, default=dict,
@@ -71,12 +73,12 @@ class ProductPatchSerializer(serializers.Serializer):
     attributes = serializers.DictField(required=False)
     price = serializers.CharField(required=False)
     sale_price = serializers.CharField(required=False, allow_blank=True)
-    quantity = serializers.IntegerField(required=False, min_value=0)
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=rules.MAX_STOCK_ON_HAND)
     is_active = serializers.BooleanField(required=False)
 
 
 class ProductFilter(django_filters.FilterSet):
-    store = django_filters.NumberFilter(field_name="store_id")
+    store = IdFilter(field_name="store_id")
     sku = django_filters.CharFilter()
     ean = django_filters.CharFilter()
     category = django_filters.CharFilter(field_name="category__code")
@@ -102,13 +104,22 @@ def _started(run, code=status.HTTP_202_ACCEPTED):
     return Response({"run_id": run.pk, "state": run.state, "kind": run.kind}, status=code)
 
 
-class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class ProductViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     search_fields = ["sku", "ean", "name"]
     ordering_fields = ["sku", "name", "price", "stock_on_hand", "updated_at", "id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # view/add/change_product by default; what goes live on FNAC needs publish_product
+    required_perms = {
+        "list_on_fnac": ["catalogue.publish_product"], "delete_offer": ["catalogue.publish_product"],
+        "activate": ["catalogue.publish_product"], "deactivate": ["catalogue.publish_product"],
+        "import_file": ["catalogue.add_product", "catalogue.change_product"],
+    }
+    # a PATCH of these fields needs the same permissions as the stock, price and listing doors
+    FIELD_PERMS = {"quantity": "catalogue.adjust_stock", "price": "catalogue.change_price",
+                   "sale_price": "catalogue.change_price", "is_active": "catalogue.publish_product"}
 
     def get_queryset(self):
         return products_for_user(self.request.user).order_by("store_id", "sku")
@@ -127,6 +138,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         product = self.get_object()
         data = ProductPatchSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        check_perms(request.user, sorted({self.FIELD_PERMS[f] for f in data.validated_data if f in self.FIELD_PERMS}))
         product = services.product_update(product=product, data=dict(data.validated_data), trigger="api")
         return Response(ProductSerializer(product).data)
 
@@ -177,7 +189,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     @extend_schema(
         request={"multipart/form-data": inline_serializer("ProductImportRequest", {
-            "store": serializers.IntegerField(), "file": serializers.FileField(),
+            "store": serializers.IntegerField(min_value=1, max_value=MAX_ID), "file": serializers.FileField(),
             "category": serializers.CharField(required=False),
             "dry_run": serializers.BooleanField(required=False)})},
         responses={200: inline_serializer("ProductImportResult", {
@@ -198,7 +210,8 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             errors["file"] = "required (an .xlsx file)"
         if errors:
             raise InvalidInput("store and file are required", details=errors)
-        store = get_object_or_404(stores_for_user(request.user), pk=store_id)
+        store = get_object_or_404(stores_for_user(request.user), pk=query_int(store_id, field="store"))
+        services.upload_size_check(upload_file.size)  # before anything reads it
         dry_run = str(request.data.get("dry_run", "")).lower() in ("1", "true", "yes", "on")
         upload = services.upload_validate(store=store, content=upload_file.read(), filename=upload_file.name,
                                           category_code=request.data.get("category", ""), user=request.user)
@@ -257,7 +270,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
 class CategoryFilter(django_filters.FilterSet):
     parent_code = django_filters.CharFilter()
-    level = django_filters.NumberFilter()
+    level = BoundedIntegerFilter(min_value=0, max_value=100)
     code = django_filters.CharFilter()
 
     class Meta:
@@ -301,6 +314,8 @@ class SyncCatalogueSerializer(serializers.Serializer):
 
 
 class StoreSyncCatalogueView(APIView):
+    required_perms = {"POST": ["stores.sync_store"]}
+
     @extend_schema(request=SyncCatalogueSerializer,
                    responses={202: CatalogueRunStartedSerializer, 409: DetailSerializer})
     def post(self, request, pk: int):

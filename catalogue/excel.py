@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from catalogue import rules
+from catalogue import rules, upload_limits
 from catalogue.listing import price_stock_write, products_list_request, record_change
 from catalogue.models import Product, ProductUpload
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
@@ -36,7 +36,7 @@ BASE_COLUMNS = [  # (column, label, required)
     ("images", "Picture URLs (up to 4, separated by spaces)", False),
 ]
 TEMPLATE_ROWS = 10_000
-MAX_ROWS = 50_000
+MAX_COLUMNS = 1_000
 CONTENT_FIELDS = ("ean", "name", "brand", "category", "condition", "description", "images", "attributes")
 
 
@@ -121,6 +121,11 @@ def _header_key(value) -> str:
 
 
 def _read(content: bytes) -> tuple[list[str], str, list[tuple[int, list]]]:
+    """Header, category (from the template's meta sheet) and the non-empty data rows. The file is measured
+    first (upload_limits: sizes, compression, cell lengths) and parsed in read-only mode, at most as wide
+    as its header and UPLOAD_MAX_ROWS deep."""
+    upload_limits.xlsx_check(content)
+    row_limit, cell_limit = upload_limits.max_rows(), upload_limits.max_cell_chars()
     try:
         wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
@@ -133,22 +138,34 @@ def _read(content: bytes) -> tuple[list[str], str, list[tuple[int, list]]]:
             for key, value, *_ in wb["meta"].iter_rows(min_row=1, max_row=5, values_only=True):
                 if key == "category" and value:
                     category = str(value).strip()
-        rows = ws.iter_rows(values_only=True)
-        header_row = next(rows, None)
+        header_row = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), None)
         if not header_row:
             raise InvalidInput("The sheet is empty: the first row must hold the column names (sku, ean, ...).",
                                details={"file": "empty"})
         header = [_header_key(v) for v in header_row]
+        while header and not header[-1]:
+            header.pop()  # a sheet claiming 16,384 columns is read as wide as its header
         if "sku" not in header:
             raise InvalidInput("No 'sku' column in the first row; download the template for the expected columns.",
                                details={"file": "no sku column"})
+        if len(header) > MAX_COLUMNS:
+            raise InvalidInput(f"{len(header)} columns in the first row; a template has at most {MAX_COLUMNS}.",
+                               details={"file": [f"more than {MAX_COLUMNS} columns"]})
         data_rows = []
+        rows = ws.iter_rows(min_row=2, max_col=len(header), values_only=True)
         for number, values in enumerate(rows, start=2):
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
+            for index, value in enumerate(values):
+                if isinstance(value, str) and len(value) > cell_limit:
+                    column = header[index] or get_column_letter(index + 1)
+                    raise InvalidInput(f"Row {number}, column {column}: {len(value):,} characters; a cell holds at "
+                                       f"most {cell_limit:,} (UPLOAD_MAX_CELL_CHARS).",
+                                       details={"file": [f"row {number}, column {column}: cell too long"]})
             data_rows.append((number, list(values)))
-            if len(data_rows) > MAX_ROWS:
-                raise InvalidInput(f"More than {MAX_ROWS} rows; split the file.", details={"file": "too many rows"})
+            if len(data_rows) > row_limit:
+                raise InvalidInput(f"More than {row_limit:,} rows (UPLOAD_MAX_ROWS); split the file.",
+                                   details={"file": "too many rows"})
         return header, category, data_rows
     finally:
         wb.close()

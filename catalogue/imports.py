@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +26,8 @@ from django.utils import timezone
 from catalogue import rules
 from catalogue.models import Category, CategoryAttribute, Product, ValuesList, ValuesListValue
 from fnac_connector.errors import Conflict
-from fnac_connector.marketplace.fnac.types import Offer, OffersPage
+from fnac_connector.marketplace.errors import TooManyPages
+from fnac_connector.marketplace.fnac.types import Offer
 from stores.clients import fnac_client_for, mirakl_client_for
 from stores.models import Store, SyncRun
 from stores.syncs import RunRecorder, cursor_get, cursor_set, lock_renew, run_create, store_lock, sync_run
@@ -131,28 +132,37 @@ def _summary(recorder: RunRecorder, since: dt.datetime | None) -> str:
 
 
 # ================================================================ offers
-def _offer_pages(client, *, since: dt.datetime | None, page_size: int) -> Iterator[OffersPage]:
-    page = 1
-    while True:
-        result = client.offers_query_page(page=page, page_size=page_size, modified_since=since)
-        yield result
-        if not result.offers or page >= result.total_paging:
-            return
-        page += 1
-
-
 def _import_offers(store: Store, recorder: RunRecorder, *, since: dt.datetime | None, renew) -> None:
     client = fnac_client_for(store)
     try:
-        for number, page in enumerate(_offer_pages(client, since=since, page_size=_page_size()), start=1):
+        pages = client.offer_pages(page_size=_page_size(), modified_since=since)
+        for number, page in enumerate(pages, start=1):
             if number == 1:
                 recorder.set_total(page.nb_total_result)
             counts = _upsert_page(store, recorder, page.offers)
             recorder.advance(len(page.offers), counts)
             if number % 20 == 0:
                 renew()
+    except TooManyPages as exc:
+        # each page is committed on its own: what was read stays; the run fails (no removed-offer flagging,
+        # the cursor does not move) and says which cap stopped it
+        recorder.note(f"Stopped at the page cap (MARKETPLACE_MAX_PAGES = {exc.limit} pages per run): the "
+                      f"{recorder.run.processed} offers read were imported, the rest of the listing was not read.")
+        raise
     finally:
         client.close()
+
+
+# what the product row can hold (Product.fnac_price: 10 digits, 2 decimals; quantities: an OMS stock count)
+_MAX_IMPORT_PRICE = Decimal("99999999.99")
+
+
+def _out_of_range(offer: Offer) -> str | None:
+    if offer.quantity is not None and not 0 <= offer.quantity <= rules.MAX_STOCK_ON_HAND:
+        return f"quantity {offer.quantity} is outside 0..{rules.MAX_STOCK_ON_HAND:,}"
+    if offer.price is not None and (not offer.price.is_finite() or not 0 <= offer.price <= _MAX_IMPORT_PRICE):
+        return f"price {offer.price} is outside 0..{_MAX_IMPORT_PRICE}"
+    return None
 
 
 def _offer_details(offer: Offer) -> dict:
@@ -191,6 +201,12 @@ def _upsert_page(store: Store, recorder: RunRecorder, offers: list[Offer]) -> di
             counts["skipped"] += 1
             recorder.issue("sku_too_long", f"SKU {sku[:40]}… is longer than 100 characters; not imported.",
                            reference=sku[:200], details=_offer_details(offer))
+            continue
+        problem = _out_of_range(offer)
+        if problem:  # one absurd offer is reported on its own and does not fail the page or the run
+            counts["skipped"] += 1
+            recorder.issue("offer_out_of_range", f"FNAC offer {offer.offer_fnac_id} (SKU {sku}): {problem}; "
+                           "not imported.", reference=sku, details=_offer_details(offer))
             continue
         other = chosen.get(sku)
         if other is None:

@@ -146,6 +146,11 @@ class Product(models.Model):
         ordering = ["store_id", "sku"]
         constraints = [models.UniqueConstraint(fields=["store", "sku"], name="uniq_product_store_sku")]
         indexes = [models.Index(fields=["store", "ean"]), models.Index(fields=["store", "listing_state"])]
+        permissions = [
+            ("publish_product", "Can list, activate, deactivate and delete offers on FNAC"),
+            ("adjust_stock", "Can set and adjust stock quantities"),
+            ("change_price", "Can change prices"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} — {self.name}" if self.name else self.sku

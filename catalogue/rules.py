@@ -10,6 +10,7 @@ CENT = Decimal("0.01")
 MIN_PRICE = Decimal("0.90")
 MAX_PRICE = Decimal("20000")
 MAX_QUANTITY = 9999
+MAX_STOCK_ON_HAND = 10_000_000  # an OMS stock count (FNAC is shown at most MAX_QUANTITY of it)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 4000  # product description (Mirakl); the FNAC offer description is its first 255 characters
 MAX_OFFER_DESCRIPTION = 255

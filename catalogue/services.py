@@ -13,10 +13,11 @@ from catalogue.listing import (
     products_list_request,
     products_send,
 )
+from catalogue.upload_limits import upload_size_check
 
 __all__ = [
     "catalogue_sync", "catalogue_sync_request", "categories_sync", "product_create", "product_update",
     "products_activate", "products_create_on_mirakl", "products_deactivate", "products_delete_request",
     "products_list_request", "products_send", "rejected_rows_workbook", "template_build", "upload_apply",
-    "upload_validate",
+    "upload_validate", "upload_size_check",
 ]

@@ -113,13 +113,17 @@ def parse_price(value, errors: dict, key: str = "price", *, required: bool = Tru
     try:
         price = Decimal(text)
     except InvalidOperation:
-        errors[key] = f"{text!r} is not a number"
+        errors[key] = f"{text[:40]!r} is not a number"
+        return None
+    if not price.is_finite():
+        errors[key] = f"{text[:40]!r} is not a number"
+        return None
+    # the range first: 1e308 cannot even be rounded to the cent
+    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
+        errors[key] = f"{text[:40]} is out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
         return None
     if price != price.quantize(rules.CENT):
         errors[key] = f"{text} has more than 2 decimals"
-        return None
-    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
-        errors[key] = f"{text} is out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
         return None
     return price.quantize(rules.CENT)
 
@@ -131,7 +135,10 @@ def parse_quantity(value, errors: dict, key: str = "quantity", *, required: bool
             errors[key] = "required"
         return None
     if not re.fullmatch(r"\d+", text):
-        errors[key] = f"{text!r} is not a whole number ≥ 0"
+        errors[key] = f"{text[:40]!r} is not a whole number ≥ 0"
+        return None
+    if len(text) > 12 or int(text) > rules.MAX_STOCK_ON_HAND:
+        errors[key] = f"{text[:40]} is more than {rules.MAX_STOCK_ON_HAND:,} units"
         return None
     return int(text)
 

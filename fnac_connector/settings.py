@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,12 +35,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
     "fnac_connector.sandbox",
+    "accounts",
     "stores",
     "catalogue",
     "orders",
@@ -55,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # login throttling; stays last (django-axes)
 ]
 
 ROOT_URLCONF = "fnac_connector.urls"
@@ -142,10 +146,11 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "fnac_connector.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # staff only, and the Django model permissions of each view (fnac_connector/permissions.py, issue 9)
+    "DEFAULT_PERMISSION_CLASSES": ["fnac_connector.permissions.StaffModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "fnac_connector.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -153,7 +158,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "fnac_connector.schema.AutoSchema",  # declares the error answers (issue 9)
     "EXCEPTION_HANDLER": "fnac_connector.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -189,6 +194,13 @@ MARKETPLACE_TIMEOUT = (env.float("MARKETPLACE_CONNECT_TIMEOUT", default=5.0),
 MARKETPLACE_MAX_RETRIES = env.int("MARKETPLACE_MAX_RETRIES", default=4)
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100")
 
+# ---------------------------------------------------------------- where keys may go (issue 9, stores/endpoints.py)
+# A store's FNAC, Mirakl and WMS URLs may only point at FNAC's hosts, *.mirakl.net and (WMS) public https hosts,
+# plus these extra hosts (``host`` or ``host:port``, comma-separated; http allowed for them). Outside production
+# the default is the loopback sandbox of `make demo`; production allows none unless told.
+MARKETPLACE_EXTRA_HOSTS = env.list("MARKETPLACE_EXTRA_HOSTS",
+                                   default=[] if PRODUCTION else ["127.0.0.1", "localhost", "::1"])
+
 # ---------------------------------------------------------------- fulfilment / WMS
 # Base of the signed label links sent to the WMS (the address the WMS can reach this server at).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
@@ -198,6 +210,56 @@ WMS_RETRY_MAX_SECONDS = env.int("WMS_RETRY_MAX_SECONDS", default=3600)
 WMS_SIGNATURE_TOLERANCE_SECONDS = env.int("WMS_SIGNATURE_TOLERANCE_SECONDS", default=300)
 WMS_LABEL_LINK_DAYS = env.int("WMS_LABEL_LINK_DAYS", default=30)
 FULFILMENT_DEFAULT_WEIGHT_KG = env("FULFILMENT_DEFAULT_WEIGHT_KG", default="0.5")
+
+# ---------------------------------------------------------------- limits: answers, uploads, input (issue 9)
+# No answer or file may take the server down: a marketplace answer is read up to a size cap, a paged listing
+# up to a page cap (the run then fails, naming the cap, and keeps what it committed), and an uploaded
+# spreadsheet is measured before it is parsed (see README, "Limits").
+MARKETPLACE_MAX_RESPONSE_MB = env.float("MARKETPLACE_MAX_RESPONSE_MB", default=64.0)
+MARKETPLACE_MAX_PAGES = env.int("MARKETPLACE_MAX_PAGES", default=2000)
+UPLOAD_MAX_FILE_MB = env.float("UPLOAD_MAX_FILE_MB", default=20.0)
+UPLOAD_MAX_UNCOMPRESSED_MB = env.float("UPLOAD_MAX_UNCOMPRESSED_MB", default=200.0)
+UPLOAD_MAX_MEMBER_MB = env.float("UPLOAD_MAX_MEMBER_MB", default=150.0)
+UPLOAD_MAX_COMPRESSION_RATIO = env.float("UPLOAD_MAX_COMPRESSION_RATIO", default=100.0)
+UPLOAD_MAX_CELL_CHARS = env.int("UPLOAD_MAX_CELL_CHARS", default=32767)
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=50_000)
+
+# ---------------------------------------------------------------- API tokens, login throttling (issue 9)
+# API tokens (django-rest-knox) are stored as SHA-512 digests with an expiry; the raw key is shown once by
+# `manage.py api_token create`. Clients keep sending `Authorization: Token <key>`.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS), "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
+# A client address whose bad tokens reach the limit within the window gets 429 + Retry-After on every token
+# request until the window ends. Counted in the cache: set REDIS_URL when several processes serve the API.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=10)
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=300)
+# Behind N reverse proxies, the client address is the N-th X-Forwarded-For entry from the right; 0 = REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Admin sign-in (django-axes): LOGIN_FAILURE_LIMIT failures for one username from one address lock that pair
+# for LOGIN_COOLOFF_MINUTES; a success resets the count. Superusers unlock early in the admin (Axes).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "fnac_connector.authentication.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# ---------------------------------------------------------------- leases, heartbeats, reconciliation (issue 9)
+# A killed worker must not block a store: store locks and the stock push's claimed outbox rows are short leases
+# renewed by a heartbeat thread every third of their TTL while the holder lives, so a dead holder's lease lapses
+# within one TTL. A running sync run whose heartbeat is older than SYNC_RUN_STALE_SECONDS is closed as failed
+# ("worker died") by the global job `global:runs_mark_stale`, every SYNC_STALE_CHECK_MINUTES.
+SYNC_LOCK_TTL_SECONDS = env.float("SYNC_LOCK_TTL_SECONDS", default=60)
+INVENTORY_PUSH_LEASE_SECONDS = env.float("INVENTORY_PUSH_LEASE_SECONDS", default=60)
+SYNC_RUN_STALE_SECONDS = env.float("SYNC_RUN_STALE_SECONDS", default=180)
+SYNC_STALE_CHECK_MINUTES = env.int("SYNC_STALE_CHECK_MINUTES", default=2)
+# Offers reconciliation (inventory/reconcile.py): every INVENTORY_RECONCILE_MINUTES per store, the offers FNAC
+# modified since the last pass (minus the overlap) are compared with what was pushed; every offer once per
+# INVENTORY_RECONCILE_FULL_HOURS.
+INVENTORY_RECONCILE_MINUTES = env.int("INVENTORY_RECONCILE_MINUTES", default=15)
+INVENTORY_RECONCILE_OVERLAP_SECONDS = env.int("INVENTORY_RECONCILE_OVERLAP_SECONDS", default=600)
+INVENTORY_RECONCILE_FULL_HOURS = env.float("INVENTORY_RECONCILE_FULL_HOURS", default=24)
 
 # ---------------------------------------------------------------- logging (secrets never logged)
 LOGGING = {

@@ -14,3 +14,6 @@ urlpatterns = [
     path("api/", include("inventory.api_urls")),
     path("api/", include("fulfilment.api_urls")),
 ]
+
+# an /api/ address no route matches answers JSON in the API's error format (fnac_connector.api)
+handler404 = "fnac_connector.api.page_not_found"

@@ -18,8 +18,9 @@ from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
-from stores.admin import StoreScopedAdminMixin, badge
+from stores.admin import StoreFilter, StoreScopedAdminMixin, badge
 
+LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
     Shipment.State.PENDING: "#1a73e8", Shipment.State.CONFIRMED: "#1e8e3e", Shipment.State.FAILED: "#f29900",
     Shipment.State.REFUSED: "#d93025", Shipment.State.CANCELLED: "#80868b",
@@ -42,7 +43,7 @@ def _report(modeladmin, request, done: int, verb: str, errors: list[str]) -> Non
 
 
 # ---------------------------------------------------------------- store action
-@admin.action(description="Refresh FNAC carriers", permissions=["change"])
+@admin.action(description="Refresh FNAC carriers", permissions=["sync"])
 def refresh_carriers_action(modeladmin, request, queryset):
     done = []
     for store in queryset:
@@ -56,7 +57,7 @@ def refresh_carriers_action(modeladmin, request, queryset):
 
 
 # ---------------------------------------------------------------- order actions
-@admin.action(description="Release to warehouse (New → RFP)", permissions=["change"])
+@admin.action(description="Release to warehouse (New → RFP)", permissions=["ship"])
 def release_to_warehouse(modeladmin, request, queryset):
     done, errors = 0, []
     for order in queryset.select_related("store"):
@@ -68,7 +69,7 @@ def release_to_warehouse(modeladmin, request, queryset):
     _report(modeladmin, request, done, "released to the warehouse", errors)
 
 
-@admin.action(description="Ready to Ship (book shipment, confirm to FNAC)", permissions=["change"])
+@admin.action(description="Ready to Ship (book shipment, confirm to FNAC)", permissions=["ship"])
 def ready_to_ship(modeladmin, request, queryset):
     by_store: dict[int, list[Order]] = {}
     for order in queryset.select_related("store").order_by("store_id", "created_at"):
@@ -83,7 +84,7 @@ def ready_to_ship(modeladmin, request, queryset):
     _report(modeladmin, request, done, "shipped and confirmed to FNAC", errors)
 
 
-@admin.action(description="Ship with details (lines, typed tracking number, carrier)…", permissions=["change"])
+@admin.action(description="Ship with details (lines, typed tracking number, carrier)…", permissions=["ship"])
 def ship_with_details(modeladmin, request, queryset):
     if queryset.count() != 1:
         modeladmin.message_user(request, "Select exactly one order to ship it with details.", messages.WARNING)
@@ -91,7 +92,7 @@ def ship_with_details(modeladmin, request, queryset):
     return HttpResponseRedirect(reverse("admin:fulfilment_ship_order", args=[queryset.first().pk]))
 
 
-@admin.action(description="Retry shipment confirmation to FNAC", permissions=["change"])
+@admin.action(description="Retry shipment confirmation to FNAC", permissions=["ship"])
 def retry_shipment_confirmation(modeladmin, request, queryset):
     done, errors = 0, []
     for order in queryset.select_related("store"):
@@ -113,7 +114,7 @@ class CancelForm(forms.Form):
                                help_text="Sent to FNAC as refund_reason when the order is already paid.")
 
 
-@admin.action(description="Cancel by seller (refuse or refund on FNAC)…", permissions=["change"])
+@admin.action(description="Cancel by seller (refuse or refund on FNAC)…", permissions=["cancel"])
 def cancel_by_seller(modeladmin, request, queryset):
     form = CancelForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
@@ -209,7 +210,7 @@ ORDER_INLINES = [ShipmentInline, WmsEventInline, WmsDeliveryInline]
 @admin.register(Carrier)
 class CarrierAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "store", "is_global", "active", "refreshed_at"]
-    list_filter = ["store", "active"]
+    list_filter = [StoreFilter, "active"]
     list_select_related = ["store"]
     search_fields = ["code", "name"]
     readonly_fields = ["store", "code", "name", "is_global", "active", "refreshed_at"]
@@ -238,7 +239,7 @@ class ShipForm(forms.Form):
 class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
                     "created_at", "label_link"]
-    list_filter = ["state", "source", "store"]
+    list_filter = ["state", "source", StoreFilter]
     list_select_related = ["order", "store"]
     search_fields = ["tracking_number", "awb", "order__marketplace_order_id"]
     readonly_fields = ["store", "order", "shipping_mode", "source", "adapter", "carrier_code", "awb",
@@ -266,7 +267,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{}" target="_blank">Print</a>',
                            reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
 
-    @admin.action(description="Print labels (one PDF)")
+    @admin.action(description="Print labels (one PDF)", permissions=["view"])
     def print_selected_labels(self, request, queryset):
         try:
             return _pdf(services.labels_merged(shipments=list(queryset.order_by("id").defer(None))), "labels.pdf")
@@ -283,7 +284,12 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             path("ship/<int:order_id>/", self.admin_site.admin_view(self.ship_view), name="fulfilment_ship_order"),
         ] + super().get_urls()
 
+    def _check_label_permission(self, request):
+        if not request.user.has_perms(LABEL_PERMS):
+            raise PermissionDenied
+
     def label_view(self, request, shipment_id):
+        self._check_label_permission(request)
         shipment = get_object_or_404(Shipment.objects.filter(order__in=orders_for_user(request.user)), pk=shipment_id)
         try:
             return _pdf(services.shipment_label(shipment=shipment), f"label-{shipment.tracking_number}.pdf")
@@ -292,6 +298,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:orders_order_change", args=[shipment.order_id]))
 
     def order_label_view(self, request, order_id):
+        self._check_label_permission(request)
         order = get_object_or_404(orders_for_user(request.user), pk=order_id)
         try:
             return _pdf(services.order_label(order=order), f"label-{order.marketplace_order_id}.pdf")
@@ -301,7 +308,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def ship_view(self, request, order_id):
         order = get_object_or_404(orders_for_user(request.user), pk=order_id)
-        if not (request.user.is_superuser or request.user.has_perm("orders.change_order")):
+        if not request.user.has_perm("orders.ship_order"):
             raise PermissionDenied
         back = reverse("admin:orders_order_change", args=[order.pk])
         form = ShipForm(request.POST if request.method == "POST" else None, order=order)
@@ -331,7 +338,7 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 @admin.register(WmsEvent)
 class WmsEventAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "store", "event_id", "kind", "order_ref", "lines", "outcome", "duplicates", "note"]
-    list_filter = ["outcome", "kind", "store"]
+    list_filter = ["outcome", "kind", StoreFilter]
     list_select_related = ["store"]
     search_fields = ["event_id", "order_ref"]
     readonly_fields = [f.name for f in WmsEvent._meta.fields]
@@ -347,7 +354,7 @@ class WmsEventAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "store", "kind", "key", "order", "state_badge", "attempts", "last_status_code",
                     "next_attempt_at", "delivered_at", "last_error"]
-    list_filter = ["state", "kind", "store"]
+    list_filter = ["state", "kind", StoreFilter]
     list_select_related = ["store", "order"]
     search_fields = ["key", "order__marketplace_order_id"]
     readonly_fields = [f.name for f in WmsDelivery._meta.fields]
@@ -365,7 +372,10 @@ class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "#d93025" if delivery.attempts else "#1a73e8")
         return badge(delivery.get_state_display(), colour)
 
-    @admin.action(description="Retry now")
+    def has_retry_permission(self, request, obj=None):
+        return request.user.has_perm("fulfilment.change_wmsdelivery")
+
+    @admin.action(description="Retry now", permissions=["retry"])
     def retry_now(self, request, queryset):
         ok = failed = 0
         for delivery in queryset.filter(state=WmsDelivery.State.PENDING):

@@ -19,7 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fnac_connector.api import DetailSerializer
+from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin, query_int
 from fnac_connector.marketplace.fnac.types import REFUND_REASONS
 from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
@@ -99,12 +99,17 @@ ShipResultSerializer = inline_serializer("ShipResult", {
     "shipment": ShipmentSerializer(), "order": OrderDetailSerializer()})
 
 
+LABEL_PERMS = {"GET": ["orders.view_order", "fulfilment.view_shipment"]}
+
+
 def _order(request, pk: int):
     return get_object_or_404(orders_for_user(request.user), pk=pk)
 
 
 # ---------------------------------------------------------------- order endpoints
 class ReleaseView(APIView):
+    required_perms = {"POST": ["orders.ship_order"]}
+
     @extend_schema(request=None, responses={200: OrderDetailSerializer, 409: DetailSerializer},
                    summary="Release to the warehouse (New -> RFP)")
     def post(self, request, pk: int):
@@ -113,6 +118,8 @@ class ReleaseView(APIView):
 
 
 class ReadyToShipView(APIView):
+    required_perms = {"POST": ["orders.ship_order"]}
+
     @extend_schema(request=ReadyToShipSerializer, responses={200: ShipResultSerializer, 400: DetailSerializer,
                                                              409: DetailSerializer, 502: DetailSerializer},
                    summary="Ready to Ship: book the shipment and confirm it to FNAC")
@@ -130,6 +137,8 @@ class ReadyToShipView(APIView):
 
 
 class RetryConfirmationView(APIView):
+    required_perms = {"POST": ["orders.ship_order"]}
+
     @extend_schema(request=RetrySerializer, responses={200: inline_serializer("RetryResult", {
         "confirmed": serializers.BooleanField(), "error": serializers.CharField(),
         "shipments": ShipmentSerializer(many=True), "order": OrderDetailSerializer()}), 409: DetailSerializer},
@@ -148,6 +157,8 @@ class RetryConfirmationView(APIView):
 
 
 class CancelView(APIView):
+    required_perms = {"POST": ["orders.cancel_order"]}
+
     @extend_schema(request=CancelSerializer, responses={200: OrderDetailSerializer, 409: DetailSerializer,
                                                         502: DetailSerializer},
                    summary="Cancel by the seller (refused lines before acceptance, refund after payment)")
@@ -160,6 +171,8 @@ class CancelView(APIView):
 
 
 class OrderLabelView(APIView):
+    required_perms = LABEL_PERMS
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: DetailSerializer},
                    summary="The order's shipping label (one A6 page per parcel)")
     def get(self, request, pk: int):
@@ -167,26 +180,29 @@ class OrderLabelView(APIView):
         return _pdf(services.order_label(order=order), f"label-{order.marketplace_order_id}.pdf")
 
 
+MAX_LABELS = 500
+
+
 class LabelsView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("orders", str, description="Comma-separated OMS order ids")],
+    required_perms = LABEL_PERMS
+
+    @extend_schema(parameters=[OpenApiParameter("orders", str, required=True,
+                                                 description="Comma-separated OMS order ids (at most 500)")],
                    responses={(200, "application/pdf"): OpenApiTypes.BINARY, 400: DetailSerializer,
                               404: DetailSerializer},
                    summary="The labels of several orders merged into one PDF")
     def get(self, request):
-        raw = request.query_params.get("orders", "")
-        try:
-            ids = [int(x) for x in raw.split(",") if x.strip()]
-        except ValueError:
-            return Response({"detail": f"orders must be comma-separated ids, got {raw!r}", "code": "invalid"},
+        parts = [x for x in request.query_params.get("orders", "").split(",") if x.strip()]
+        if not parts or len(parts) > MAX_LABELS:
+            message = "give ?orders=<id>,<id>..." if not parts else f"at most {MAX_LABELS} orders per call"
+            return Response({"detail": message, "code": "invalid", "errors": {"orders": [message]}},
                             status=status.HTTP_400_BAD_REQUEST)
-        if not ids:
-            return Response({"detail": "give ?orders=<id>,<id>...", "code": "invalid"},
-                            status=status.HTTP_400_BAD_REQUEST)
+        ids = [query_int(x, field="orders") for x in parts]
         orders = list(orders_for_user(request.user).filter(pk__in=ids))
         return _pdf(services.orders_labels(orders=orders), "labels.pdf")
 
 
-class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
+class ShipmentViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ShipmentSerializer
     filterset_class = ShipmentFilter
     ordering_fields = ["created_at", "id"]
@@ -219,6 +235,8 @@ class CarrierViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class RefreshCarriersView(APIView):
+    required_perms = {"POST": ["stores.sync_store"]}
+
     @extend_schema(request=None, responses={200: inline_serializer("CarriersRefreshed", {
         "run_id": serializers.IntegerField(), "carriers": CarrierSerializer(many=True)}), 409: DetailSerializer,
         502: DetailSerializer})
@@ -237,8 +255,9 @@ class WmsDeliverySerializer(serializers.ModelSerializer):
                   "next_attempt_at", "last_attempt_at", "last_status_code", "last_error", "delivered_at", "created_at"]
 
 
-class WmsDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+class WmsDeliveryViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = WmsDeliverySerializer
+    required_perms = {"retry": ["fulfilment.change_wmsdelivery"]}
     filterset_fields = ["store", "order", "state", "kind"]
 
     def get_queryset(self):
@@ -260,7 +279,7 @@ class WmsEventSerializer(serializers.ModelSerializer):
                   "duplicates", "received_at"]
 
 
-class WmsEventLogViewSet(viewsets.ReadOnlyModelViewSet):
+class WmsEventLogViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = WmsEventSerializer
     filterset_fields = ["store", "order", "outcome", "kind"]
 

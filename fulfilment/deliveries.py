@@ -22,6 +22,7 @@ from fnac_connector.tasks import enqueue
 from fulfilment.models import Shipment, WmsDelivery
 from fulfilment.signing import SIGNATURE_HEADER, STORE_HEADER, label_url, signature_for
 from orders.models import Order
+from stores.endpoints import WMS, url_problem
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy, store_lock, sync_run
 
@@ -110,12 +111,14 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
                       separators=(",", ":"), sort_keys=True, default=str).encode()
     headers = {"Content-Type": "application/json", STORE_HEADER: str(store.pk), "X-Delivery-Id": delivery.key,
                "X-Event-Type": delivery.kind, SIGNATURE_HEADER: signature_for(store.wms_secret, body)}
-    status, error = None, ""
+    status, error = None, _not_sendable(store)
     try:
-        response = (session or requests).post(store.wms_webhook_url, data=body, headers=headers, timeout=_timeout())
-        status = response.status_code
-        if not 200 <= status < 300:
-            error = f"HTTP {status}: {response.text[:300]}"
+        if not error:
+            response = (session or requests).post(store.wms_webhook_url, data=body, headers=headers,
+                                                  timeout=_timeout())
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}: {response.text[:300]}"
     except requests.RequestException as exc:
         error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
     ok = status is not None and 200 <= status < 300
@@ -135,6 +138,17 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
 
         order_cancellation_confirmed(order=delivery.order, note="The WMS acknowledged the cancellation")
     return ok
+
+
+def _not_sendable(store: Store) -> str:
+    """Why a message may not go to the store's webhook now (checked right before each call), or ""."""
+    problem = url_problem(store.wms_webhook_url, kind=WMS) if store.wms_webhook_url else "is not set"
+    if problem:
+        return f"Not sent: the WMS webhook URL {problem}. Fix it in the store settings (and enter the secret again)."
+    if not store.wms_secret:
+        return ("Not sent: the store has no WMS secret (it is cleared when the webhook URL changes): enter it in the "
+                "store settings.")
+    return ""
 
 
 def wms_deliveries_due(*, store: Store, now: dt.datetime | None = None):

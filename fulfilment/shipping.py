@@ -42,7 +42,8 @@ Source = OrderStatusChange.Source
 SHIPPABLE_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
 SHIPPABLE_LINE_STATE = "ToShip"
 FLAG_PREFIX = "Shipment: "
-TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "NO_ANSWER", "MarketplaceError")
+TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "ResponseTooLarge", "NO_ANSWER",
+                   "MarketplaceError")
 
 
 class AlreadyShipped(Conflict):

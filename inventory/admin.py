@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -16,7 +17,7 @@ from fnac_connector.errors import ServiceError
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
 from inventory.sync import stock_sync_request
-from stores.admin import StoreScopedAdminMixin, badge, store_sync_confirm
+from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.models import Store
 from stores.selectors import stores_for_user
 
@@ -89,7 +90,7 @@ class StockMovementInline(admin.TabularInline):
         return qs.filter(id__in=ids)
 
 
-@admin.action(description="Adjust stock of selected products…", permissions=["change"])
+@admin.action(description="Adjust stock of selected products…", permissions=["adjust_stock"])
 def adjust_stock(modeladmin, request, queryset):
     form = AdjustForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
@@ -119,7 +120,7 @@ def adjust_stock(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/inventory/adjust_stock.html", context)
 
 
-@admin.action(description="Sync Stock of selected products (push to FNAC now)", permissions=["change"])
+@admin.action(description="Sync Stock of selected products (push to FNAC now)", permissions=["sync"])
 def sync_selected_stock(modeladmin, request, queryset):
     by_store: dict[int, list[int]] = {}
     for store_id, pid in queryset.values_list("store_id", "id"):
@@ -143,7 +144,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     "push_message_short"]
     list_display_links = ["sku"]
     list_editable = ["stock_on_hand", "price", "sale_price"]
-    list_filter = ["store", "push_state", "is_active", "listing_state"]
+    list_filter = [StoreFilter, "push_state", "is_active", "listing_state"]
     list_select_related = ["store"]
     search_fields = ["sku", "ean", "name"]
     actions = [adjust_stock, sync_selected_stock]
@@ -169,9 +170,38 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # editing the list needs one of the stock/price permissions; each edit is checked on its own in save_model
+    def has_change_permission(self, request, obj=None):
+        return self.has_adjust_stock_permission(request) or self.has_change_price_permission(request)
+
+    def has_adjust_stock_permission(self, request, obj=None):
+        return request.user.has_perm("catalogue.adjust_stock")
+
+    def has_change_price_permission(self, request, obj=None):
+        return request.user.has_perm("catalogue.change_price")
+
+    def has_sync_permission(self, request, obj=None):
+        return request.user.has_perm("stores.sync_store")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_adjust_stock_permission(request):
+            fields.append("stock_on_hand")
+        if not self.has_change_price_permission(request):
+            fields += ["price", "sale_price"]
+        return fields
+
     def save_model(self, request, obj, form, change):
         """Never ``obj.save()``: a full-row save would overwrite a concurrent reservation. Each change goes through
         the inventory services (atomic update + outbox)."""
+        refused = [label for fields, label, allowed in (
+            (("stock_on_hand",), "stock (catalogue.adjust_stock)", self.has_adjust_stock_permission(request)),
+            (("price", "sale_price"), "prices (catalogue.change_price)", self.has_change_price_permission(request)))
+            if set(fields) & set(form.changed_data) and not allowed]
+        if refused:
+            self.message_user(request, f"{obj.sku}: not changed, you may not change {' or '.join(refused)}.",
+                              messages.ERROR)
+            return
         try:
             if "stock_on_hand" in form.changed_data:
                 services.stock_set(product=obj, quantity=form.cleaned_data["stock_on_hand"], source="admin",
@@ -233,9 +263,11 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
         return store_sync_confirm(
             self, request, store_id, action="Sync Stock", template="admin/inventory/store_sync_stock.html",
-            allowed=lambda r: r.method != "POST" or self.has_change_permission(r), context=figures, start=start)
+            context=figures, start=start)
 
     def price_mapping_view(self, request, store_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         store = self._store(request, store_id)
         rows = []
         for product in Product.objects.filter(store=store).order_by("sku")[:50]:
@@ -261,7 +293,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class PushBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "batch_id", "offers", "status", "accepted", "rejected", "polls", "created_at",
                     "finished_at"]
-    list_filter = ["store", "status"]
+    list_filter = [StoreFilter, "status"]
     list_select_related = ["store"]
     search_fields = ["batch_id"]
     readonly_fields = [f.name for f in PushBatch._meta.fields]

@@ -1,4 +1,5 @@
-"""What inventory adds to the store admin: the "Sync Stock" action and the Sync Stock / Price mapping buttons."""
+"""What inventory adds to the store admin: the "Sync Stock" and "Reconcile offers" actions and the Sync Stock /
+Price mapping buttons."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from fnac_connector.errors import ServiceError
+from inventory.reconcile import offers_reconcile_request
 from stores import hooks
 
 
 @admin.action(description="Sync Stock (push every active product's quantity and price to FNAC)",
-              permissions=["change"])
+              permissions=["sync"])
 def sync_stock(modeladmin, request, queryset):
     from inventory.sync import stock_sync_request
 
@@ -26,7 +28,22 @@ def sync_stock(modeladmin, request, queryset):
             reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
+@admin.action(description="Reconcile offers (compare FNAC with what was pushed, repair drift)",
+              permissions=["sync"])
+def reconcile_offers(modeladmin, request, queryset):
+    for store in queryset:
+        try:
+            run = offers_reconcile_request(store=store, full=True, trigger="admin")
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
+            continue
+        modeladmin.message_user(request, format_html(
+            'Offers reconciliation of {} started: <a href="{}">follow run #{}</a>.', store,
+            reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+
+
 hooks.store_admin_action(sync_stock)
+hooks.store_admin_action(reconcile_offers)
 if not any(label == "Sync Stock" for label, _ in hooks.store_buttons()):
     hooks.store_button("Sync Stock", lambda store: reverse("admin:inventory_store_sync_stock", args=[store.pk]))
     hooks.store_button("Price mapping",

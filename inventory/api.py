@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import Product
-from fnac_connector.api import DetailSerializer
+from fnac_connector.api import MAX_ID, DetailSerializer
 from fnac_connector.errors import InvalidInput
 from inventory import services
 from inventory.sync import stock_sync_request
@@ -41,8 +41,10 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockPatchSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(required=False, help_text="New stock on hand (an inventory count).")
-    delta = serializers.IntegerField(required=False, help_text="Units to add (negative to remove).")
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_ON_HAND,
+                                        help_text="New stock on hand (an inventory count).")
+    delta = serializers.IntegerField(required=False, min_value=-services.MAX_ON_HAND, max_value=services.MAX_ON_HAND,
+                                     help_text="Units to add (negative to remove).")
 
     def validate(self, attrs):
         if ("quantity" in attrs) == ("delta" in attrs):
@@ -57,7 +59,7 @@ class StockItemSerializer(serializers.Serializer):
 
 
 class StockBatchSerializer(serializers.Serializer):
-    store = serializers.IntegerField(help_text="Store id: SKUs are per store.")
+    store = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Store id: SKUs are per store.")
     items = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=100_000,
                                   help_text="[{sku, quantity} | {sku, delta}, ...]")
 
@@ -96,6 +98,8 @@ class RunStartedSerializer(serializers.Serializer):
 
 
 class ProductStockView(APIView):
+    required_perms = {"GET": ["inventory.view_stock"], "PATCH": ["catalogue.adjust_stock"]}
+
     @extend_schema(request=StockPatchSerializer, responses={200: StockSerializer, 400: DetailSerializer},
                    examples=[OpenApiExample("set", value={"quantity": 12}),
                              OpenApiExample("adjust", value={"delta": -2})])
@@ -117,6 +121,8 @@ class ProductStockView(APIView):
 
 
 class ProductPriceView(APIView):
+    required_perms = {"PATCH": ["catalogue.change_price"]}
+
     @extend_schema(request=PricePatchSerializer, responses={200: StockSerializer, 400: DetailSerializer})
     def patch(self, request, pk: int):
         product = get_object_or_404(_products_for(request.user), pk=pk)
@@ -132,6 +138,8 @@ class ProductPriceView(APIView):
 
 
 class StockBatchView(APIView):
+    required_perms = {"POST": ["catalogue.adjust_stock"]}
+
     @extend_schema(request=StockBatchSerializer, responses={200: StockBatchResultSerializer, 400: DetailSerializer},
                    examples=[OpenApiExample("batch", value={"store": 1, "items": [
                        {"sku": "A-1", "quantity": 10}, {"sku": "B-2", "delta": -1}]})])
@@ -148,6 +156,8 @@ class StockBatchView(APIView):
 
 
 class StoreSyncStockView(APIView):
+    required_perms = {"POST": ["stores.sync_store"]}
+
     @extend_schema(request=SyncStockSerializer, responses={202: RunStartedSerializer, 409: DetailSerializer},
                    description="Queues a Sync Stock; follow it at /api/sync-runs/{run_id}/ (counts: sent, accepted, "
                                "rejected, changed_on_fnac; message: what changed; issues: each rejected SKU).")

@@ -6,6 +6,7 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and prices"
 
     def ready(self) -> None:
+        from inventory.reconcile import interval_minutes as reconcile_minutes
         from stores import hooks
 
         hooks.schedule(hooks.ScheduleSpec(
@@ -16,4 +17,9 @@ class InventoryConfig(AppConfig):
             job="stock_full_push", func="inventory.tasks.stock_full_push_task", minutes=lambda store: 24 * 60,
             enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
             label="Daily full stock push"))
+        hooks.schedule(hooks.ScheduleSpec(
+            job="offers_reconcile", func="inventory.tasks.offers_reconcile_schedule_task",
+            minutes=lambda store: reconcile_minutes(),
+            enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
+            label="Offers reconciliation (FNAC vs pushed)"))
         from inventory import admin_hooks  # noqa: F401  (store action and button)

@@ -1,8 +1,16 @@
 """Draining the stock/price outbox to FNAC: claim, coalesce, send in batches of 10,000, follow, record.
 
 One drain per store at a time (the ``stock_push`` store lock); rows are additionally claimed with a token and a
-lease so a drain whose worker died is taken over by the next one once the lease has expired. Offers are
-absolute values (quantity, price), so sending one twice is harmless.
+lease so a drain whose worker died is taken over by the next one once the lease has expired. Both leases are
+short (``INVENTORY_PUSH_LEASE_SECONDS``, 60 s) and renewed by heartbeat threads while the drain lives, so a
+killed worker blocks nothing for more than about a minute. Offers are absolute values (quantity, price), so
+sending one twice is harmless.
+
+Never assume after an unknown outcome: a call whose answer was lost (``OutcomeUnknown``, a cut answer, a batch
+accepted but not followed to its end) may have landed, and a failed one may have landed in part. Its rows stay
+pending with ``force`` set, so the next push sends the current absolute values even when the product's record
+("last pushed") says FNAC already has them; the batch is recorded ``UNKNOWN``, not ``FAILED``. What is left
+wrong on FNAC anyway is found by the offers reconciliation (``inventory.reconcile``).
 """
 
 from __future__ import annotations
@@ -17,15 +25,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
 
 from catalogue.models import Product
-from fnac_connector.marketplace.errors import MarketplaceError, Rejected
+from fnac_connector.marketplace.errors import BadResponse, MarketplaceError, OutcomeUnknown, Rejected
 from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, OfferUpdate
 from inventory.models import OfferChange, PushBatch, PushQueue
 from stores.models import Store, SyncRun
-from stores.syncs import LockBusy, RunRecorder, lock_acquire, lock_release, sync_run
+from stores.syncs import LockBusy, RunRecorder, heartbeat, heartbeat_every, lock_acquire, lock_held, sync_run
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,8 @@ def _setting(name: str, default):
 
 
 def lease() -> dt.timedelta:
-    return dt.timedelta(seconds=_setting("INVENTORY_PUSH_LEASE_SECONDS", 600))
+    """Lease of the drain's store lock and of its claimed outbox rows; heartbeats renew both every third of it."""
+    return dt.timedelta(seconds=float(_setting("INVENTORY_PUSH_LEASE_SECONDS", 60)))
 
 
 def max_offers() -> int:
@@ -172,6 +181,7 @@ class DrainReport:
     rejected: int = 0
     skipped: int = 0
     deferred: int = 0
+    unknown: int = 0  # of the deferred: sent in a call whose outcome is unknown (it may have landed)
     changed: list[str] = field(default_factory=list)  # "SKU: qty 5 -> 3, price 10.00 -> 9.90"
     rejections: dict[str, str] = field(default_factory=dict)  # sku -> message
     batch_ids: list[str] = field(default_factory=list)
@@ -180,7 +190,8 @@ class DrainReport:
 
     def merge_counts(self) -> dict:
         return {"sent": self.sent, "calls": self.calls, "accepted": self.accepted, "rejected": self.rejected,
-                "skipped": self.skipped, "deferred": self.deferred, "changed_on_fnac": len(self.changed)}
+                "skipped": self.skipped, "deferred": self.deferred, "outcome_unknown": self.unknown,
+                "changed_on_fnac": len(self.changed)}
 
 
 def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned], list[int]]:
@@ -250,10 +261,24 @@ def claim(*, store_id: int, limit: int | None = None, ignore_backoff: bool = Fal
             return token, []
         for start in range(0, len(ids), 5000):
             _claimable(store_id, now, ignore_backoff=ignore_backoff).filter(pk__in=ids[start:start + 5000]).update(
-                claim_token=token, claimed_until=now + lease(), claimed_version=F("version"))
+                claim_token=token, claimed_until=now + lease(), claimed_version=F("version"),
+                # a lapsed claim belonged to a drain that died mid-push: what it sent may have landed (outcome
+                # unknown), so these rows are sent whatever the products' "last pushed" record says
+                force=Case(When(~Q(claim_token=""), then=Value(True)), default=F("force")))
     rows = list(OfferChange.objects.filter(claim_token=token).values(
         "id", "product_id", "claimed_version", "force", "attempts"))
     return token, rows
+
+
+def claim_renew(token: str) -> int:
+    """The drain holding ``token`` is alive: extend its rows' lease. Rows the drain is finishing right now (locked
+    by its own transaction) are skipped rather than waited for, so the heartbeat never deadlocks the drain."""
+    with transaction.atomic():
+        ids = list(OfferChange.objects.filter(claim_token=token).select_for_update(skip_locked=True)
+                   .values_list("id", flat=True))
+        if not ids:
+            return 0
+        return OfferChange.objects.filter(pk__in=ids, claim_token=token).update(claimed_until=timezone.now() + lease())
 
 
 def _finish_rows(token: str, row_ids: list[int], *, now: dt.datetime) -> None:
@@ -265,12 +290,16 @@ def _finish_rows(token: str, row_ids: list[int], *, now: dt.datetime) -> None:
 
 
 def _release_rows(token: str, *, error: str, delay_for: Callable[[int], float]) -> float:
-    """A retryable failure: the rows stay pending, retried after a backoff. Returns the delay used."""
+    """A retryable failure: the rows stay pending, retried after a backoff. Returns the delay used.
+
+    The call may have landed (outcome unknown) or landed in part, so the product's "last pushed" record proves
+    nothing about what FNAC shows now: ``force`` makes the next push send the current values whatever that
+    record says."""
     rows = list(OfferChange.objects.filter(claim_token=token).values_list("attempts", flat=True)[:1])
     attempts = (rows[0] if rows else 0) + 1
     delay = delay_for(attempts)
     OfferChange.objects.filter(claim_token=token).update(
-        claim_token="", claimed_until=None, claimed_version=None, attempts=F("attempts") + 1,
+        claim_token="", claimed_until=None, claimed_version=None, attempts=F("attempts") + 1, force=True,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=delay), last_error=error[:2000])
     return delay
 
@@ -291,10 +320,8 @@ def stock_push(*, store: Store, trigger: str = "task", client=None, rec: RunReco
             token = lock_acquire(store=store, name=LOCK_NAME, ttl=lease())
         except LockBusy:
             return report
-        try:
+        with lock_held(store=store, name=LOCK_NAME, token=token, ttl=lease()):
             _drain_locked(store, report, client=client, rec=rec, ignore_backoff=ignore_backoff, sleep=sleep)
-        finally:
-            lock_release(store=store, name=LOCK_NAME, token=token)
         if report.error or not _claimable(store.pk, timezone.now(), ignore_backoff=ignore_backoff).exists():
             break
     return report
@@ -328,7 +355,10 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
             from stores.clients import fnac_client_for
 
             client = fnac_client_for(store)
-        ok = _send_batch(store, token, send, report, client=client, rec=rec, sleep=sleep)
+        # the claim lives as long as this drain does, however long FNAC takes to answer
+        with heartbeat(lambda token=token: claim_renew(token), interval=heartbeat_every(lease()),
+                       name=f"claim:{store.pk}"):
+            ok = _send_batch(store, token, send, report, client=client, rec=rec, sleep=sleep)
         if not ok:
             return
 
@@ -371,16 +401,22 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
             PushBatch.objects.filter(pk=batch.pk).update(status="ERROR", message=message[:2000],
                                                          finished_at=timezone.now())
             return True
-        # unreachable, rate limited, token refused, batch not final yet or unknown: the rows stay pending
+        # unreachable, rate limited, token refused, batch not final yet or unknown: the rows stay pending, forced
+        # (see _release_rows); a call that may have landed is UNKNOWN, not FAILED
+        unknown = sent or isinstance(exc, OutcomeUnknown | BadResponse)
         delay = _release_rows(token, error=message, delay_for=backoff_seconds)
         report.deferred += len(plans)
+        report.unknown += len(plans) if unknown else 0
         report.error = f"{message} (retry in {delay:.0f}s)"
-        PushBatch.objects.filter(pk=batch.pk).update(status="FAILED", message=report.error[:2000],
-                                                     polls=batch.polls, finished_at=timezone.now())
+        PushBatch.objects.filter(pk=batch.pk).update(status="UNKNOWN" if unknown else "FAILED",
+                                                     message=report.error[:2000], polls=batch.polls,
+                                                     finished_at=timezone.now())
+        prefix = ("Push outcome unknown (it may have landed); the current values will be sent again"
+                  if unknown else "Push deferred")
         ids = [p.product_id for p in plans]
         for start in range(0, len(ids), 5000):
             Product.objects.filter(pk__in=ids[start:start + 5000]).update(
-                push_message=f"Push deferred: {report.error}"[:2000])
+                push_message=f"{prefix}: {report.error}"[:2000])
         _schedule_retry(store.pk, delay)
         log.warning("stock push of store %s deferred: %s", store.pk, report.error)
         return False

@@ -82,10 +82,11 @@ def price_problem(value, *, label: str = "price") -> str | None:
         return f"{label} {value!r} is not a number"
     if not value.is_finite():
         return f"{label} {value} is not a number"
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        return f"{label} {value} has more than two decimals"
+    # the range first: 1e308 cannot even be rounded to the cent
     if not FNAC_MIN_PRICE <= value <= FNAC_MAX_PRICE:
         return f"{label} {value} is outside FNAC's limits ({FNAC_MIN_PRICE} to {FNAC_MAX_PRICE:.2f} EUR)"
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        return f"{label} {value} has more than two decimals"
     return None
 
 
@@ -107,6 +108,9 @@ def _int(value, *, label: str) -> int:
                            details={label: ["not a whole number"]}) from None
     if not number.is_finite() or number != number.to_integral_value():
         raise InvalidInput(f"{label} must be a whole number, got {value!r}", details={label: ["not a whole number"]})
+    if abs(number) > MAX_ON_HAND:  # before int(): "1e999999999" would be a billion-digit integer
+        raise InvalidInput(f"{label} {value!r} is too large (at most {MAX_ON_HAND} units)",
+                           details={label: [f"at most {MAX_ON_HAND} units"]})
     return int(number)
 
 

@@ -15,7 +15,7 @@ from fnac_connector.tasks import enqueue
 from inventory import push
 from inventory.outbox import record_changes
 from stores.models import Store, SyncRun
-from stores.syncs import LockBusy, lock_acquire, lock_release, run_create, sync_run
+from stores.syncs import LockBusy, lock_acquire, lock_held, run_create, sync_run
 
 LOCK_WAIT_SECONDS = 120
 
@@ -66,12 +66,10 @@ def stock_sync(*, store: Store, skus: Sequence[str] | None = None, product_ids: 
             return rec.run
         token = _acquire(store, lock_wait)
         report = push.DrainReport()
-        try:
+        with lock_held(store=store, name=push.LOCK_NAME, token=token, ttl=push.lease()):
             with transaction.atomic():
                 record_changes(store_id=store.pk, product_ids=ids, reason=f"sync_stock_{trigger}"[:60], force=True)
             push._drain_locked(store, report, client=client, rec=rec, ignore_backoff=True, sleep=time.sleep)
-        finally:
-            lock_release(store=store, name=push.LOCK_NAME, token=token)
         push._report_to_run(rec, report)
         notes = []
         if not store.sync_stock_enabled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from stores.models import Store, SyncRun
+from stores.syncs import LockBusy
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +44,28 @@ def stock_full_push_task(store_id: int) -> int | None:
     if store is None or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return None
     return stock_sync_task(store_id, trigger="schedule")
+
+
+def offers_reconcile_task(store_id: int, full: bool = False, run_id: int | None = None,
+                          trigger: str = "task") -> int | None:
+    """Compare FNAC's offers with what was pushed and queue the repair of drifted SKUs (inventory.reconcile)."""
+    from inventory.reconcile import offers_reconcile
+
+    store = Store.objects.filter(pk=store_id).first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if store is None or not store.is_connected:
+        if run is not None:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED,
+                                                     message="The store is not connected (any more).")
+        return None
+    try:
+        run = offers_reconcile(store=store, full=full, trigger=trigger, run=run)
+    except LockBusy as exc:  # a reconciliation of this store is running: this run is recorded as skipped
+        log.info("offers reconciliation skipped for store %s: %s", store_id, exc)
+        return run.pk if run else None
+    return run.pk
+
+
+def offers_reconcile_schedule_task(store_id: int) -> int | None:
+    """The periodic reconciliation (offers modified since the last pass; every offer once a day)."""
+    return offers_reconcile_task(store_id, trigger="schedule")

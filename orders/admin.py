@@ -30,7 +30,7 @@ def _status_badge(status: str, label: str):
 
 
 # ---------------------------------------------------------------- store side: Sync Orders
-@admin.action(description="Sync Orders", permissions=["change"])
+@admin.action(description="Sync Orders", permissions=["sync"])
 def sync_orders_action(modeladmin, request, queryset):
     started = []
     for store in queryset:
@@ -85,12 +85,12 @@ class OrderStatusChangeInline(admin.TabularInline):
 
 
 # ---------------------------------------------------------------- order actions
-@admin.action(description="Accept selected orders on FNAC", permissions=["change"])
+@admin.action(description="Accept selected orders on FNAC", permissions=["accept"])
 def accept_orders(modeladmin, request, queryset):
     _decide(modeladmin, request, queryset, services.order_accept, "accepted")
 
 
-@admin.action(description="Refuse selected orders on FNAC", permissions=["change"])
+@admin.action(description="Refuse selected orders on FNAC", permissions=["accept"])
 def refuse_orders(modeladmin, request, queryset):
     _decide(modeladmin, request, queryset, services.order_refuse, "refused")
 
@@ -154,6 +154,16 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    # the custom permissions of the order actions (``@admin.action(permissions=[...])``, here and from fulfilment)
+    def has_accept_permission(self, request, obj=None):
+        return request.user.has_perm("orders.accept_order")
+
+    def has_ship_permission(self, request, obj=None):
+        return request.user.has_perm("orders.ship_order")
+
+    def has_cancel_permission(self, request, obj=None):
+        return request.user.has_perm("orders.cancel_order")
 
     def get_search_results(self, request, queryset, search_term):
         from orders.selectors import orders_search

@@ -11,7 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fnac_connector.api import DetailSerializer
+from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin
+from fnac_connector.filters import IdFilter
 from orders import selectors, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import mapping_rows
@@ -27,7 +28,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderStatusChangeSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
+    user = serializers.CharField(source="user.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = OrderStatusChange
@@ -55,7 +56,7 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 class OrderFilter(django_filters.FilterSet):
-    store = django_filters.NumberFilter(field_name="store_id")
+    store = IdFilter(field_name="store_id")
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     fnac_state = django_filters.CharFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -90,12 +91,13 @@ class AcceptSerializer(serializers.Serializer):
                                          help_text="order_detail_ids to refuse while accepting the others.")
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Orders of the stores the user may see. Search (``search=``) looks in the order id, customer names and
     SKUs."""
 
     filterset_class = OrderFilter
     filter_backends = [DjangoFilterBackend, OrderSearchFilter, filters.OrderingFilter]
+    required_perms = {"accept": ["orders.accept_order"], "refuse": ["orders.accept_order"]}
     ordering_fields = ["created_at", "status", "fnac_state"]
 
     def get_queryset(self):
@@ -138,6 +140,8 @@ class SyncOrdersSerializer(serializers.Serializer):
 
 
 class StoreSyncOrdersView(APIView):
+    required_perms = {"POST": ["stores.sync_store"]}
+
     @extend_schema(request=SyncOrdersSerializer, responses={202: inline_serializer("SyncOrdersStarted", {
         "run_id": serializers.IntegerField(), "state": serializers.CharField(), "kind": serializers.CharField()}),
         409: DetailSerializer})

@@ -81,6 +81,11 @@ class Order(models.Model):
             models.Index(fields=["store", "fnac_state"]),
             models.Index(fields=["store", "-created_at"]),
         ]
+        permissions = [
+            ("accept_order", "Can accept and refuse orders on FNAC"),
+            ("ship_order", "Can release orders to the warehouse, ship them and retry confirmations"),
+            ("cancel_order", "Can cancel orders by the seller"),
+        ]
 
     def __str__(self) -> str:
         return self.marketplace_order_id

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from catalogue.models import Product
 from fnac_connector.errors import Conflict, InvalidInput, MarketplaceFailure
-from fnac_connector.marketplace.errors import MarketplaceError, Rejected
+from fnac_connector.marketplace.errors import MarketplaceError, Rejected, TooManyPages
 from fnac_connector.marketplace.fnac import types as fnac
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import (
@@ -109,13 +109,22 @@ def orders_sync(*, store: Store, mode: str = SyncMode.MANUAL, since: dt.datetime
                     rec.set_total(total)
 
             page: list = []
-            for item in client.iter_orders(page_size=_page_size(), date_type=window.date_type, since=window.since,
-                                           sort="DESC", on_page=on_page):
-                page.append(item)
-                if len(page) >= _page_size():
+            try:
+                for item in client.iter_orders(page_size=_page_size(), date_type=window.date_type,
+                                               since=window.since, sort="DESC", on_page=on_page):
+                    page.append(item)
+                    if len(page) >= _page_size():
+                        importer.import_page(page)
+                        page = []
+                        lock_renew(store=store, name=LOCK_NAME, token=token)
+            except TooManyPages as exc:
+                # what was read is kept; the cursors do not move, so the next run reads the window again
+                if page:
                     importer.import_page(page)
-                    page = []
-                    lock_renew(store=store, name=LOCK_NAME, token=token)
+                rec.note("\n".join(filter(None, [rec.run.message, (
+                    f"Stopped at the page cap (MARKETPLACE_MAX_PAGES = {exc.limit} pages per run): the orders "
+                    "read were imported, the rest of the window was not read.")])))
+                raise
             if page:
                 importer.import_page(page)
             # every page is committed: the window is covered
@@ -578,7 +587,7 @@ def orders_auto_accept(*, store: Store, rec: RunRecorder | None = None, client=N
     return counts
 
 
-_TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "NO_ANSWER")
+_TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "ResponseTooLarge", "NO_ANSWER")
 
 
 def _is_final_refusal(message: str) -> bool:

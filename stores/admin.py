@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_q.admin  # noqa: F401  (registers its model admins first, so superusers_only() below finds them)
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -15,6 +16,7 @@ from django.utils.safestring import mark_safe
 
 from fnac_connector.errors import ServiceError
 from stores import hooks, services
+from stores.endpoints import SECRET_OF_URL, store_url_problems
 from stores.models import Store, SyncIssue, SyncRun
 from stores.selectors import store_schedules, stores_for_user
 
@@ -79,7 +81,18 @@ class SecretInput(forms.PasswordInput):
         super().__init__(*args, **kwargs)
 
 
+SECRETS = ("fnac_key", "mirakl_api_key", "wms_secret")
+URL_FIELDS = tuple(SECRET_OF_URL)
+
+
+def can_change_credentials(request) -> bool:
+    return request.user.has_perm(services.CREDENTIALS_PERMISSION)
+
+
 class StoreForm(forms.ModelForm):
+    """``allow_credentials = False`` (users without stores.change_store_credentials): no key fields at all."""
+
+    allow_credentials = True
     fnac_key = forms.CharField(required=False, widget=SecretInput, label="FNAC key",
                                help_text="Leave empty to keep the stored key.")
     mirakl_api_key = forms.CharField(required=False, widget=SecretInput, label="Mirakl API key",
@@ -93,7 +106,12 @@ class StoreForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("fnac_key", "mirakl_api_key", "wms_secret"):
+        if not self.allow_credentials:
+            for name in SECRETS:
+                self.fields.pop(name, None)
+        for name in SECRETS:
+            if name not in self.fields:
+                continue
             self.initial[name] = ""
             stored = getattr(self.instance, name, "") if self.instance.pk else ""
             if stored:
@@ -102,8 +120,14 @@ class StoreForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        for name in ("fnac_key", "mirakl_api_key", "wms_secret"):
-            if not data.get(name) and self.instance.pk:
+        # where keys go: the same host rules as the services, shown on the field
+        urls = {f: data.get(f) or "" for f in URL_FIELDS
+                if f in self.fields and (f in self.changed_data or not self.instance.pk)}
+        for field, problems in store_url_problems(urls).items():
+            if field not in self.errors:
+                self.add_error(field, problems)
+        for name in SECRETS:
+            if name in self.fields and not data.get(name) and self.instance.pk:
                 data[name] = getattr(Store.objects.get(pk=self.instance.pk), name)
         return data
 
@@ -140,7 +164,7 @@ class SyncRunInline(admin.TabularInline):
         return progress_bar(run)
 
 
-@admin.action(description="Disconnect selected stores", permissions=["change"])
+@admin.action(description="Disconnect selected stores", permissions=["connect"])
 def disconnect_stores(modeladmin, request, queryset):
     done = 0
     for store in queryset:
@@ -184,29 +208,74 @@ class StoreAdmin(admin.ModelAdmin):
         qs = stores_for_user(request.user)
         return qs
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
+    # the model permissions (view/change_store...) and the store scoping, both
     def has_view_permission(self, request, obj=None):
-        return self._allowed(request, obj) and (request.user.is_superuser or super().has_view_permission(
-            request, obj) or stores_for_user(request.user).exists())
+        return self._allowed(request, obj) and super().has_view_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request, obj) and (request.user.is_superuser or super().has_change_permission(
-            request, obj) or (obj is not None and stores_for_user(request.user).filter(pk=obj.pk).exists())
-            or (obj is None and stores_for_user(request.user).exists()))
+        return self._allowed(request, obj) and super().has_change_permission(request, obj)
+
+    def has_connect_permission(self, request, obj=None):
+        return self._allowed(request, obj) and request.user.has_perm("stores.connect_store")
+
+    def has_sync_permission(self, request, obj=None):
+        return self._allowed(request, obj) and request.user.has_perm("stores.sync_store")
 
     def _allowed(self, request, obj):
         return obj is None or request.user.is_superuser or stores_for_user(request.user).filter(pk=obj.pk).exists()
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        for func in [disconnect_stores, *hooks.store_admin_actions()]:
-            name = func.__name__
-            actions[name] = (func, name, getattr(func, "short_description", name.replace("_", " ")))
+        extra = [(func, func.__name__, getattr(func, "short_description", func.__name__.replace("_", " ")))
+                 for func in [disconnect_stores, *hooks.store_admin_actions()]]
+        # each action's ``permissions`` (connect, sync, change...) decide whether this user gets it
+        for func, name, description in self._filter_actions_by_permissions(request, extra):
+            actions[name] = (func, name, description)
         return actions
 
+    # where keys go and the keys themselves: only with stores.change_store_credentials
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if not can_change_credentials(request):
+            kwargs["form"] = type("StoreFormNoCredentials", (self.form,), {"allow_credentials": False})
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not can_change_credentials(request):
+            fields += [*URL_FIELDS, *(f"{name}_masked" for name in SECRETS)]
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if can_change_credentials(request) and request.user.is_superuser:
+            return fieldsets
+        out = []
+        for title, options in fieldsets:
+            if title == "Access" and not request.user.is_superuser:
+                continue  # the user list is for superusers (it names every user)
+            fields = options["fields"]
+            if not can_change_credentials(request):
+                fields = [f"{f}_masked" if f in SECRETS else f for f in fields]
+            out.append((title, {**options, "fields": fields}))
+        return out
+
+    @admin.display(description="FNAC key")
+    def fnac_key_masked(self, store):
+        return store.fnac_key_masked or "—"
+
+    @admin.display(description="Mirakl API key")
+    def mirakl_api_key_masked(self, store):
+        return store.mirakl_api_key_masked or "—"
+
+    @admin.display(description="WMS shared secret")
+    def wms_secret_masked(self, store):
+        return store.wms_secret_masked or "—"
+
     def save_model(self, request, obj, form, change):
+        changed = {f: form.cleaned_data[f] for f in form.changed_data if f in services.CREDENTIAL_FIELDS}
+        before = Store.objects.get(pk=obj.pk) if change else None  # ``obj`` already holds the form's values
+        if services.credential_fields_changed(store=before, data=changed) and not can_change_credentials(request):
+            raise PermissionDenied
         if change:
             data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE_FIELDS
                     or f in services.SECRET_FIELDS}
@@ -259,9 +328,11 @@ class StoreAdmin(admin.ModelAdmin):
 
     def connect_view(self, request, object_id):
         store = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
-        if not self.has_change_permission(request, store):
+        if not self.has_connect_permission(request, store):
             raise PermissionDenied
         form = ConnectForm(request.POST or None)
+        if not can_change_credentials(request):  # connect with the stored keys only
+            form.fields.clear()
         if request.method == "POST" and form.is_valid():
             try:
                 services.store_connect(store=store, trigger="admin", **form.cleaned_data)
@@ -286,7 +357,7 @@ class StoreAdmin(admin.ModelAdmin):
 class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
-    list_filter = ["kind", "state", "store"]
+    list_filter = ["kind", "state", StoreFilter]
     list_select_related = ["store"]
     readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
     date_hierarchy = "created_at"
@@ -319,17 +390,17 @@ class SyncIssueInline(admin.TabularInline):
     classes = ["collapse"]
 
 
-def can_change_store(request) -> bool:
-    return request.user.is_superuser or request.user.has_perm("stores.change_store")
+def can_sync_store(request) -> bool:
+    return request.user.has_perm("stores.sync_store")
 
 
 def store_sync_confirm(modeladmin, request, store_id, *, action: str, template: str, start,
-                       allowed=can_change_store, context=None):
+                       allowed=can_sync_store, context=None):
     """The page behind a store-page "Sync ..." button: say what will happen, confirm, start the job in the
     background and return to the store with a link to its run.
 
     ``start(store, request) -> SyncRun`` calls the capability's service; ``allowed(request) -> bool`` is the
-    permission check on top of the store scoping (by default: may change stores); ``context(store) -> dict``
+    permission check on top of the store scoping (by default: stores.sync_store); ``context(store) -> dict``
     feeds its template, which extends ``admin/stores/store/confirm_sync.html``.
     """
     store = get_object_or_404(stores_for_user(request.user), pk=store_id)
@@ -349,3 +420,35 @@ def store_sync_confirm(modeladmin, request, store_id, *, action: str, template: 
     page = {**modeladmin.admin_site.each_context(request), "title": f"{action}: {store.name}", "action": action,
             "store": store, "back": back, "opts": Store._meta, **(context(store) if context else {})}
     return TemplateResponse(request, template, page)
+
+
+# ---------------------------------------------------------------- django-q: superusers only (issue 9)
+# Its schedules are named after stores (store:<id>:<job>) and its task lists show every store's arguments and
+# results: internals, never scoped to a user's stores, so only superusers see them.
+class SuperuserOnlyAdminMixin:
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+def superusers_only(app_label: str, site=admin.site) -> None:
+    """Re-register every model admin of ``app_label`` so that only superusers reach it."""
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label == app_label and not isinstance(model_admin, SuperuserOnlyAdminMixin):
+            site.unregister(model)
+            site.register(model, type(f"SuperuserOnly{type(model_admin).__name__}",
+                                      (SuperuserOnlyAdminMixin, type(model_admin)), {}))
+
+
+superusers_only("django_q")

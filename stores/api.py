@@ -6,8 +6,11 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin
+from fnac_connector.permissions import missing_perms
 from stores import services
 from stores.models import Store, SyncIssue, SyncRun
 from stores.selectors import stores_for_user, sync_runs_for_user
@@ -53,15 +56,32 @@ class ConnectSerializer(serializers.Serializer):
     mirakl_api_key = serializers.CharField(required=False, allow_blank=True, write_only=True)
 
 
-class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class StoreViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = StoreSerializer
     filterset_fields = ["status"]
     search_fields = ["name", "shop_id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # view/add/change_store by default; URLs and keys need stores.change_store_credentials on top (below)
+    required_perms = {"connect": ["stores.connect_store"], "disconnect": ["stores.connect_store"]}
 
     def get_queryset(self):
         return stores_for_user(self.request.user).order_by("name")
+
+    def _check_credentials(self, store, data) -> None:
+        """Where keys go and the keys themselves: only with stores.change_store_credentials."""
+        fields = services.credential_fields_changed(store=store, data=data)
+        if fields and missing_perms(self.request.user, [services.CREDENTIALS_PERMISSION]):
+            raise PermissionDenied(f"Changing {', '.join(sorted(fields))} needs the permission "
+                                   f"{services.CREDENTIALS_PERMISSION}; ask an administrator.")
+
+    def perform_create(self, serializer):
+        self._check_credentials(None, serializer.validated_data)
+        serializer.save()
+
+    def perform_update(self, serializer):
+        self._check_credentials(serializer.instance, serializer.validated_data)
+        serializer.save()
 
     @extend_schema(request=ConnectSerializer, responses={200: StoreSerializer})
     @action(detail=True, methods=["post"])
@@ -69,6 +89,7 @@ class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         store = self.get_object()
         data = ConnectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        self._check_credentials(store, data.validated_data)
         try:
             store = services.store_connect(store=store, trigger="api", **data.validated_data)
         except services.ConnectFailed as exc:
@@ -78,7 +99,7 @@ class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                             status=status.HTTP_400_BAD_REQUEST)
         return Response(StoreSerializer(store, context={"request": request}).data)
 
-    @extend_schema(request=None, responses={200: StoreSerializer})
+    @extend_schema(request=None, responses={200: StoreSerializer, 409: DetailSerializer})
     @action(detail=True, methods=["post"])
     def disconnect(self, request, pk=None):
         store = services.store_disconnect(store=self.get_object())
@@ -116,7 +137,7 @@ class SyncRunFilter(django_filters.FilterSet):
         fields = {"store": ["exact"], "kind": ["exact"], "state": ["exact"], "created_at": ["gte", "lte"]}
 
 
-class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+class SyncRunViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = SyncRunFilter
     ordering_fields = ["created_at", "id"]
 

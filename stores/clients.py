@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 
 from fnac_connector.marketplace.fnac.types import AuthToken
+from stores.endpoints import FNAC, MIRAKL, require_allowed
 from stores.models import Store
 
 
@@ -38,20 +39,32 @@ class StoreTokenStore:
 
 
 def fnac_client_for(store: Store, *, key: str | None = None, token_store=None):
+    """Raises EndpointNotAllowed (a MarketplaceError; nothing sent) when the store's FNAC URL may not receive
+    its key, e.g. a URL stored before the host rules existed."""
     from fnac_connector.marketplace.fnac.client import FnacClient
 
+    require_allowed(store.fnac_base_url, kind=FNAC)
     return FnacClient(
         base_url=store.fnac_base_url, partner_id=store.partner_id, shop_id=store.shop_id,
         key=key if key is not None else store.fnac_key,
         timeout=settings.MARKETPLACE_TIMEOUT, max_retries=settings.MARKETPLACE_MAX_RETRIES,
         token_store=token_store if token_store is not None else StoreTokenStore(store),
+        max_response_bytes=_max_response_bytes(), max_pages=settings.MARKETPLACE_MAX_PAGES,
     )
 
 
 def mirakl_client_for(store: Store, *, api_key: str | None = None):
+    """Raises EndpointNotAllowed (nothing sent) when the store's Mirakl URL may not receive its key."""
     from fnac_connector.marketplace.mirakl.client import MiraklClient
 
+    require_allowed(store.mirakl_base_url, kind=MIRAKL)
     return MiraklClient(
         base_url=store.mirakl_base_url, api_key=api_key if api_key is not None else store.mirakl_api_key,
         timeout=settings.MARKETPLACE_TIMEOUT, max_retries=settings.MARKETPLACE_MAX_RETRIES,
+        max_response_bytes=_max_response_bytes(),
     )
+
+
+def _max_response_bytes() -> int:
+    """Response size cap of every marketplace answer (settings.MARKETPLACE_MAX_RESPONSE_MB)."""
+    return int(float(settings.MARKETPLACE_MAX_RESPONSE_MB) * 2**20)

@@ -4,7 +4,9 @@ Each app registers, in its AppConfig.ready():
 - ``on_connect(func)``: ``func(store, trigger)`` runs after a successful connect has committed
   (initial imports; it should enqueue, not do the work inline);
 - ``schedule(ScheduleSpec(...))``: a periodic django-q job per connected store, created idempotently on
-  connect and removed on disconnect.
+  connect and removed on disconnect;
+- ``global_schedule(GlobalScheduleSpec(...))``: a periodic django-q job for the whole installation (not per
+  store), created or updated idempotently after every ``migrate`` (``post_migrate``) and on each connect.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 _connect_hooks: list[Callable] = []
 _schedules: dict[str, ScheduleSpec] = {}
+_global_schedules: dict[str, GlobalScheduleSpec] = {}
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,14 @@ class ScheduleSpec:
     func: str  # dotted path of the django-q task, called with store_id as its only argument
     minutes: Callable  # store -> interval in minutes
     enabled: Callable = lambda store: True  # store -> bool
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class GlobalScheduleSpec:
+    job: str  # short name, unique: "runs_mark_stale"...
+    func: str  # dotted path of the django-q task, called without arguments
+    minutes: Callable  # () -> interval in minutes
     label: str = ""
 
 
@@ -34,6 +45,19 @@ def on_connect(func: Callable) -> Callable:
 def schedule(spec: ScheduleSpec) -> ScheduleSpec:
     _schedules[spec.job] = spec
     return spec
+
+
+def global_schedule(spec: GlobalScheduleSpec) -> GlobalScheduleSpec:
+    _global_schedules[spec.job] = spec
+    return spec
+
+
+def global_schedule_specs() -> list[GlobalScheduleSpec]:
+    return list(_global_schedules.values())
+
+
+def global_schedule_name(job: str) -> str:
+    return f"global:{job}"
 
 
 def connect_hooks() -> list[Callable]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from fnac_connector.crypto import mask
 from fnac_connector.fields import EncryptedTextField
+from stores.validators import CREDENTIAL_TEXT_FIELDS, credential_problems
 
 
 class Store(models.Model):
@@ -99,10 +101,20 @@ class Store(models.Model):
 
     class Meta:
         ordering = ["name"]
-        permissions = [("connect_store", "Can connect and disconnect stores")]
+        permissions = [
+            ("connect_store", "Can connect and disconnect stores"),
+            ("change_store_credentials", "Can change store URLs, keys and secrets"),
+            ("sync_store", "Can start store syncs (catalogue, orders, stock, carriers)"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        problems = credential_problems({f: getattr(self, f) for f in CREDENTIAL_TEXT_FIELDS})
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def is_connected(self) -> bool:
@@ -136,6 +148,7 @@ class SyncRun(models.Model):
         ORDERS_UPDATE = "orders_update", "Order updates to FNAC"
         STOCK_PUSH = "stock_push", "Stock and price push"
         STOCK_SYNC = "stock_sync", "Full stock sync"
+        OFFERS_RECONCILE = "offers_reconcile", "Offers reconciliation (FNAC vs pushed)"
         CARRIERS = "carriers", "Carriers"
         WMS_DELIVERY = "wms_delivery", "WMS delivery"
 

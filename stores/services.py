@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -21,8 +21,10 @@ from fnac_connector.marketplace.errors import (
 )
 from stores import hooks
 from stores.clients import StoreTokenStore, fnac_client_for, mirakl_client_for
+from stores.endpoints import LABELS, SECRET_OF_URL, URL_FIELDS, store_url_problems
 from stores.models import Store, SyncRun
 from stores.syncs import sync_run
+from stores.validators import credential_problems
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ SECRET_FIELDS = {"fnac_key", "mirakl_api_key", "wms_secret"}
 PUSH_FIELDS = ("safety_stock", "price_field", "price_rounding")
 # changing these makes the stored connection meaningless
 CONNECTION_FIELDS = {"partner_id", "shop_id", "fnac_base_url", "mirakl_base_url", "fnac_key", "mirakl_api_key"}
+# where keys go and the keys themselves: changing them needs stores.change_store_credentials (checked by the doors)
+CREDENTIAL_FIELDS = {"fnac_base_url", "mirakl_base_url", "wms_webhook_url", *SECRET_FIELDS}
+CREDENTIALS_PERMISSION = "stores.change_store_credentials"
 
 
 class ConnectFailed(ServiceError):
@@ -52,6 +57,28 @@ class CheckResult:
     message: str
 
 
+def credential_fields_changed(*, store: Store | None, data: dict) -> set[str]:
+    """The fields of CREDENTIAL_FIELDS that ``data`` would change: a secret given (not empty), a URL that differs
+    from the stored one (from the default for a new store)."""
+    changed = set()
+    for field in CREDENTIAL_FIELDS & set(data):
+        value = (data[field] or "").strip() if isinstance(data[field], str) else data[field]
+        if field in SECRET_FIELDS:
+            if value:
+                changed.add(field)
+            continue
+        current = getattr(store, field) if store is not None and store.pk else Store._meta.get_field(field).default
+        if value != (current or ""):
+            changed.add(field)
+    return changed
+
+
+def _check_urls(values: dict) -> None:
+    errors = store_url_problems(values)
+    if errors:
+        raise InvalidInput(" ".join(m for messages in errors.values() for m in messages), details=errors)
+
+
 def store_create(*, name: str, partner_id: str, shop_id: str, fnac_key: str = "", mirakl_api_key: str = "",
                  users=(), **options) -> Store:
     unknown = set(options) - EDITABLE_FIELDS - {"wms_secret"}
@@ -59,6 +86,7 @@ def store_create(*, name: str, partner_id: str, shop_id: str, fnac_key: str = ""
         raise InvalidInput(f"unknown store fields: {', '.join(sorted(unknown))}")
     if Store.objects.filter(name=name).exists():
         raise InvalidInput(f"a store named {name!r} already exists", details={"name": ["already exists"]})
+    _check_urls({f: options.get(f, Store._meta.get_field(f).default) for f in URL_FIELDS.values()})
     store = Store(name=name, partner_id=partner_id.strip(), shop_id=shop_id.strip(),
                   fnac_key=fnac_key.strip(), mirakl_api_key=mirakl_api_key.strip(), **options)
     store.full_clean(exclude=["users"])
@@ -72,10 +100,23 @@ def store_update(*, store: Store, data: dict) -> Store:
     unknown = set(data) - EDITABLE_FIELDS - SECRET_FIELDS
     if unknown:
         raise InvalidInput(f"unknown or read-only store fields: {', '.join(sorted(unknown))}")
+    stored = Store.objects.filter(pk=store.pk).values(*SECRET_OF_URL).first() if store.pk else None
+    moved = [f for f in SECRET_OF_URL if stored is not None and f in data
+             and (data[f] or "").strip() != (stored[f] or "")]
+    _check_urls({f: data[f] for f in moved})  # a URL kept as it is is checked again before each call
     for field, value in data.items():
         if field in SECRET_FIELDS and not value:
             continue  # an empty secret in a form means "keep the stored one"
         setattr(store, field, value.strip() if isinstance(value, str) and field != "name" else value)
+    cleared = []
+    for url_field in moved:
+        # a key is never sent to a host it was not entered for: the new host gets only keys entered with it
+        secret = SECRET_OF_URL[url_field]
+        if not (data.get(secret) or "").strip():
+            setattr(store, secret, "")
+            cleared.append(url_field)
+        if url_field == "fnac_base_url":
+            store.fnac_token, store.fnac_token_validity = "", None
     store.full_clean(exclude=["users"])
     touched_connection = bool(CONNECTION_FIELDS & {f for f, v in data.items() if v not in ("", None)})
     before = Store.objects.filter(pk=store.pk).values(*PUSH_FIELDS).first() if store.pk else None
@@ -97,15 +138,25 @@ def store_update(*, store: Store, data: dict) -> Store:
             transaction.on_commit(lambda: store_schedules_remove(store=store))
         else:
             transaction.on_commit(lambda: store.is_connected and store_schedules_ensure(store=store))
+        if cleared:
+            store.last_error = " ".join(
+                f"The {LABELS[kind]} changed: the stored {Store._meta.get_field(SECRET_OF_URL[field]).verbose_name} "
+                "was cleared so it is never sent to the new address; enter it again"
+                + (" and connect." if kind != "wms" else ".")
+                for kind, field in URL_FIELDS.items() if field in cleared)
+            store.save(update_fields=["last_error"])
     return store
 
 
 def _fnac_check(store: Store, key: str) -> CheckResult:
-    if not (store.partner_id and store.shop_id and key):
+    if not (store.partner_id and store.shop_id):
         return CheckResult(False, "FNAC: Partner ID, Shop ID and Key are all required.")
+    if not key:
+        return CheckResult(False, "FNAC: no key is stored (a key is cleared when the FNAC API URL changes): "
+                                  "enter the FNAC key and connect again.")
     token_store = StoreTokenStore(store)
-    client = fnac_client_for(store, key=key, token_store=_MemoryTokenStore())
     try:
+        client = fnac_client_for(store, key=key, token_store=_MemoryTokenStore())
         token = client.auth()
     except AuthError as exc:
         code = f" ({exc.code})" if getattr(exc, "code", "") else ""
@@ -126,9 +177,10 @@ def _fnac_check(store: Store, key: str) -> CheckResult:
 
 def _mirakl_check(store: Store, key: str) -> tuple[CheckResult, str]:
     if not key:
-        return CheckResult(False, "Mirakl: the API key is required."), ""
-    client = mirakl_client_for(store, api_key=key)
+        return CheckResult(False, "Mirakl: no API key is stored (a key is cleared when the Mirakl API URL "
+                                  "changes): enter the Mirakl API key and connect again."), ""
     try:
+        client = mirakl_client_for(store, api_key=key)
         account = client.account()
     except AuthError as exc:
         return CheckResult(False, f"Mirakl refused the API key (HTTP {exc.status_code or 401}). "
@@ -162,6 +214,11 @@ def store_connect(*, store: Store, fnac_key: str | None = None, mirakl_api_key: 
     stored ones only when they pass. Raises ConnectFailed naming which check failed and why."""
     fnac_key = (fnac_key or "").strip() or store.fnac_key
     mirakl_api_key = (mirakl_api_key or "").strip() or store.mirakl_api_key
+    problems = credential_problems({"partner_id": store.partner_id, "shop_id": store.shop_id,
+                                    "fnac_key": fnac_key, "mirakl_api_key": mirakl_api_key})
+    if problems:  # nothing is sent: such a value breaks the XML or the HTTP header it travels in
+        raise ConnectFailed("Cannot connect: " + "; ".join(f"{f}: {m[0]}" for f, m in problems.items()),
+                            details=problems)
     with sync_run(store=store, kind=SyncRun.Kind.CONNECT, trigger=trigger) as run:
         fnac = _fnac_check(store, fnac_key)
         mirakl, shop_name = _mirakl_check(store, mirakl_api_key)
@@ -201,6 +258,7 @@ def store_connect(*, store: Store, fnac_key: str | None = None, mirakl_api_key: 
 
 def _after_connect(store: Store, trigger: str, first: bool) -> None:
     store_schedules_ensure(store=store)
+    global_schedules_ensure()
     for hook in hooks.connect_hooks():
         try:
             hook(store, trigger)
@@ -246,3 +304,30 @@ def store_schedules_ensure(*, store: Store) -> list[Schedule]:
 def store_schedules_remove(*, store: Store) -> int:
     deleted, _ = Schedule.objects.filter(name__startswith=f"store:{store.pk}:").delete()
     return deleted
+
+
+def global_schedules_ensure(*, using: str = "default") -> list[Schedule]:
+    """Create or update the installation-wide periodic jobs (``hooks.global_schedule``). Idempotent: run after
+    every ``migrate`` and on each connect. Does nothing while django-q's tables do not exist yet."""
+    if Schedule._meta.db_table not in connections[using].introspection.table_names():
+        return []
+    result = []
+    for spec in hooks.global_schedule_specs():
+        minutes = max(1, int(spec.minutes()))
+        schedule, created = Schedule.objects.using(using).get_or_create(
+            name=hooks.global_schedule_name(spec.job),
+            defaults=dict(func=spec.func, args="", schedule_type=Schedule.MINUTES, minutes=minutes, repeats=-1,
+                          next_run=timezone.now() + dt.timedelta(minutes=minutes)),
+        )
+        if not created and (schedule.minutes != minutes or schedule.func != spec.func
+                            or schedule.schedule_type != Schedule.MINUTES or schedule.repeats != -1):
+            schedule.minutes, schedule.func, schedule.schedule_type, schedule.repeats = \
+                minutes, spec.func, Schedule.MINUTES, -1
+            schedule.save(using=using, update_fields=["minutes", "func", "schedule_type", "repeats"])
+        result.append(schedule)
+    return result
+
+
+def global_schedules_on_migrate(sender, using: str = "default", **kwargs) -> None:
+    """``post_migrate`` receiver (connected in ``StoresConfig.ready``)."""
+    global_schedules_ensure(using=using)

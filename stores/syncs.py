@@ -10,6 +10,12 @@ Usage in a service::
 
 The run row is written outside the job's own transactions so progress is visible while it runs,
 and it ends ``failed`` with the error message when the block raises.
+
+Leases and heartbeats: a store lock is a short lease (``SYNC_LOCK_TTL_SECONDS``, 60 s) that a background
+heartbeat thread renews every third of its TTL while the holder lives, and a running sync run's
+``heartbeat_at`` is refreshed the same way. A worker killed with SIGKILL stops beating: its lease lapses within
+one TTL, so the next run of the store takes over, and ``runs_mark_stale`` (a global periodic job) closes its
+run as failed ("worker died") once the heartbeat is ``SYNC_RUN_STALE_SECONDS`` old.
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, TextField, Value
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -34,8 +43,77 @@ log = logging.getLogger(__name__)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
+WORKER_DIED = "Worker died: no heartbeat"
+
+
 class LockBusy(Exception):
     """Another worker holds the lock; the job is skipped, not failed."""
+
+
+def lock_ttl() -> dt.timedelta:
+    """How long a store lock lives without a renewal (a dead holder's lock lapses after this)."""
+    return dt.timedelta(seconds=float(getattr(settings, "SYNC_LOCK_TTL_SECONDS", 60)))
+
+
+def run_stale_after() -> dt.timedelta:
+    """A running sync run whose heartbeat is older than this is closed as failed by ``runs_mark_stale``."""
+    return dt.timedelta(seconds=float(getattr(settings, "SYNC_RUN_STALE_SECONDS", 180)))
+
+
+def heartbeat_every(ttl: dt.timedelta) -> float:
+    """Renew three times per TTL: two renewals may be lost (a slow database) before the lease lapses."""
+    return max(0.05, ttl.total_seconds() / 3)
+
+
+class Heartbeat:
+    """Calls ``beat()`` every ``interval`` seconds on a daemon thread until ``stop()``.
+
+    The thread has its own database connection, closed when it ends. It is not started when the caller is
+    inside a transaction (an atomic block): another connection cannot see the caller's uncommitted rows, so
+    renewals then come from the caller's own progress calls. A failed beat is logged, never raised.
+    """
+
+    def __init__(self, beat: Callable[[], object], *, interval: float, name: str):
+        self.beat, self.interval, self.name = beat, interval, name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Heartbeat:
+        if connection.in_atomic_block:
+            return self
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat:{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.beat()
+                except Exception:  # the next beat tries again; the lease has two more chances
+                    log.warning("heartbeat %s failed", self.name, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.interval + 5)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+@contextlib.contextmanager
+def heartbeat(beat: Callable[[], object], *, interval: float, name: str):
+    """Run ``beat()`` every ``interval`` seconds while the block runs (see ``Heartbeat``)."""
+    hb = Heartbeat(beat, interval=interval, name=name).start()
+    try:
+        yield hb
+    finally:
+        hb.stop()
 
 
 class RunRecorder:
@@ -92,18 +170,29 @@ def sync_run(*, store: Store, kind: str, trigger: str = "", run: SyncRun | None 
     run.state, run.started_at, run.heartbeat_at = SyncRun.State.RUNNING, now, now
     SyncRun.objects.filter(pk=run.pk).update(state=run.state, started_at=now, heartbeat_at=now)
     recorder = RunRecorder(run)
+    # while this process lives, the run shows a fresh heartbeat, even during one long marketplace call
+    beat = Heartbeat(lambda: run_heartbeat(run_id=run.pk), interval=heartbeat_every(lock_ttl()),
+                     name=f"run:{run.pk}").start()
     try:
         yield recorder
     except BaseException as exc:
+        beat.stop()
         recorder.flush_issues()
         run.state = SyncRun.State.SKIPPED if isinstance(exc, LockBusy) else SyncRun.State.FAILED
         run.message = (run.message + "\n" if run.message else "") + _describe(exc)
         _finish(recorder)
         raise
     else:
+        beat.stop()
         recorder.flush_issues()
         run.state = SyncRun.State.PARTIAL if run.error_count else SyncRun.State.SUCCEEDED
         _finish(recorder)
+
+
+def run_heartbeat(*, run_id: int) -> bool:
+    """The run's worker is alive (only a running run is touched: a finished one stays as it ended)."""
+    return bool(SyncRun.objects.filter(pk=run_id, state=SyncRun.State.RUNNING).update(
+        heartbeat_at=timezone.now()))
 
 
 def _describe(exc: BaseException) -> str:
@@ -121,9 +210,11 @@ def _finish(recorder: RunRecorder) -> None:
 
 
 # ---------------------------------------------------------------- locks
-def lock_acquire(*, store: Store, name: str, ttl: dt.timedelta = dt.timedelta(minutes=30)) -> str:
+def lock_acquire(*, store: Store, name: str, ttl: dt.timedelta | None = None) -> str:
     """Take the (store, name) lease or raise LockBusy. Atomic on SQLite and PostgreSQL alike:
-    a conditional UPDATE of an expired lease, or the INSERT of a new one guarded by a unique key."""
+    a conditional UPDATE of an expired lease, or the INSERT of a new one guarded by a unique key.
+    The lease is short (``lock_ttl()``): keep it with ``lock_held`` / ``store_lock`` (a heartbeat renews it)."""
+    ttl = ttl or lock_ttl()
     token = f"{HOLDER}:{uuid.uuid4().hex[:8]}"
     now = timezone.now()
     taken = SyncLock.objects.filter(store=store, name=name).filter(
@@ -138,9 +229,10 @@ def lock_acquire(*, store: Store, name: str, ttl: dt.timedelta = dt.timedelta(mi
         raise LockBusy(f"{name} is already running for store {store.pk}") from None
 
 
-def lock_renew(*, store: Store, name: str, token: str, ttl: dt.timedelta = dt.timedelta(minutes=30)) -> bool:
+def lock_renew(*, store: Store, name: str, token: str, ttl: dt.timedelta | None = None) -> bool:
+    """Extend the lease by ``ttl`` from now; False when it is no longer ours (it lapsed and was taken)."""
     return bool(SyncLock.objects.filter(store=store, name=name, holder=token).update(
-        expires_at=timezone.now() + ttl))
+        expires_at=timezone.now() + (ttl or lock_ttl())))
 
 
 def lock_release(*, store: Store, name: str, token: str) -> None:
@@ -148,12 +240,30 @@ def lock_release(*, store: Store, name: str, token: str) -> None:
 
 
 @contextlib.contextmanager
-def store_lock(*, store: Store, name: str, ttl: dt.timedelta = dt.timedelta(minutes=30)):
-    token = lock_acquire(store=store, name=name, ttl=ttl)
+def lock_held(*, store: Store, name: str, token: str, ttl: dt.timedelta | None = None):
+    """Keep a lease taken with ``lock_acquire`` alive while the block runs (a heartbeat thread renews it every
+    third of its TTL), then release it. A holder killed mid-block stops renewing: the lease lapses."""
+    ttl = ttl or lock_ttl()
+    store_id = store.pk
+
+    def renew():
+        if not SyncLock.objects.filter(store_id=store_id, name=name, holder=token).update(
+                expires_at=timezone.now() + ttl):
+            log.warning("lease %s of store %s was lost (expired and taken over)", name, store_id)
+
     try:
-        yield token
+        with heartbeat(renew, interval=heartbeat_every(ttl), name=f"lock:{store_id}:{name}"):
+            yield token
     finally:
         lock_release(store=store, name=name, token=token)
+
+
+@contextlib.contextmanager
+def store_lock(*, store: Store, name: str, ttl: dt.timedelta | None = None):
+    """Hold the (store, name) lease for the block, renewed by a heartbeat; raises LockBusy when it is held."""
+    token = lock_acquire(store=store, name=name, ttl=ttl)
+    with lock_held(store=store, name=name, token=token, ttl=ttl):
+        yield token
 
 
 # ---------------------------------------------------------------- cursors
@@ -173,11 +283,18 @@ def cursor_set(*, store: Store, name: str, position: dt.datetime) -> None:
             cursor_set(store=store, name=name, position=position)
 
 
-def runs_mark_stale(*, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
-    """Runs whose worker died (no heartbeat for a long time) are closed as failed, so the admin is honest."""
-    limit = timezone.now() - older_than
-    return SyncRun.objects.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=limit).update(
-        state=SyncRun.State.FAILED, finished_at=timezone.now(),
-        message=Concat(F("message"), Value("\nWorker stopped without finishing (no heartbeat)."),
-                       output_field=TextField()),
+def runs_mark_stale(*, older_than: dt.timedelta | None = None) -> int:
+    """Runs whose worker died (no heartbeat for ``older_than``, default ``SYNC_RUN_STALE_SECONDS``) are closed
+    as failed with "Worker died", so the admin is honest. A live run beats every ``SYNC_LOCK_TTL_SECONDS / 3``.
+    Called by the global ``runs_mark_stale`` schedule."""
+    now = timezone.now()
+    limit = now - (older_than if older_than is not None else run_stale_after())
+    stale = SyncRun.objects.filter(state=SyncRun.State.RUNNING).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit))
+    note = f"{WORKER_DIED} since {limit:%Y-%m-%d %H:%M:%S %Z}; closed by the stale-run job."
+    return stale.update(
+        state=SyncRun.State.FAILED, finished_at=now,
+        message=Case(When(message="", then=Value(note)),
+                     default=Concat(F("message"), Value("\n" + note), output_field=TextField()),
+                     output_field=TextField()),
     )

@@ -14,6 +14,11 @@ def _test_settings(settings, monkeypatch):
     settings.MARKETPLACE_TIMEOUT = (2.0, 10.0)
     # bursts are pushed at once in tests (tests/inventory/test_burst.py switches the window on)
     settings.INVENTORY_PUSH_BURST_WINDOW_SECONDS = 0
+    # the loopback sandbox (any port) may receive keys; nothing else outside FNAC's and Mirakl's hosts
+    settings.MARKETPLACE_EXTRA_HOSTS = ["127.0.0.1"]
+    from django.core.cache import cache
+
+    cache.clear()  # bad-token counts per client address (fnac_connector/authentication.py) start at zero
     from django_q.conf import Conf
 
     # django-q tasks run inline in tests (after commit, like in production)
@@ -99,11 +104,12 @@ def api_client():
 
 
 def api_token_for(user) -> str:
-    """A usable API token (the raw key, as a client sends it) for ``user``; every test gets tokens here."""
-    from rest_framework.authtoken.models import Token
+    """A usable API token (the raw key, as a client sends it) for ``user``; every test gets tokens here.
+    Only a hash is stored, so each call creates a new token."""
+    from accounts.services import api_token_create
 
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    _, key = api_token_create(user=user)
+    return key
 
 
 @pytest.fixture

@@ -58,3 +58,30 @@ class BadResponse(MarketplaceError):
     """The answer could not be understood: not XML/JSON, truncated, wrong root element."""
 
     retryable = True
+
+
+class ResponseTooLarge(BadResponse):
+    """The answer was larger than the transport's cap: reading stopped there, nothing of it was parsed.
+    Not retried (the marketplace would send the same again); ``limit`` is the cap in bytes."""
+
+    retryable = False
+
+    def __init__(self, message: str = "", *, limit: int = 0, status_code: int | None = None):
+        super().__init__(message, status_code=status_code)
+        self.limit = limit
+
+
+class TooManyPages(MarketplaceError):
+    """A paged listing went on past the caller's page cap (a marketplace that never stops paging, or a
+    listing far larger than expected). The pages read before the cap were returned; the rest were not read."""
+
+    def __init__(self, message: str = "", *, limit: int = 0, announced: int | None = None):
+        super().__init__(message)
+        self.limit = limit
+        self.announced = announced
+
+
+class OutcomeUnknown(Unavailable):
+    """A write was sent and its answer was lost (read timeout, connection dropped after the body was sent,
+    gateway 502/504): the marketplace may or may not have applied it. Never assume either way: the caller
+    re-sends absolute values or checks the marketplace before repeating."""

@@ -9,7 +9,11 @@ timeouts and dropped connections. A write (FNAC offers_update / orders_update, M
 when the server certainly did not process it: the connection was never established (refused, DNS,
 connect timeout) or the server answered 429/503, i.e. "not now". A read timeout, a dropped connection
 after the body was sent or a gateway error (502/504) leaves the outcome unknown: that is raised as
-``Unavailable`` and the caller decides (re-query the marketplace before repeating).
+``OutcomeUnknown`` (an ``Unavailable``) and the caller decides (re-query the marketplace before repeating).
+
+Every answer is read as a stream and at most ``max_response_bytes`` of it (decoded, so a gzip bomb counts
+at its real size) are kept: past that the connection is closed and ``ResponseTooLarge`` is raised, so a
+hostile or broken marketplace cannot make the process hold an answer of any size.
 
 Only the service name, operation, status and duration are logged: never URLs with credentials, bodies,
 keys or tokens.
@@ -28,13 +32,23 @@ from typing import Any
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import AuthError, MarketplaceError, RateLimited, Rejected, Unavailable
+from .errors import (
+    AuthError,
+    MarketplaceError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    ResponseTooLarge,
+    Unavailable,
+)
 
 logger = logging.getLogger("fnac_connector.marketplace.http")
 
 RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
 # the server said "not now" before doing anything: safe to repeat even a write
 RETRYABLE_WRITE_STATUSES = frozenset({429, 503})
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+_CHUNK = 64 * 1024
 
 ErrorMapper = Callable[[requests.Response], "MarketplaceError | None"]
 
@@ -118,8 +132,11 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         error_for_response: ErrorMapper = default_error_for_response,
         rng: random.Random | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ):
         self.service = service
+        # None or 0: no cap (tests only; every client the product builds passes one)
+        self.max_response_bytes = int(max_response_bytes) if max_response_bytes else None
         self.session = session or requests.Session()
         self.timeout = timeout
         self.max_retries = max(0, int(max_retries))
@@ -153,14 +170,18 @@ class HttpTransport:
         while True:
             started = time.monotonic()
             try:
-                response = self.session.request(method, url, headers=merged, timeout=self.timeout, **kwargs)
+                response = self.session.request(method, url, headers=merged, timeout=self.timeout, stream=True,
+                                                **kwargs)
+                # the body is read here, inside the same error handling as the request (a cut body is a
+                # dropped connection), and never past the cap
+                self._read_capped(response, operation)
             except requests.RequestException as exc:
                 elapsed = time.monotonic() - started
                 not_sent = request_not_sent(exc)
                 logger.warning("%s %s failed after %.0f ms: %s (attempt %d)", self.service, operation,
                                elapsed * 1000, type(exc).__name__, attempt + 1)
                 if write and not not_sent:
-                    raise Unavailable(
+                    raise OutcomeUnknown(
                         f"{self.service} {operation}: {type(exc).__name__} after the request was sent; "
                         "the outcome is unknown (not retried, check the marketplace before repeating)"
                     ) from exc
@@ -186,7 +207,7 @@ class HttpTransport:
                     continue
                 raise self._final_status_error(response, operation, attempt, retry_after)
             if write and status in (502, 504):
-                raise Unavailable(f"{self.service} {operation}: HTTP {status} from a gateway; the outcome is "
+                raise OutcomeUnknown(f"{self.service} {operation}: HTTP {status} from a gateway; the outcome is "
                                   "unknown (not retried, check the marketplace before repeating)",
                                   status_code=status)
             error = self.error_for_response(response)
@@ -198,6 +219,37 @@ class HttpTransport:
         self.session.close()
 
     # ------------------------------------------------------------------ helpers
+    def _too_large(self, response: requests.Response, operation: str) -> ResponseTooLarge:
+        response.close()
+        limit = self.max_response_bytes or 0
+        logger.warning("%s %s: answer larger than %d bytes, reading stopped", self.service, operation, limit)
+        return ResponseTooLarge(
+            f"{self.service} {operation}: answer larger than {_megabytes(limit)} (the response size cap); "
+            "reading stopped there and nothing of it was used", limit=limit, status_code=response.status_code)
+
+    def _read_capped(self, response: requests.Response, operation: str) -> None:
+        """Read the whole body into ``response.content``, or raise ResponseTooLarge past the cap."""
+        limit = self.max_response_bytes
+        if not limit or response.raw is None or response._content is not False:
+            # no cap, or nothing left to stream (a stub, or an adapter that already read the body)
+            content = response.content or b""
+            if limit and len(content) > limit:
+                raise self._too_large(response, operation)
+            return
+        declared = (response.headers.get("Content-Length") or "").strip()
+        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+            raise self._too_large(response, operation)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(response, operation)
+            chunks.append(chunk)
+        # what requests itself does after a non-streamed read: .content/.text/.json() use these bytes
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+
     def _backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: in [d/2, d], d = backoff * 2**attempt (capped)."""
         delay = min(self.max_backoff, self.backoff * (2 ** attempt))
@@ -213,3 +265,8 @@ class HttpTransport:
         error = Unavailable(f"{self.service} {operation}: HTTP {status} {tries}", status_code=status)
         error.retry_after = retry_after  # type: ignore[attr-defined]
         return error
+
+
+def _megabytes(limit: int) -> str:
+    mb = limit / 2**20
+    return f"{mb:g} MB" if mb >= 1 else f"{limit} bytes"

@@ -28,6 +28,7 @@ from .clock import SimClock, fmt, parse
 from .faults import FaultInjector
 from .fnac_api import FnacApi
 from .mirakl_api import MiraklApi, route_name
+from .redact import mask_body, mask_query
 from .seed import Seeder
 from .simulation import SimulationProfile, Simulator, force_state
 from .state import Order, Store
@@ -464,6 +465,8 @@ class SandboxServer:
 
     # ---------------------------------------------------------------- request log
     def _record(self, api, service, path, method, body, fault, query) -> RecordedRequest:
+        # keys and tokens are masked before they are kept: the log is served to anyone (redact.py)
+        body, query = mask_body(body), mask_query(query)
         with self._requests_lock:
             self._seq += 1
             rec = RecordedRequest(

@@ -38,10 +38,10 @@ def test_refused_sync_returns_to_the_store_with_the_reason(client, superuser, st
     assert not SyncRun.objects.exists()
 
 
-@pytest.mark.parametrize("url_name", ["admin:catalogue_product_sync_store", "admin:orders_order_sync_store"])
-def test_syncing_needs_the_store_change_permission(client, staff_user, connected_store, url_name):
+@pytest.mark.parametrize(("url_name", "action"), BUTTONS)
+def test_syncing_needs_the_store_sync_permission(client, staff_user, connected_store, url_name, action):
     connected_store.users.add(staff_user)
-    staff_user.user_permissions.remove(Permission.objects.get(codename="change_store"))
+    staff_user.user_permissions.remove(Permission.objects.get(codename="sync_store"))
     client.force_login(staff_user)
     assert client.get(reverse(url_name, args=[connected_store.pk])).status_code == 403
     assert client.post(reverse(url_name, args=[connected_store.pk])).status_code == 403

@@ -16,8 +16,8 @@ from typing import Protocol, TypeVar
 import requests
 from lxml import etree
 
-from ..errors import AuthError, BadResponse, MarketplaceError
-from ..http import HttpTransport, default_error_for_response
+from ..errors import AuthError, BadResponse, MarketplaceError, TooManyPages
+from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
 from . import builder, parser
 from .builder import DateFilter, RequestHeader
 from .types import (
@@ -41,7 +41,7 @@ SERVICE_NAME = "fnac"
 # renew the token this long before FNAC says it expires (clock skew, long calls)
 TOKEN_MARGIN = dt.timedelta(seconds=60)
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGES = 100_000  # guard against a server that never stops paging
+MAX_PAGES = 2_000  # default page cap of one listing: a server that never stops paging is cut off
 
 
 class TokenStore(Protocol):
@@ -98,8 +98,13 @@ class FnacClient:
         token_store: TokenStore | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], dt.datetime] | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_pages: int = MAX_PAGES,
     ):
         self.base_url = base_url.rstrip("/")
+        # one listing (iter_offers, iter_orders, offer_pages) reads at most this many pages, then raises
+        # TooManyPages: FNAC announcing total_paging=999999999 must not keep a worker paging for hours
+        self.max_pages = max(1, int(max_pages))
         self.partner_id = partner_id
         self.shop_id = shop_id
         self._key = key
@@ -109,7 +114,7 @@ class FnacClient:
             service=SERVICE_NAME, session=session, timeout=timeout, max_retries=max_retries,
             backoff=backoff, sleep=sleep, headers={"Content-Type": "text/xml; charset=utf-8",
                                                    "Accept": "text/xml, application/xml"},
-            error_for_response=_fnac_error_for_response,
+            error_for_response=_fnac_error_for_response, max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:  # never show the key
@@ -143,10 +148,11 @@ class FnacClient:
         while True:
             try:
                 return self._call_once(service, build, parse, write=write)
-            except BadResponse:
+            except BadResponse as exc:
                 # a cut or garbled answer to a read is retried like a 503; for a write the outcome is
-                # unknown, so the caller must look before sending again
-                if write or attempt >= self.transport.max_retries:
+                # unknown, so the caller must look before sending again; an answer over the size cap would
+                # come again as large
+                if write or not exc.retryable or attempt >= self.transport.max_retries:
                     raise
                 self.transport.sleep(self.transport._backoff_delay(attempt))
                 attempt += 1
@@ -208,10 +214,22 @@ class FnacClient:
         on_page: Callable[[int, int, int], None] | None = None,
     ) -> Iterator[Offer]:
         """Every offer, page after page. A page that still fails after retries raises (nothing skipped)."""
-        for result in self._pages(lambda page: self.offers_query_page(
-                page=page, page_size=page_size, modified_since=modified_since, created_since=created_since),
-                on_page):
+        for result in self.offer_pages(page_size=page_size, modified_since=modified_since,
+                                       created_since=created_since, on_page=on_page):
             yield from result.offers
+
+    def offer_pages(
+        self,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        modified_since: dt.datetime | None = None,
+        created_since: dt.datetime | None = None,
+        on_page: Callable[[int, int, int], None] | None = None,
+    ) -> Iterator[OffersPage]:
+        """The offers listing page by page (for callers that commit per page); capped at ``max_pages``."""
+        yield from self._pages("offers_query", lambda page: self.offers_query_page(
+            page=page, page_size=page_size, modified_since=modified_since, created_since=created_since),
+            on_page)
 
     def offers_update(self, offers: Sequence[OfferUpdate]) -> str:
         """Send up to 10,000 offers; returns the batch_id to follow with ``batch_status``."""
@@ -257,7 +275,7 @@ class FnacClient:
         sort: str | None = "ASC",
         on_page: Callable[[int, int, int], None] | None = None,
     ) -> Iterator[Order | MalformedOrder]:
-        for result in self._pages(lambda page: self.orders_query_page(
+        for result in self._pages("orders_query", lambda page: self.orders_query_page(
                 page=page, page_size=page_size, date_type=date_type, since=since, until=until, states=states,
                 order_ids=order_ids, sort=sort), on_page):
             yield from result.orders
@@ -274,11 +292,12 @@ class FnacClient:
         return self._call("carriers_query", builder.build_carriers_query, parser.parse_carriers)
 
     # ------------------------------------------------------------------ paging
-    @staticmethod
-    def _pages(fetch: Callable[[int], OffersPage | OrdersPage],
+    def _pages(self, service: str, fetch: Callable[[int], OffersPage | OrdersPage],
                on_page: Callable[[int, int, int], None] | None) -> Iterator[OffersPage | OrdersPage]:
+        """Pages 1, 2, ... until FNAC's last page or an empty one. Past ``max_pages`` pages: TooManyPages
+        (raised after the pages read so far were yielded, so what the caller committed stays)."""
         page = 1
-        while page <= MAX_PAGES:
+        while True:
             result = fetch(page)
             if on_page is not None:
                 on_page(page, result.total_paging, result.nb_total_result)
@@ -286,6 +305,12 @@ class FnacClient:
             items = result.offers if isinstance(result, OffersPage) else result.orders
             if not items or page >= result.total_paging:
                 return
+            if page >= self.max_pages:
+                raise TooManyPages(
+                    f"fnac {service}: stopped after {page} pages, the page cap ({self.max_pages} pages per listing); "
+                    f"FNAC announced {result.total_paging} pages ({result.nb_total_result} results). The pages "
+                    "read were kept; raise the cap if the listing is really that large.",
+                    limit=self.max_pages, announced=result.total_paging)
             page += 1
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from ..errors import AuthError, BadResponse, MarketplaceError, RateLimited, Rejected, Unavailable
-from ..http import HttpTransport, parse_retry_after
+from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, parse_retry_after
 from .types import Account, Attribute, ErrorReportLine, Hierarchy, ImportStatus, Value, ValuesList
 
 SERVICE_NAME = "mirakl"
@@ -81,12 +81,13 @@ class MiraklClient:
         max_retries: int = 4,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ):
         self.base_url = base_url.rstrip("/")
         self.transport = HttpTransport(
             service=SERVICE_NAME, session=session, timeout=timeout, max_retries=max_retries, backoff=backoff,
             sleep=sleep, headers={"Authorization": api_key, "Accept": "application/json"},
-            error_for_response=_mirakl_error_for_response,
+            error_for_response=_mirakl_error_for_response, max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:  # never show the key
@@ -107,8 +108,8 @@ class MiraklClient:
             response = self._get(path, operation, params)
             try:
                 return self._json(response, operation)
-            except BadResponse:
-                if attempt >= self.transport.max_retries:
+            except BadResponse as exc:
+                if not exc.retryable or attempt >= self.transport.max_retries:
                     raise
                 self.transport.sleep(self.transport._backoff_delay(attempt))
                 attempt += 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import requests
+from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
+from accounts import selectors as token_selectors
+from accounts import services as token_services
 from stores import services
 from stores.models import Store
 
@@ -36,7 +38,10 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.is_superuser = user.is_staff = user.is_active = True
             user.save()
-        token, _ = Token.objects.get_or_create(user=user)
+        # only a hash of a key is stored: each run issues a new demo key and revokes the previous ones
+        token_services.api_tokens_revoke(tokens=token_selectors.api_tokens(user=user))
+        _, api_key = token_services.api_token_create(user=user)
+        axes_reset(username=DEMO_USER)  # a lock left by failed sign-ins must not keep the demo login out
         store = Store.objects.filter(name=DEMO_STORE).first()
         data = dict(partner_id=creds["partner_id"], shop_id=creds["shop_id"], fnac_base_url=f"{base}/api.php/",
                     mirakl_base_url=base)
@@ -53,5 +58,5 @@ class Command(BaseCommand):
             f"  Admin:      {web}/admin/\n"
             f"  Login:      {DEMO_USER} / {DEMO_PASSWORD}\n"
             f"  API docs:   {web}/api/docs/\n"
-            f"  API token:  {token.key}   (Authorization: Token <key>)\n"
+            f"  API token:  {api_key}   (Authorization: Token <key>; shown only now)\n"
             f"  Demo store: #{store.pk} {store.name}, connected to the sandbox at {base}\n"))

@@ -1,0 +1,29 @@
+"""Query-string filters with bounds: a value the database cannot hold (``?store=1e20``,
+``?store=99999999999999999999``) is a 400 naming the filter, never a 500 from the database driver."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+
+from fnac_connector.api import MAX_ID
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object id: a whole number from 1 to the database's largest id."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class BoundedIntegerFilter(django_filters.NumberFilter):
+    """A whole number between ``min_value`` and ``max_value`` (both required: say what makes sense)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, min_value: int, max_value: int, **kwargs):
+        super().__init__(*args, min_value=min_value, max_value=max_value, **kwargs)

@@ -1,0 +1,66 @@
+"""Issue 9, item 1 for the WMS: a webhook URL change clears the secret that signs the messages, and the URL is
+checked again before every delivery (no loopback/private host unless listed in MARKETPLACE_EXTRA_HOSTS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from fulfilment import services
+from fulfilment.deliveries import wms_deliveries_drain
+from fulfilment.models import WmsDelivery
+from fulfilment.signing import signature_for
+from stores.models import Store
+from tests.fulfilment.conftest import FakeWms
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_wms():
+    server = FakeWms()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+def test_webhook_url_change_clears_the_secret_and_nothing_is_sent_until_a_new_one(
+        token_client, superuser, wms_store, wms, other_wms, paid_order, django_capture_on_commit_callbacks):
+    api = token_client(superuser)
+    response = api.patch(f"/api/stores/{wms_store.pk}/", {"wms_webhook_url": other_wms.url}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["wms_secret_masked"] == ""
+    assert "WMS shared secret was cleared" in response.json()["last_error"]
+    store = Store.objects.get(pk=wms_store.pk)
+    assert store.wms_secret == ""
+
+    order = paid_order(["A"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_release_to_warehouse(order=order)
+    delivery = WmsDelivery.objects.get(order=order)
+    assert delivery.state == WmsDelivery.State.PENDING and "no WMS secret" in delivery.last_error
+    assert other_wms.received == [] and wms.received == []
+
+    assert api.patch(f"/api/stores/{store.pk}/", {"wms_secret": "the-new-secret"}, format="json").status_code == 200
+    store.refresh_from_db()
+    assert wms_deliveries_drain(store=store, now=timezone.now() + dt.timedelta(hours=1))["delivered"] == 1
+    assert len(other_wms.received) == 1 and wms.received == []
+    sent = other_wms.received[0]
+    assert sent["headers"]["X-Signature"] == signature_for("the-new-secret", sent["body"])
+
+
+def test_a_webhook_url_stored_before_the_rules_is_not_called(settings, wms_store, wms, paid_order,
+                                                            django_capture_on_commit_callbacks):
+    order = paid_order(["A"])
+    settings.MARKETPLACE_EXTRA_HOSTS = []  # the fake WMS on 127.0.0.1 is a loopback address, no longer allowed
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_release_to_warehouse(order=order)
+    delivery = WmsDelivery.objects.get(order=order)
+    assert delivery.state == WmsDelivery.State.PENDING and delivery.attempts == 1
+    assert "Not sent: the WMS webhook URL host '127.0.0.1' is a loopback" in delivery.last_error
+    assert wms.received == []
