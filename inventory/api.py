@@ -151,8 +151,10 @@ class StockBatchView(APIView):
             raise InvalidInput(f"unknown store {data.validated_data['store']}", details={"store": ["unknown"]})
         result = services.stock_batch(store=store, items=data.validated_data["items"], source="api",
                                       user=request.user)
-        code = status.HTTP_200_OK if result.applied or not result.rejected else status.HTTP_400_BAD_REQUEST
-        return Response(result.as_dict(), status=code)
+        if result.rejected and not result.applied:  # the API's error body, with the per-item results
+            return Response({"detail": f"No item was applied: {result.rejected} refused (see results).",
+                             "code": "invalid", **result.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(result.as_dict())
 
 
 class StoreSyncStockView(APIView):

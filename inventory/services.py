@@ -108,7 +108,7 @@ def _int(value, *, label: str) -> int:
                            details={label: ["not a whole number"]}) from None
     if not number.is_finite() or number != number.to_integral_value():
         raise InvalidInput(f"{label} must be a whole number, got {value!r}", details={label: ["not a whole number"]})
-    if abs(number) > MAX_ON_HAND:  # before int(): "1e999999999" would be a billion-digit integer
+    if number.copy_abs() > MAX_ON_HAND:  # before int(): "1e999999999" would be a billion-digit integer
         raise InvalidInput(f"{label} {value!r} is too large (at most {MAX_ON_HAND} units)",
                            details={label: [f"at most {MAX_ON_HAND} units"]})
     return int(number)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin
-from fnac_connector.filters import IdFilter
+from fnac_connector.filters import IdFilter, UtcDateTimeFilter
 from orders import selectors, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.status import mapping_rows
@@ -59,8 +59,8 @@ class OrderFilter(django_filters.FilterSet):
     store = IdFilter(field_name="store_id")
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     fnac_state = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     unmatched = django_filters.BooleanFilter(field_name="has_unmatched_lines")
     flagged = django_filters.BooleanFilter()
     decision_needed = django_filters.BooleanFilter()

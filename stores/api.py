@@ -10,6 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin
+from fnac_connector.filters import UtcDateTimeFilter
 from fnac_connector.permissions import missing_perms
 from stores import services
 from stores.models import Store, SyncIssue, SyncRun
@@ -132,9 +133,12 @@ class SyncRunDetailSerializer(SyncRunSerializer):
 
 
 class SyncRunFilter(django_filters.FilterSet):
+    created_at__gte = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_at__lte = UtcDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
     class Meta:
         model = SyncRun
-        fields = {"store": ["exact"], "kind": ["exact"], "state": ["exact"], "created_at": ["gte", "lte"]}
+        fields = {"store": ["exact"], "kind": ["exact"], "state": ["exact"]}
 
 
 class SyncRunViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):

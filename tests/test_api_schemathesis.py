@@ -71,7 +71,23 @@ def _workbook() -> bytes:
 
 
 @pytest.fixture
-def api_world(superuser, connected_store, sandbox, make_product):
+def _same_db_connection():
+    """The WSGI app is called directly (not through Django's test client), so, as the test client does, keep
+    Django from closing the test's database connection at the end of each request (PostgreSQL)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_world(_same_db_connection, superuser, connected_store, sandbox, make_product):
     """Real rows for the ids in the paths, made by the product's services; returns the ids by kind."""
     from catalogue.excel import upload_validate
     from fulfilment.carriers import carriers_refresh

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.urls import reverse
 
-from catalogue.models import Product
 from stores.admin import StoreFilter
 from stores.models import Store
 
@@ -125,8 +124,10 @@ def test_actions_follow_the_custom_permissions(client, django_user_model, connec
     offered = actions_offered(client.get(reverse("admin:stores_store_changelist")))
     assert {"disconnect_stores", "sync_stock", "sync_catalogue_action", "sync_orders_action",
             "refresh_carriers_action"} <= offered
-    assert {"accept_orders", "cancel_by_seller"} <= actions_offered(client.get(reverse("admin:orders_order_changelist")))
-    assert {"list_on_fnac", "delete_offer"} <= actions_offered(client.get(reverse("admin:catalogue_product_changelist")))
+    orders = actions_offered(client.get(reverse("admin:orders_order_changelist")))
+    assert {"accept_orders", "cancel_by_seller"} <= orders
+    products = actions_offered(client.get(reverse("admin:catalogue_product_changelist")))
+    assert {"list_on_fnac", "delete_offer"} <= products
 
 
 def test_stock_edits_need_their_own_permission(client, django_user_model, connected_store, make_product):

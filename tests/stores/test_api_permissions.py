@@ -76,6 +76,12 @@ def test_a_staff_user_without_permissions_is_refused_every_operation(api_client,
     assert store.status == Store.Status.NOT_CONNECTED  # the connect above did nothing
 
 
+def test_a_method_a_view_does_not_have_is_405_not_a_server_error(api_client, bare_staff):
+    api_client.force_authenticate(bare_staff)
+    assert api_client.post("/api/labels/").status_code == 405
+    assert api_client.delete("/api/stores/1/sync-orders/").status_code == 405
+
+
 def test_the_wms_endpoints_stay_open_to_signed_requests(api_client):
     # no user: the answer is about the signature (401), never about permissions (403)
     response = api_client.post("/api/wms/events/", data=b"{}", content_type="application/json")
