@@ -114,11 +114,13 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
     status, error = None, _not_sendable(store)
     try:
         if not error:
-            response = (session or requests).post(store.wms_webhook_url, data=body, headers=headers,
-                                                  timeout=_timeout())
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:300]}"
+            # streamed: only the start of the WMS's answer is read, whatever its size
+            with (session or requests).post(store.wms_webhook_url, data=body, headers=headers,
+                                            timeout=_timeout(), stream=True) as response:
+                status = response.status_code
+                if not 200 <= status < 300:
+                    head = next(response.iter_content(1024), b"") or b""
+                    error = f"HTTP {status}: {head[:300].decode('utf-8', 'replace')}"
     except requests.RequestException as exc:
         error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
     ok = status is not None and 200 <= status < 300

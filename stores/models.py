@@ -110,11 +110,19 @@ class Store(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
-        super().clean()
-        problems = credential_problems({f: getattr(self, f) for f in CREDENTIAL_TEXT_FIELDS})
-        if problems:
-            raise ValidationError(problems)
+    def clean_fields(self, exclude=None):
+        """Identifiers and keys must be sendable (stores.validators); checked per field, so a form that does
+        not show a field never gets an error for it."""
+        errors: dict = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        values = {f: getattr(self, f) for f in CREDENTIAL_TEXT_FIELDS if not exclude or f not in exclude}
+        for field, messages in credential_problems(values).items():
+            errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_connected(self) -> bool:

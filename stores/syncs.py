@@ -41,8 +41,6 @@ from stores.models import Store, SyncCursor, SyncIssue, SyncLock, SyncRun
 log = logging.getLogger(__name__)
 
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
-
-
 WORKER_DIED = "Worker died: no heartbeat"
 
 
@@ -100,10 +98,6 @@ class Heartbeat:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=self.interval + 5)
             self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
 
 @contextlib.contextmanager
