@@ -46,7 +46,7 @@ from .state import Batch, Offer, Order, Product, money
 if TYPE_CHECKING:
     from .server import SandboxServer
 
-XSD_DIR = Path(__file__).resolve().parent.parent / "marketplace" / "fnac" / "xsd"
+XSD_DIR = Path(__file__).resolve().parent.parent / "fnac_connector" / "marketplace" / "fnac" / "xsd"
 API_VERSION = "2.6.0-sandbox"
 AUTH_ERROR = "ERR_097"
 
