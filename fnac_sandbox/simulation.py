@@ -20,14 +20,12 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 
+from .context import SandboxContext
+from .seed import Seeder
 from .state import Order
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
 
 
 @dataclass
@@ -93,15 +91,13 @@ def force_state(order: Order, state: str, now: dt.datetime) -> Order:
 
 
 class Simulator:
-    def __init__(self, server: SandboxServer, seed: int, profile: SimulationProfile | None = None) -> None:
+    def __init__(self, server: SandboxContext, seed: int, profile: SimulationProfile | None = None) -> None:
         self.server = server
         self.seed = seed
         self.profile = profile or SimulationProfile()
         self.reseed()
 
     def reseed(self) -> None:
-        from .seed import Seeder
-
         self.rng = random.Random(f"{self.seed}:simulation")
         self.seeder = Seeder(self.server.state, self.server.clock, self.seed)
         self.seeder.rng = random.Random(f"{self.seed}:simulation-orders")
