@@ -127,6 +127,7 @@ def bench_store(name: str, sandbox: Sandbox, **fields):
     from stores.services import store_create
 
     creds = sandbox.credentials
+    fields.setdefault("carrier_adapter", "sandbox")  # the sandbox carrier, whatever the settings' default
     store = store_create(name=name, partner_id=creds["partner_id"], shop_id=creds["shop_id"], fnac_key=creds["key"],
                          mirakl_api_key=creds["mirakl_key"], fnac_base_url=sandbox.fnac_url,
                          mirakl_base_url=sandbox.base, **fields)

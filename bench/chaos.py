@@ -74,7 +74,7 @@ def main() -> None:
 def run(args) -> None:
     from dataclasses import asdict
 
-    from fnac_connector.sandbox.server import SandboxServer
+    from fnac_sandbox.server import SandboxServer
     from tests.chaos import ChaosConfig, run_chaos
     from tests.chaos_settings import CHAOS_OVERRIDES
 

@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
-    "fnac_connector.sandbox",
     "accounts",
     "stores",
     "catalogue",
@@ -49,6 +48,17 @@ INSTALLED_APPS = [
     "inventory",
     "fulfilment",
 ]
+
+# The sandbox marketplace (fnac_sandbox/: `manage.py run_sandbox`, the wire tests, `make demo`) is a development,
+# test and demo tool: it is installed outside production only. SANDBOX_ENABLED overrides (e.g. a staging host
+# that runs the emulator); no product code imports it.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
+if SANDBOX_ENABLED:
+    INSTALLED_APPS.append("fnac_sandbox")
+
+# The carrier adapter a new store gets when none is chosen: the loopback sandbox carrier outside production,
+# none in production (a store without one refuses to ship until one is chosen on the store page).
+DEFAULT_CARRIER_ADAPTER = env("DEFAULT_CARRIER_ADAPTER", default="" if PRODUCTION else "sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

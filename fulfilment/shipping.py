@@ -154,6 +154,9 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
                            "carrier code, or give carrier_code.", details={"carrier_code": ["required"]})
     if len(code) > 100:
         raise InvalidInput(f"Carrier code {code[:20]!r}... is longer than FNAC's 100 characters.")
+    if not tracking_number and not store.carrier_adapter.strip():
+        raise InvalidInput(f"Order {ref}: no carrier adapter set for this store: choose one on the store page "
+                           "(or give the tracking number).", details={"carrier_adapter": ["required"]})
     if tracking_number and len(tracking_number) > 32:
         raise InvalidInput(f"Tracking number {tracking_number!r} is longer than FNAC's 32 characters.",
                            details={"tracking_number": ["at most 32 characters"]})
@@ -253,7 +256,7 @@ def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
                                       weight_kg=weight, carrier_code=plan.carrier_code, reference=str(order.pk),
                                       lines=[(line.sku, line.product_name, line.quantity) for line in lines])
             try:
-                adapter = get_adapter(store.carrier_adapter or "sandbox")
+                adapter = get_adapter(store.carrier_adapter)
                 booked = adapter.create_shipment(request)
             except UnknownCarrier as exc:
                 raise InvalidInput(f"Store {store.name!r}: {exc}") from exc
@@ -285,7 +288,7 @@ def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
 
 def _cancel_booking(store: Store, awb: str) -> None:
     try:
-        get_adapter(store.carrier_adapter or "sandbox").cancel_shipment(awb)
+        get_adapter(store.carrier_adapter).cancel_shipment(awb)
     except (CarrierError, UnknownCarrier):
         log.warning("could not cancel booking %s of store %s after a failed save", awb, store.pk)
 

@@ -12,6 +12,12 @@ from fnac_connector.fields import EncryptedTextField
 from stores.validators import CREDENTIAL_TEXT_FIELDS, credential_problems
 
 
+def default_carrier_adapter() -> str:
+    """A new store's carrier adapter: settings.DEFAULT_CARRIER_ADAPTER ("sandbox" outside production, none in
+    production, where the seller chooses one on the store page before shipping)."""
+    return getattr(settings, "DEFAULT_CARRIER_ADAPTER", "")
+
+
 class Store(models.Model):
     class Status(models.TextChoices):
         NOT_CONNECTED = "not_connected", "Not connected"
@@ -84,7 +90,9 @@ class Store(models.Model):
     shipping_mode = models.CharField(max_length=20, choices=ShippingMode.choices, default=ShippingMode.SELF_SHIP)
     default_carrier_code = models.CharField(max_length=100, blank=True, default="",
                                             help_text="FNAC carrier code sent as tracking_company.")
-    carrier_adapter = models.CharField(max_length=40, default="sandbox")
+    carrier_adapter = models.CharField(max_length=40, blank=True, default=default_carrier_adapter,
+                                       help_text="Carrier adapter that books parcels (e.g. sandbox); "
+                                                 "none: shipping asks for one.")
     sender_name = models.CharField(max_length=100, blank=True, default="")
     sender_address1 = models.CharField(max_length=200, blank=True, default="")
     sender_zipcode = models.CharField(max_length=20, blank=True, default="")

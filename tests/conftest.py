@@ -27,7 +27,7 @@ def _test_settings(settings, monkeypatch):
 
 @pytest.fixture
 def sandbox():
-    from fnac_connector.sandbox.server import SandboxServer
+    from fnac_sandbox.server import SandboxServer
 
     server = SandboxServer(host="127.0.0.1", port=0, seed=7)
     server.start()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fnac_connector.sandbox.server import SandboxServer
+from fnac_sandbox.server import SandboxServer
 
 from .wire import Fnac
 

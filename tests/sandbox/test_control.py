@@ -6,7 +6,7 @@ import io
 
 import requests
 
-from fnac_connector.sandbox.server import DEFAULT_KEY, DEFAULT_PARTNER_ID, SandboxServer
+from fnac_sandbox.server import DEFAULT_KEY, DEFAULT_PARTNER_ID, SandboxServer
 
 from .wire import Fnac, offers_update_xml
 
@@ -122,7 +122,7 @@ def test_keep_alive_connection_reused(srv):
 
 def test_run_sandbox_command():
     """The command runs without a database and without Django settings (thin door around SandboxServer)."""
-    from fnac_connector.sandbox.management.commands.run_sandbox import Command
+    from fnac_sandbox.management.commands.run_sandbox import Command
 
     out = io.StringIO()
     command = Command(stdout=out)

@@ -8,8 +8,8 @@ import pytest
 import requests
 from lxml import etree
 
-from fnac_connector.sandbox.faults import APPLIES_WRITE, FAULT_KINDS
-from fnac_connector.sandbox.server import SandboxServer
+from fnac_sandbox.faults import APPLIES_WRITE, FAULT_KINDS
+from fnac_sandbox.server import SandboxServer
 
 from .wire import Fnac, offers_update_xml, q
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from fnac_connector.sandbox.server import SandboxCredentials
+from fnac_sandbox.server import SandboxCredentials
 
 from .wire import NS, Fnac, assert_valid_response, offers_update_xml, q, texts
 

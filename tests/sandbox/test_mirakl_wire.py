@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from fnac_connector.sandbox.seed import ean_check_digit
+from fnac_sandbox.seed import ean_check_digit
 
 from .wire import Fnac, offers_update_xml, q
 

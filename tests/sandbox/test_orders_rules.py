@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from fnac_connector.sandbox.server import SandboxServer
+from fnac_sandbox.server import SandboxServer
 
 from .wire import Fnac, order_xml, q, texts
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from lxml import etree
 
-from fnac_connector.sandbox.redact import mask, mask_body
+from fnac_sandbox.redact import mask, mask_body
 from stores.clients import fnac_client_for
 
 from .wire import NS, Fnac, q

@@ -7,7 +7,7 @@ import copy
 import requests
 from lxml import etree
 
-from fnac_connector.sandbox.fnac_api import EXTRA_RESPONSE_ELEMENTS, schema_for
+from fnac_sandbox.fnac_api import EXTRA_RESPONSE_ELEMENTS, schema_for
 
 NS = "http://www.fnac.com/schemas/mp-dialog.xsd"
 

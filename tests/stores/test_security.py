@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def other_sandbox():
     """A second marketplace on another address, with keys of its own (the "new host" of a URL change)."""
-    from fnac_connector.sandbox.server import SandboxCredentials, SandboxServer
+    from fnac_sandbox.server import SandboxCredentials, SandboxServer
 
     server = SandboxServer(host="127.0.0.1", port=0, seed=11,
                            credentials=SandboxCredentials(key="B0000000-1111-2222-3333-444444444444",

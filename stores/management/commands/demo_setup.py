@@ -44,7 +44,7 @@ class Command(BaseCommand):
         axes_reset(username=DEMO_USER)  # a lock left by failed sign-ins must not keep the demo login out
         store = Store.objects.filter(name=DEMO_STORE).first()
         data = dict(partner_id=creds["partner_id"], shop_id=creds["shop_id"], fnac_base_url=f"{base}/api.php/",
-                    mirakl_base_url=base)
+                    mirakl_base_url=base, carrier_adapter="sandbox")
         if store is None:
             store = services.store_create(name=DEMO_STORE, fnac_key=creds["key"],
                                           mirakl_api_key=creds["mirakl_key"], users=[user], **data)

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class SandboxConfig(AppConfig):
-    name = "fnac_connector.sandbox"
+    name = "fnac_sandbox"
     label = "sandbox"
     verbose_name = "Sandbox marketplace"

@@ -20,14 +20,12 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 
+from .context import SandboxContext
+from .seed import Seeder
 from .state import Order
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
 
 
 @dataclass
@@ -93,15 +91,13 @@ def force_state(order: Order, state: str, now: dt.datetime) -> Order:
 
 
 class Simulator:
-    def __init__(self, server: SandboxServer, seed: int, profile: SimulationProfile | None = None) -> None:
+    def __init__(self, server: SandboxContext, seed: int, profile: SimulationProfile | None = None) -> None:
         self.server = server
         self.seed = seed
         self.profile = profile or SimulationProfile()
         self.reseed()
 
     def reseed(self) -> None:
-        from .seed import Seeder
-
         self.rng = random.Random(f"{self.seed}:simulation")
         self.seeder = Seeder(self.server.state, self.server.clock, self.seed)
         self.seeder.rng = random.Random(f"{self.seed}:simulation-orders")
@@ -112,9 +108,10 @@ class Simulator:
         return whole + (1 if self.rng.random() < expected - whole else 0)
 
     def tick(self, seconds: float) -> dict:
+        """Advance the clock by ``seconds`` and play what happens meanwhile (in this order, so a seed replays the
+        same): new orders, payments, deliveries and cancellations, offers touched."""
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
-        p = self.profile
         store = self.server.state
         events: dict[str, list[str]] = {
             "new_orders": [],
@@ -127,48 +124,59 @@ class Simulator:
         with store.lock:
             start = self.server.clock.now()
             now = self.server.clock.advance(seconds)
-            rng = self.rng
-            for _ in range(min(self._count(seconds / p.new_order_every), p.max_new_orders_per_tick)):
-                created = start + dt.timedelta(seconds=int(rng.uniform(0, seconds)))
-                order = self.seeder.make_order(created, "Created", now=now)
-                store.orders[order.order_id] = order
-                events["new_orders"].append(order.order_id)
-                for line in order.lines:
-                    offer = store.offers.get(line.sku)
-                    if offer is not None:
-                        offer.quantity = max(0, offer.quantity - line.quantity)
-                        offer.changed(now)
-                        events["offers_touched"].append(offer.sku)
-            p_deliver = 1 - math.exp(-seconds / p.delivery_mean)
-            p_cancel = 1 - math.exp(-seconds / p.cancel_mean)
-            for order in list(store.orders.values()):
-                if (
-                    order.state == "Accepted"
-                    and order.accepted_at
-                    and (now - order.accepted_at).total_seconds() >= p.payment_delay
-                ):
-                    force_state(order, "ToShip", now)
-                    events["paid"].append(order.order_id)
-                elif (
-                    order.state == "Shipped"
-                    and order.shipped_at
-                    and (now - order.shipped_at).total_seconds() >= p.min_delivery
-                    and rng.random() < p_deliver
-                ):
-                    target = "NotReceived" if rng.random() < p.not_received_rate else "Received"
-                    force_state(order, target, now)
-                    events["received" if target == "Received" else "not_received"].append(order.order_id)
-                elif order.state == "ToShip" and rng.random() < p_cancel:
-                    force_state(order, "Cancelled", now)
-                    events["cancelled"].append(order.order_id)
-            offers = store.offers
-            if offers:
-                skus = None
-                for _ in range(self._count(seconds / p.offer_touch_every)):
-                    skus = skus or list(offers)
-                    offer = offers[rng.choice(skus)]
-                    offer.changed(now)
-                    events["offers_touched"].append(offer.sku)
+            self._new_orders(start, now, seconds, events)
+            self._advance_orders(now, seconds, events)
+            self._touch_offers(now, seconds, events)
             store.orders_changed()
             store.offers_changed()
         return events
+
+    def _new_orders(self, start: dt.datetime, now: dt.datetime, seconds: float, events: dict) -> None:
+        p, store, rng = self.profile, self.server.state, self.rng
+        for _ in range(min(self._count(seconds / p.new_order_every), p.max_new_orders_per_tick)):
+            created = start + dt.timedelta(seconds=int(rng.uniform(0, seconds)))
+            order = self.seeder.make_order(created, "Created", now=now)
+            store.orders[order.order_id] = order
+            events["new_orders"].append(order.order_id)
+            for line in order.lines:
+                offer = store.offers.get(line.sku)
+                if offer is not None:
+                    offer.quantity = max(0, offer.quantity - line.quantity)
+                    offer.changed(now)
+                    events["offers_touched"].append(offer.sku)
+
+    def _advance_orders(self, now: dt.datetime, seconds: float, events: dict) -> None:
+        p, store, rng = self.profile, self.server.state, self.rng
+        p_deliver = 1 - math.exp(-seconds / p.delivery_mean)
+        p_cancel = 1 - math.exp(-seconds / p.cancel_mean)
+        for order in list(store.orders.values()):
+            if (
+                order.state == "Accepted"
+                and order.accepted_at
+                and (now - order.accepted_at).total_seconds() >= p.payment_delay
+            ):
+                force_state(order, "ToShip", now)
+                events["paid"].append(order.order_id)
+            elif (
+                order.state == "Shipped"
+                and order.shipped_at
+                and (now - order.shipped_at).total_seconds() >= p.min_delivery
+                and rng.random() < p_deliver
+            ):
+                target = "NotReceived" if rng.random() < p.not_received_rate else "Received"
+                force_state(order, target, now)
+                events["received" if target == "Received" else "not_received"].append(order.order_id)
+            elif order.state == "ToShip" and rng.random() < p_cancel:
+                force_state(order, "Cancelled", now)
+                events["cancelled"].append(order.order_id)
+
+    def _touch_offers(self, now: dt.datetime, seconds: float, events: dict) -> None:
+        offers, rng = self.server.state.offers, self.rng
+        if not offers:
+            return
+        skus = None
+        for _ in range(self._count(seconds / self.profile.offer_touch_every)):
+            skus = skus or list(offers)
+            offer = offers[rng.choice(skus)]
+            offer.changed(now)
+            events["offers_touched"].append(offer.sku)

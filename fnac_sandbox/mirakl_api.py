@@ -23,15 +23,12 @@ import json
 import re
 import time
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from . import catalog
 from .clock import fmt
+from .context import SandboxContext
 from .seed import is_valid_ean13
 from .state import Product, ProductImport
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
 
 JSON = "application/json; charset=utf-8"
 _IMPORT = re.compile(r"^/api/products/imports/(\d+)$")
@@ -62,7 +59,7 @@ def _json(status: int, payload) -> tuple[int, bytes, str, dict]:
 
 
 class MiraklApi:
-    def __init__(self, server: SandboxServer) -> None:
+    def __init__(self, server: SandboxContext) -> None:
         self.server = server
         self.store = server.state
         self._hierarchy_codes = {code for code, _l, _p in catalog.HIERARCHIES}

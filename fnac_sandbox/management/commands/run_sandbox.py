@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fnac_connector.sandbox.faults import FAULT_KINDS
-from fnac_connector.sandbox.server import (
+from fnac_sandbox.faults import FAULT_KINDS
+from fnac_sandbox.server import (
     DEFAULT_KEY,
     DEFAULT_MIRAKL_KEY,
     DEFAULT_PARTNER_ID,

@@ -1,0 +1,164 @@
+"""The FNAC Marketplace XML API of the sandbox: the service router, ``auth`` and ``carriers_query``.
+
+Every request is parsed (no entities, no network) and validated against its per-service request XSD
+(``fnac_xml``); every answer is ``<service>_response`` in the mp-dialog namespace with a ``status`` attribute,
+HTTP 200, like FNAC. Offers live in ``fnac_offers``, orders and FNAC's order state rules in ``fnac_orders``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+
+from . import fnac_xml as x
+from .clock import fmt
+from .context import SandboxContext
+from .fnac_offers import OFFER_PATH, OffersApi
+from .fnac_orders import OrdersApi
+from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
+from .state import Batch, Order
+
+__all__ = ["EXTRA_RESPONSE_ELEMENTS", "FnacApi", "SANDBOX_ERROR_CODES", "schema_for"]
+
+API_VERSION = "2.6.0-sandbox"
+AUTH_ERROR = "ERR_097"
+
+SANDBOX_ERROR_CODES = {
+    "ERR_001": "Request rejected: XML not well-formed, wrong root element or invalid against the service XSD"
+    " (status FATAL)",
+    "ERR_026": "Product not found: the product_reference is not in the FNAC catalogue (create it through "
+    "Mirakl P41)",
+    "ERR_097": "Authentication failed: wrong partner_id/shop_id/key on auth, or unknown/expired token",
+    "ERR_101": "Unknown service",
+    "ERR_102": "Service not implemented by the sandbox",
+    "ERR_103": "Too many items in one call (offers_update > 10000 offers, orders_update > 25 orders)",
+    "ERR_104": "Offer invalid against the XSD (one offer only; the rest of the batch is processed)",
+    "ERR_105": "Price out of range (0.90 to 20000)",
+    "ERR_106": "New offer without product_reference",
+    "ERR_107": "Offer not found (delete of an unknown SKU, or offer_reference type FnacId unknown)",
+    "ERR_108": "New offer without price",
+    "ERR_110": "Unknown batch_id",
+    "ERR_111": "Unknown order_id",
+    "ERR_112": "Order action not allowed in the order's current state",
+    "ERR_113": "Unknown order_detail_id for this order",
+    "ERR_114": "Line action not allowed with this order action or in the line's current state",
+    "ERR_115": "Unknown carrier in tracking_company (see carriers_query)",
+    "ERR_116": "Action reserved to the buyer/FNAC (receive_all_order, line action Received)",
+    "ERR_117": "refund_reason missing",
+    "ERR_118": "Nothing to update: no line of the order is eligible for this action",
+}
+
+NOT_IMPLEMENTED = (
+    "batch_query",
+    "client_order_comments_query",
+    "client_order_comments_update",
+    "incidents_query",
+    "incidents_update",
+    "messages_query",
+    "messages_update",
+    "pricing_query",
+    "prices_query",
+    "sales_periods_query",
+    "shop_invoices_query",
+)
+
+
+def _carrier_index(carriers) -> dict[str, str]:
+    index = {}
+    for code, name in carriers:
+        index[code.upper()] = code
+        index[name.upper()] = code
+    return index
+
+
+class FnacApi:
+    def __init__(self, ctx: SandboxContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.state
+        self.offers = OffersApi(ctx)
+        self.orders = OrdersApi(ctx, _carrier_index(self.store.carriers))
+        # service -> handler of the validated request's root (offers_update also gets the per-offer XSD errors)
+        self.routes = {
+            "auth": self._auth,
+            "offers_query": self.offers.offers_query,
+            "offers_update": self.offers.offers_update,
+            "batch_status": self.offers.batch_status,
+            "orders_query": self.orders.orders_query,
+            "orders_update": self.orders.orders_update,
+            "carriers_query": self._carriers_query,
+        }
+        assert set(self.routes) == set(SERVICE_XSD)
+
+    # ---------------------------------------------------------------- entry point
+    def handle(self, service: str, body: bytes) -> bytes:
+        if service in NOT_IMPLEMENTED:
+            return x.response(service, "ERROR", [x.error("ERR_102", f"Service {service} is not implemented by the "
+                                                                     "sandbox")])
+        if service not in self.routes:
+            safe = service if re.fullmatch(r"[a-z_]{1,60}", service or "") else "unknown"
+            return x.response(safe, "FATAL", [x.error("ERR_101", f"Unknown service {service!r}", "FATAL")])
+        try:
+            root, offer_errors = x.parse_request(service, body, OFFER_PATH)
+            if service != "auth" and not self._token_ok(root):
+                return self.auth_failure(service)
+            self.ctx.process_pending()
+            if service == "offers_update":
+                return self.offers.offers_update(root, offer_errors)
+            return self.routes[service](root)
+        except RequestRejected as rejected:
+            return rejected.body
+
+    def auth_failure(self, service: str) -> bytes:
+        return x.response(service, "FATAL", [x.error(
+            AUTH_ERROR, "Authentication failed: the token is invalid or has expired, authenticate again", "FATAL")])
+
+    # ---------------------------------------------------------------- used by the server and the tests
+    def apply_batch(self, batch: Batch) -> None:
+        self.offers.apply_batch(batch)
+
+    def update_order(self, order_id: str, action: str, details: list[dict], now: dt.datetime) -> dict:
+        return self.orders.update_order(order_id, action, details, now)
+
+    def _order_xml(self, order: Order) -> str:
+        return self.orders.order_xml(order)
+
+    # ---------------------------------------------------------------- auth
+    def _token_ok(self, root) -> bool:
+        creds = self.ctx.credentials
+        if root.get("partner_id", "").lower() != creds.partner_id.lower():
+            return False
+        if root.get("shop_id", "").lower() != creds.shop_id.lower():
+            return False
+        with self.store.lock:
+            expiry = self.store.tokens.get(root.get("token", ""))
+        return expiry is not None and expiry > time.time()
+
+    def _auth(self, root) -> bytes:
+        creds = self.ctx.credentials
+        ok = ((x.text(root, "partner_id") or "").lower() == creds.partner_id.lower()
+              and (x.text(root, "shop_id") or "").lower() == creds.shop_id.lower()
+              and (x.text(root, "key") or "") == creds.key)
+        if not ok:
+            return x.response("auth", "ERROR", [x.error(AUTH_ERROR, "Authentication failed: unknown partner_id, "
+                                                                    "shop_id or key")])
+        token = str(uuid.uuid4())
+        ttl = self.ctx.token_ttl
+        now_real = time.time()
+        with self.store.lock:
+            for old in [t for t, exp in self.store.tokens.items() if exp <= now_real]:
+                del self.store.tokens[old]
+            self.store.tokens[token] = now_real + ttl
+        validity = self.ctx.clock.now() + dt.timedelta(seconds=ttl)
+        return x.response("auth", "OK", [x.element("token", token), x.element("validity", fmt(validity)),
+                                         x.element("version", API_VERSION)])
+
+    # ---------------------------------------------------------------- carriers_query
+    def _carriers_query(self, root) -> bytes:
+        carriers = []
+        for code, name in self.store.carriers:
+            carrier = x.element("carrier", global_="1", code=code)
+            x.sub(carrier, "name", name)
+            carriers.append(carrier)
+        return x.response("carriers_query", "OK", carriers)

@@ -1,0 +1,320 @@
+"""The sandbox marketplace: a real HTTP server speaking FNAC's XML API and Mirakl MCM's JSON API.
+
+    srv = SandboxServer(port=0, seed=1, offers=1000, orders=200).start()
+    srv.fnac_url    # http://127.0.0.1:PORT/api.php/   (POST <fnac_url><service>)
+    srv.mirakl_url  # http://127.0.0.1:PORT            (Mirakl paths /api/...)
+    srv.credentials # SandboxCredentials(partner_id, shop_id, key, mirakl_key)
+    srv.stop()
+
+stdlib ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive, Content-Length on every answer), in-memory state, no
+Django ORM or settings. Control endpoints under ``/sandbox/`` drive a sandbox running in another process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict
+
+from .clock import SimClock, fmt
+from .context import (
+    DEFAULT_KEY,
+    DEFAULT_MIRAKL_KEY,
+    DEFAULT_PARTNER_ID,
+    DEFAULT_SHOP_ID,
+    MIRAKL_SHOP_ID,
+    SandboxCredentials,
+)
+from .faults import FaultInjector
+from .fnac_api import FnacApi
+from .mirakl_api import MiraklApi
+from .redact import mask_body, mask_query
+from .seed import Seeder
+from .simulation import SimulationProfile, Simulator, force_state
+from .state import Order, Store
+from .transport import RecordedRequest, SandboxHandler, SandboxHTTPServer, jsonable
+
+__all__ = ["DEFAULT_KEY", "DEFAULT_MIRAKL_KEY", "DEFAULT_PARTNER_ID", "DEFAULT_SHOP_ID", "RecordedRequest",
+           "SandboxCredentials", "SandboxServer"]
+
+
+class SandboxServer:
+    """See the module docstring. All public methods are thread safe."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 1,
+        offers: int = 0,
+        orders: int = 0,
+        fault_rate: float = 0.0,
+        fault_kinds=None,
+        token_ttl: float = 3600,
+        batch_delay: float = 0.0,
+        import_delay: float = 0.0,
+        simulate: bool = False,
+        credentials: SandboxCredentials | None = None,
+        simulate_interval: float = 3.0,
+        simulation: SimulationProfile | None = None,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.seed = seed
+        self.token_ttl = token_ttl
+        self.batch_delay = batch_delay
+        self.import_delay = import_delay
+        self.simulate = simulate
+        self.simulate_interval = simulate_interval
+        self.credentials = credentials or SandboxCredentials()
+        self.mirakl_shop_id = MIRAKL_SHOP_ID
+        self.clock = SimClock()
+        self.state = Store()
+        self.faults = FaultInjector(seed, fault_rate, fault_kinds)
+        self.seeder = Seeder(self.state, self.clock, seed)
+        self.seeder.shop_id = self.credentials.shop_id
+        self.simulator = Simulator(self, seed, simulation)
+        self.fnac = FnacApi(self)
+        self.mirakl = MiraklApi(self)
+        self._requests: list[RecordedRequest] = []
+        self.max_recorded = 100_000  # oldest records are forgotten beyond this
+        self._requests_lock = threading.Lock()
+        self._seq = 0
+        self._httpd: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._sim_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        if offers:
+            self.seed_offers(offers)
+        if orders:
+            self.seed_orders(orders)
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> SandboxServer:
+        if self._httpd is not None:
+            return self
+        self._stop.clear()
+        self._httpd = SandboxHTTPServer((self.host, self._port), SandboxHandler, self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="fnac-sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+        if self.simulate:
+            self._sim_thread = threading.Thread(
+                target=self._simulate_loop, name="fnac-sandbox-sim", daemon=True
+            )
+            self._sim_thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.close_connections()
+            httpd.server_close()
+        for thread in (self._thread, self._sim_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._thread = self._sim_thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _simulate_loop(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self.simulate_interval):
+            now = time.monotonic()
+            try:
+                self.tick(now - last)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+            last = now
+
+    # ---------------------------------------------------------------- addresses
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def fnac_url(self) -> str:
+        return f"{self.base_url}/api.php/"
+
+    @property
+    def mirakl_url(self) -> str:
+        return self.base_url
+
+    # ---------------------------------------------------------------- request log
+    def _record(self, api, service, path, method, body, fault, query) -> RecordedRequest:
+        # keys and tokens are masked before they are kept: the log is served to anyone (redact.py)
+        body, query = mask_body(body), mask_query(query)
+        with self._requests_lock:
+            self._seq += 1
+            rec = RecordedRequest(
+                seq=self._seq,
+                api=api,
+                service=service,
+                path=path,
+                method=method,
+                body=body,
+                at=self.clock.now(),
+                fault=fault,
+                query=query,
+            )
+            self._requests.append(rec)
+            if len(self._requests) > self.max_recorded:  # a long-running demo must not grow forever
+                del self._requests[: len(self._requests) - self.max_recorded]
+            return rec
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._requests_lock:
+            return list(self._requests)
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def requests_for(self, service: str) -> list[RecordedRequest]:
+        """Requests to a FNAC service (``offers_update``), a Mirakl code (``P41``) or a path."""
+        return [r for r in self.requests if service in (r.service, r.path)]
+
+    def clear_requests(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    # ---------------------------------------------------------------- data
+    def seed_offers(self, n: int, *, duplicate_skus: int = 0):
+        return self.seeder.seed_offers(n, duplicate_skus)
+
+    def seed_orders(self, n: int, *, days: float = 120, states=None) -> list[Order]:
+        return self.seeder.seed_orders(n, days=days, states=states)
+
+    def add_order(
+        self,
+        *,
+        state: str = "Created",
+        lines=None,
+        created_at: dt.datetime | None = None,
+        order_id: str | None = None,
+        shipping_method: str | None = None,
+    ) -> str:
+        """Add one order. ``lines``: SKU strings or dicts (sku, quantity, price, product_state...); SKUs of
+        seeded offers take the offer's data. ``order_id`` (13 characters) is generated when not given."""
+        if order_id is not None and len(order_id) != 13:
+            raise ValueError("order_id must be 13 characters (FNAC's order_id_restriction)")
+        with self.state.lock:
+            if order_id in self.state.orders:
+                raise ValueError(f"order {order_id} already exists")
+            now = self.clock.now()
+            order = self.seeder.make_order(
+                created_at or now,
+                state,
+                lines=lines,
+                order_id=order_id,
+                shipping_method=shipping_method,
+                now=max(now, created_at or now),
+            )
+            self.state.orders[order.order_id] = order
+            self.state.orders_changed()
+            return order.order_id
+
+    def set_order_state(self, order_id: str, state: str) -> Order:
+        """FNAC/buyer side: pay (ToShip), Received, NotReceived, Cancelled, Refunded... (see force_state)."""
+        with self.state.lock:
+            order = self.state.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            force_state(order, state, self.clock.now())
+            self.state.orders_changed()
+            return order
+
+    def order_json(self, order_id: str) -> dict:
+        with self.state.lock:
+            order = self.state.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            data = asdict(order)
+            data.pop("xml_cache", None)
+            return json.loads(json.dumps(data, default=jsonable))
+
+    def process_pending(self) -> None:
+        """Apply offers_update batches and Mirakl imports whose delay has passed."""
+        now = time.monotonic()
+        with self.state.lock:
+            if self.state.pending_batches:
+                keep = []
+                for batch in self.state.pending_batches:
+                    if batch.due_mono <= now:
+                        self.fnac.apply_batch(batch)
+                    else:
+                        keep.append(batch)
+                self.state.pending_batches = keep
+            if self.state.pending_imports:
+                keep_imports = []
+                for imp in self.state.pending_imports:
+                    if imp.due_mono <= now:
+                        self.mirakl.apply_import(imp)
+                    else:
+                        keep_imports.append(imp)
+                self.state.pending_imports = keep_imports
+
+    # ---------------------------------------------------------------- knobs
+    def set_faults(self, rate: float, kinds=None) -> None:
+        self.faults.set(rate, kinds)
+
+    def expire_tokens(self) -> None:
+        with self.state.lock:
+            for token in self.state.tokens:
+                self.state.tokens[token] = 0.0
+
+    def tick(self, seconds: float) -> dict:
+        self.process_pending()
+        return self.simulator.tick(seconds)
+
+    def reset(self) -> None:
+        """Empty the marketplace (offers, orders, batches, imports, products, tokens, request log) and restart
+        every random generator and the clock, so seeding again gives the same data."""
+        with self.state.lock:
+            self.state.reset()
+            self.clock.reset()
+            self.seeder.reseed()
+            self.faults.reseed()
+            self.simulator.reseed()
+        self.clear_requests()
+
+    def status(self) -> dict:
+        counts = self.state.counts()
+        return {
+            **counts,
+            "seed": self.seed,
+            "now": fmt(self.clock.now()),
+            "fnac_url": self.fnac_url if self._httpd else None,
+            "mirakl_url": self.mirakl_url if self._httpd else None,
+            "credentials": asdict(self.credentials),
+            "mirakl_shop_id": self.mirakl_shop_id,
+            "faults": {"rate": self.faults.rate, "kinds": list(self.faults.kinds)},
+            "token_ttl": self.token_ttl,
+            "batch_delay": self.batch_delay,
+            "import_delay": self.import_delay,
+            "simulate": self.simulate,
+            "requests": len(self._requests),
+            "last_seq": self._seq,
+        }
