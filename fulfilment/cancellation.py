@@ -20,6 +20,8 @@ from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.deliveries import order_payload, wms_configured, wms_delivery_create
 from fulfilment.models import ShipmentLine, WmsDelivery
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.services import describe_result, orders_push_updates
+from orders.status import CANCELLED_STATUSES, NO_CANCEL_STATUSES, IllegalTransition, order_transition
 
 S = OrderStatus
 Source = OrderStatusChange.Source
@@ -34,9 +36,6 @@ def _label(status: str) -> str:
 
 
 def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=None, client=None) -> Order:
-    from orders.services import describe_result, orders_push_updates
-    from orders.status import CANCELLED_STATUSES, NO_CANCEL_STATUSES, IllegalTransition, order_transition
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     ref = order.marketplace_order_id
     reason = (reason or DEFAULT_REASON).strip()
@@ -106,10 +105,14 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
 
 def order_cancellation_confirmed(*, order: Order, note: str = "") -> Order:
     """The warehouse stopped work on a cancelled order: it ends Cancelled by seller and its stock is released."""
-    from orders.status import order_transition
-
     current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
     if current == S.CANCELLED_BY_SELLER_INPROCESS:
         order_transition(order=order, to_status=S.CANCELLED_BY_SELLER, source=Source.WAREHOUSE,
                          note=note or "The warehouse confirmed the cancellation")
     return order
+
+
+def delivery_cancellation_acknowledged(delivery: WmsDelivery) -> None:
+    """The WMS took the cancellation message (``deliveries.on_acknowledged`` handler)."""
+    if delivery.order_id:
+        order_cancellation_confirmed(order=delivery.order, note="The WMS acknowledged the cancellation")

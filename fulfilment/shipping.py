@@ -32,6 +32,10 @@ from fulfilment.carriers import carrier_code_validate
 from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
 from fulfilment.models import Shipment, ShipmentLine, WmsDelivery
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.reservations import order_consume
+from orders.services import describe_result, orders_push_updates
+from orders.status import IllegalTransition, order_flag, order_transition
+from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
 from stores.syncs import sync_run
 
@@ -71,12 +75,8 @@ def shipping_mode_of(order: Order) -> str:
 # ================================================================ release to the warehouse
 def order_release_to_warehouse(*, order: Order, user=None, source: str = Source.USER) -> Order:
     """New -> RFP (ready for pick/pack). Raises IllegalTransition (409) from any other status."""
-    from orders.status import order_transition
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     if order.status != S.NEW:
-        from orders.status import IllegalTransition
-
         raise IllegalTransition(f"Order {order.marketplace_order_id} is {_label(order.status)}: only a New order "
                                 "(paid, stock reserved) can be released to the warehouse.",
                                 details={"order": order.pk, "from": order.status, "to": S.RFP})
@@ -206,8 +206,6 @@ def request_from_json(data: dict) -> ShipmentRequest:
 
 
 def _record_problem(order: Order, message: str) -> None:
-    from orders.status import order_flag
-
     Order.objects.filter(pk=order.pk).update(last_push_error=message[:4000], updated_at=timezone.now())
     order.last_push_error = message
     order_flag(order=order, reason=FLAG_PREFIX + message[:500])
@@ -222,8 +220,6 @@ def _clear_problem(order: Order) -> None:
 
 
 def _to_ready_to_ship(order: Order, *, source: str, user=None, note: str = "") -> None:
-    from orders.status import order_transition
-
     if order.status == S.READY_TO_SHIP:
         return
     order_transition(order=order, to_status=S.READY_TO_SHIP, source=source, user=user,
@@ -364,8 +360,6 @@ def _errors_text(errors) -> str:
 def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: str = "", client=None) -> SyncRun:
     """Tell FNAC the lines are Shipped (one ``update`` per order, every live line of the given shipments not yet
     confirmed, each with its own tracking) and apply its answer per order and per line."""
-    from orders.services import describe_result, orders_push_updates
-
     ids = [s.pk for s in shipments]
     by_order: dict[int, list[ShipmentLine]] = defaultdict(list)
     for sl in (ShipmentLine.objects.filter(shipment_id__in=ids, cancelled=False).exclude(fnac_status="OK")
@@ -396,9 +390,6 @@ def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: s
 
 def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: fnac.OrderUpdateResult,
                         description: str) -> bool:
-    from inventory.reservations import order_consume
-    from orders.status import order_transition
-
     now = timezone.now()
     codes = [e.code for e in result.errors]
     transient = result.status != "OK" and not result.lines and any(c in TRANSIENT_CODES for c in codes)
@@ -475,8 +466,6 @@ def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, tr
                           client=None) -> list[Shipment]:
     """Send again the confirmations of the order's refused or failed shipments, optionally with a corrected
     FNAC carrier code. Lines FNAC already shows Shipped with the same tracking number count as confirmed."""
-    from stores.clients import fnac_client_for
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     store = order.store
     shipments = list(order.shipments.filter(state__in=[Shipment.State.REFUSED, Shipment.State.FAILED]))
@@ -513,9 +502,6 @@ def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, tr
     else:
         with transaction.atomic():
             _clear_problem(order)
-            from inventory.reservations import order_consume
-            from orders.status import order_transition
-
             order_consume(order=order, lines=list(ShipmentLine.objects.filter(
                 shipment__in=shipments, cancelled=False).values_list("order_line_id", flat=True)))
             if not _open_lines_left(order) and order.status in SHIPPABLE_STATUSES:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 
 from fnac_connector.errors import ServiceError
+from fulfilment.carriers import carriers_refresh
+from fulfilment.deliveries import wms_deliveries_drain, wms_delivery_send
+from fulfilment.models import WmsDelivery, WmsEvent
+from fulfilment.shipping import _record_problem, orders_ready_to_ship, shipments_retry_failed
+from orders.models import Order, OrderStatusChange
 from stores.models import Store
 
 log = logging.getLogger(__name__)
 
 
 def carriers_refresh_task(store_id: int, trigger: str = "task") -> int | None:
-    from fulfilment.carriers import carriers_refresh
-
     store = Store.objects.filter(pk=store_id).first()
     if store is None or not store.is_connected:
         return None
@@ -24,9 +27,6 @@ def carriers_refresh_task(store_id: int, trigger: str = "task") -> int | None:
 
 
 def wms_delivery_task(delivery_id: int) -> bool:
-    from fulfilment.deliveries import wms_delivery_send
-    from fulfilment.models import WmsDelivery
-
     delivery = WmsDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None:
         return False
@@ -35,8 +35,6 @@ def wms_delivery_task(delivery_id: int) -> bool:
 
 def wms_deliveries_task(store_id: int) -> dict | None:
     """Periodic: send every due delivery of the store (what failed earlier, what a crash left behind)."""
-    from fulfilment.deliveries import wms_deliveries_drain
-
     store = Store.objects.filter(pk=store_id).first()
     if store is None:
         return None
@@ -45,8 +43,6 @@ def wms_deliveries_task(store_id: int) -> dict | None:
 
 def shipments_retry_task(store_id: int) -> int | None:
     """Periodic: confirmations that could not reach FNAC are sent again."""
-    from fulfilment.shipping import shipments_retry_failed
-
     store = Store.objects.filter(pk=store_id).first()
     if store is None or not store.is_connected:
         return None
@@ -56,10 +52,6 @@ def shipments_retry_task(store_id: int) -> int | None:
 def order_ship_task(order_id: int, lines: list[int] | None = None, event_pk: int | None = None) -> str:
     """Started by a WMS event: Ready to Ship and the shipping steps. A problem is kept on the order and the
     event (the warehouse cannot see an exception)."""
-    from fulfilment.models import WmsEvent
-    from fulfilment.shipping import _record_problem, orders_ready_to_ship
-    from orders.models import Order, OrderStatusChange
-
     order = Order.objects.filter(pk=order_id).select_related("store").first()
     if order is None:
         return "order gone"

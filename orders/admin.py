@@ -13,7 +13,8 @@ from django.utils.safestring import mark_safe
 from fnac_connector.errors import ServiceError
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
-from orders.status import MAPPING, TRANSITIONS, mapping_rows
+from orders.selectors import orders_search
+from orders.status import MAPPING, TRANSITIONS, mapping_rows, order_unflag
 from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 
 S = OrderStatus
@@ -109,8 +110,6 @@ def _decide(modeladmin, request, queryset, func, verb):
 
 @admin.action(description="Clear the flag (resolved)", permissions=["change"])
 def clear_flag(modeladmin, request, queryset):
-    from orders.status import order_unflag
-
     n = 0
     for order in queryset.filter(flagged=True):
         order_unflag(order=order)
@@ -166,8 +165,6 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("orders.cancel_order")
 
     def get_search_results(self, request, queryset, search_term):
-        from orders.selectors import orders_search
-
         return (orders_search(queryset, search_term), False) if search_term.strip() else (queryset, False)
 
     # hooks are read per request, so apps that register after this module still appear

@@ -25,6 +25,7 @@ from fnac_connector.errors import Conflict, InvalidInput, MarketplaceFailure
 from fnac_connector.marketplace.errors import MarketplaceError, Rejected, TooManyPages
 from fnac_connector.marketplace.fnac import types as fnac
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.reservations import order_release, order_reserve
 from orders.status import (
     FNAC_TO_OMS,
     NOT_RECEIVED_REASON,
@@ -33,7 +34,7 @@ from orders.status import (
 )
 from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
-from stores.syncs import RunRecorder, cursor_get, cursor_set, lock_renew, store_lock, sync_run
+from stores.syncs import RunRecorder, cursor_get, cursor_set, lock_renew, run_create, store_lock, sync_run
 
 log = logging.getLogger(__name__)
 
@@ -370,14 +371,20 @@ def orders_promote_waiting(*, store: Store, product_ids: Iterable[int] | None = 
             continue
         for pid, need in takes:
             available[pid] -= need
-        from inventory.reservations import order_reserve
-
         with transaction.atomic():
             if order_reserve(order=order):
                 order_transition(order=order, to_status=S.NEW, source=Source.SYSTEM,
                                  note="Stock reserved for every line")
                 promoted += 1
     return promoted
+
+
+def orders_stock_arrived(store: Store, product_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """The ``stores.hooks.on_stock_arrived`` subscriber: lines whose SKU became known are linked, then waiting
+    orders take the stock (``product_ids`` None: any product of the store)."""
+    matched = orders_rematch_lines(store=store) if product_ids is None else 0
+    promoted = orders_promote_waiting(store=store, product_ids=product_ids)
+    return {"order_lines_matched": matched, "orders_promoted": promoted}
 
 
 # ================================================================ pushing order updates
@@ -459,8 +466,6 @@ def _apply_decision_result(decision: Decision, result: fnac.OrderUpdateResult, *
         order.fnac_state, order.last_push_error, order.decision_needed = new_state, "", False
         target = FNAC_TO_OMS.get(new_state)
         if new_state == "ToShip":
-            from inventory.reservations import order_reserve
-
             target = S.NEW if order_reserve(order=order) else S.PARTIAL
         if target:
             verb = "accepted" if decision.accept else "refused"
@@ -526,8 +531,6 @@ def orders_auto_accept(*, store: Store, rec: RunRecorder | None = None, client=N
     ``uncovered_policy``: left for a decision (nothing held) or covered lines accepted and the others refused.
     An order whose previous push failed is re-read from FNAC first, so an accept that did land is not repeated.
     """
-    from inventory.reservations import order_release, order_reserve
-
     counts = {"accepted": 0, "refused_lines": 0, "left_for_decision": 0, "accept_failed": 0}
     if store.acceptance_mode != Store.AcceptanceMode.AUTO:
         return counts
@@ -603,7 +606,6 @@ def orders_sync_request(*, store: Store, mode: str = SyncMode.MANUAL, since: dt.
                         trigger: str = "") -> SyncRun:
     """Queue an orders sync; the run row exists at once (doors answer with its id), the work runs in a worker."""
     from fnac_connector.tasks import enqueue
-    from stores.syncs import run_create
 
     if mode not in SyncMode.ALL:
         raise InvalidInput(f"unknown orders sync mode {mode!r}; use one of {', '.join(SyncMode.ALL)}")

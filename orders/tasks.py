@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from orders.services import orders_sync
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy
 
@@ -13,8 +14,6 @@ log = logging.getLogger(__name__)
 
 def orders_sync_task(store_id: int, mode: str = "manual", since: str | None = None, run_id: int | None = None,
                      trigger: str = "task") -> int | None:
-    from orders.services import orders_sync
-
     store = Store.objects.filter(pk=store_id).first()
     run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
     if store is None or not store.is_connected:

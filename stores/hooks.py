@@ -95,3 +95,24 @@ def store_admin_actions() -> list[Callable]:
 
 def store_buttons() -> list[tuple[str, Callable]]:
     return list(_store_buttons)
+
+
+# ---------------------------------------------------------------- stock arrived (lower layers -> orders)
+_stock_arrived_hooks: list[Callable] = []
+
+
+def on_stock_arrived(func: Callable) -> Callable:
+    """Subscribe ``func(store, product_ids) -> dict[str, int]`` to stock arrivals (``product_ids`` None: any
+    product of the store may have changed, e.g. after a catalogue import). It returns counts for the run."""
+    if func not in _stock_arrived_hooks:
+        _stock_arrived_hooks.append(func)
+    return func
+
+
+def stock_arrived(*, store, product_ids=None) -> dict[str, int]:
+    """Tell the subscribers (orders: promote waiting orders) that stock arrived; their counts, merged."""
+    counts: dict[str, int] = {}
+    for func in list(_stock_arrived_hooks):
+        for key, value in (func(store, product_ids) or {}).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
