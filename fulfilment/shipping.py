@@ -30,10 +30,10 @@ from fnac_connector.marketplace.errors import MarketplaceError
 from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.carriers import carrier_code_validate
 from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
-from fulfilment.models import Shipment, ShipmentLine, WmsDelivery
+from fulfilment.models import Shipment, ShipmentLine, WmsDelivery, WmsEvent
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.reservations import order_consume
-from orders.services import describe_result, orders_push_updates
+from orders.services import PushResult, describe_result, orders_push_updates
 from orders.status import IllegalTransition, order_flag, order_transition
 from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
@@ -46,14 +46,16 @@ Source = OrderStatusChange.Source
 SHIPPABLE_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
 SHIPPABLE_LINE_STATE = "ToShip"
 FLAG_PREFIX = "Shipment: "
-TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "ResponseTooLarge", "NO_ANSWER",
-                   "MarketplaceError")
 
 
 class AlreadyShipped(Conflict):
     """Another request shipped these lines first: nothing to record on the order."""
 
     code = "already_shipped"
+
+
+class NothingToShip(Conflict):
+    """Every line of the order is shipped, refused or refunded (a repeated request finds nothing to do)."""
 
 
 class CarrierFailure(ServiceError):
@@ -136,7 +138,7 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
     else:
         selected = [line for line in all_lines if line.pk not in live and line.state == SHIPPABLE_LINE_STATE]
         if not selected:
-            raise Conflict(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
+            raise NothingToShip(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
     mode = shipping_mode_of(order)
     tracking_number = (tracking_number or "").strip()
     code = (carrier_code or order.carrier_code or store.default_carrier_code or "").strip()
@@ -383,16 +385,17 @@ def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: s
             rec.count("confirmed_orders" if ok else "refused_orders")
             if not ok:
                 rec.issue("shipment_refused", f"Order {order.marketplace_order_id}: {order.last_push_error}",
-                          reference=order.marketplace_order_id)
+                          reference=order.marketplace_order_id,
+                          details=result.failure.as_details() if result.failure else None)
         rec.advance(len(order_ids))
     return rec.run
 
 
-def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: fnac.OrderUpdateResult,
+def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: PushResult,
                         description: str) -> bool:
     now = timezone.now()
-    codes = [e.code for e in result.errors]
-    transient = result.status != "OK" and not result.lines and any(c in TRANSIENT_CODES for c in codes)
+    # FNAC could not be asked (or did not answer about the order): the confirmation is sent again later
+    transient = result.failure is not None and result.failure.transient and not result.lines
     line_results = {lr.order_detail_id: lr for lr in result.lines}
     order_level_ok = result.status in ("OK", "WARNING") and not result.errors
     with transaction.atomic():
@@ -523,3 +526,22 @@ def shipments_retry_failed(*, store: Store, trigger: str = "schedule", limit: in
         except ServiceError as exc:
             log.info("retrying the shipment confirmation of order %s failed: %s", order.pk, exc)
     return len(order_ids)
+
+
+# ================================================================ the warehouse door
+def order_ship_on_wms_event(*, order_id: int, lines: Sequence[int] | None = None, event_pk: int | None = None) -> str:
+    """A WMS event asked for Ready to Ship: the shipping steps. A problem is kept on the order and the event
+    (the warehouse cannot see an exception). Returns what happened, in words."""
+    order = Order.objects.filter(pk=order_id).select_related("store").first()
+    if order is None:
+        return "order gone"
+    outcome = orders_ready_to_ship(orders=[order], lines=lines or None, source=Source.WAREHOUSE, trigger="wms")[0]
+    if outcome.error:
+        if outcome.shipment is None and isinstance(outcome.exception, NothingToShip):
+            return "nothing left to ship"  # a repeated task: the first one shipped everything
+        if outcome.shipment is None:  # flag reasons are not repeated, so a booking problem is kept once
+            _record_problem(outcome.order, outcome.error)
+        if event_pk:
+            WmsEvent.objects.filter(pk=event_pk).update(note=f"Shipping failed: {outcome.error}"[:4000])
+        return outcome.error
+    return f"shipped {outcome.shipment.tracking_number}"
