@@ -14,7 +14,7 @@ from fnac_connector.errors import ServiceError
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.selectors import orders_search
-from orders.status import MAPPING, TRANSITIONS, mapping_rows, order_unflag
+from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 
 S = OrderStatus
@@ -112,7 +112,7 @@ def _decide(modeladmin, request, queryset, func, verb):
 def clear_flag(modeladmin, request, queryset):
     n = 0
     for order in queryset.filter(flagged=True):
-        order_unflag(order=order)
+        services.order_unflag(order=order)
         n += 1
     modeladmin.message_user(request, f"{n} order(s) unflagged.")
 

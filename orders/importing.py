@@ -159,7 +159,7 @@ class _Importer:
         self.rec.advance(len(items), counts=dict(counts))
 
     def _upsert(self, orders: list[fnac.Order], counts: dict) -> None:
-        store, now, run_id = self.store, timezone.now(), self.rec.run.pk
+        store = self.store
         existing = {
             row["marketplace_order_id"]: row
             for row in Order.objects.filter(store=store, marketplace_order_id__in=[o.order_id for o in orders])
@@ -167,7 +167,30 @@ class _Importer:
         }
         skus = {line.offer_seller_id for o in orders for line in o.lines}
         products = dict(Product.objects.filter(store=store, sku__in=skus).values_list("sku", "id"))
+        to_write, state_changes = self._changed(orders, existing, counts)
+        if not to_write:
+            return
+        now = timezone.now()
+        rows = [self._order_row(o, products, now) for o in to_write]
+        Order.objects.bulk_create(rows, batch_size=500, update_conflicts=True,
+                                  unique_fields=["store", "marketplace_order_id"], update_fields=self.ORDER_FIELDS)
+        ids = dict(Order.objects.filter(store=store, marketplace_order_id__in=[o.order_id for o in to_write])
+                   .values_list("marketplace_order_id", "id"))
+        lines = [self._line_row(ids[o.order_id], line, products) for o in to_write for line in o.lines]
+        OrderLine.objects.bulk_create(lines, batch_size=1000, update_conflicts=True,
+                                      unique_fields=["order", "order_detail_id"], update_fields=self.LINE_FIELDS)
+        counts["lines"] += len(lines)
+        counts["unmatched_lines"] += sum(1 for line in lines if line.unmatched)
 
+        OrderStatusChange.objects.bulk_create([
+            OrderStatusChange(order_id=ids[o.order_id], from_status="", to_status=row.status,
+                              source=Source.MARKETPLACE, note=f"Imported (FNAC state {o.state})")
+            for o, row in zip(to_write, rows, strict=True) if o.order_id not in existing], batch_size=1000)
+        self._apply_state_changes(state_changes, counts)
+
+    @staticmethod
+    def _changed(orders: list[fnac.Order], existing: dict, counts: dict) -> tuple[list, list]:
+        """The orders to write (new, or newer than what is stored) and those whose FNAC state changed."""
         to_write: list[fnac.Order] = []
         state_changes: list[tuple[fnac.Order, dict]] = []
         for o in orders:
@@ -186,63 +209,47 @@ class _Importer:
             else:
                 counts["created"] += 1
             to_write.append(o)
-        if not to_write:
-            return
+        return to_write, state_changes
 
-        rows = []
-        for o in to_write:
-            unmatched = any(line.offer_seller_id not in products for line in o.lines)
-            status = FNAC_TO_OMS[o.state]
-            if status == S.NEW:
-                status = S.PARTIAL  # waits for its stock reservation, oldest first, at the end of the sync
-            rows.append(Order(
-                store=store, marketplace_order_id=o.order_id, fnac_state=o.state, status=status,
-                created_at=o.created_at, fnac_updated_at=o.updated_at, client_id=o.client_id[:64],
-                customer_firstname=o.client_firstname[:100], customer_lastname=o.client_lastname[:100],
-                customer_email=o.client_email[:254], shipping_address=_address(o.shipping_address),
-                billing_address=_address(o.billing_address), fees=o.fees, vat_rate=o.vat_rate,
-                total_amount=sum((line.price * line.quantity for line in o.lines), Decimal("0")),
-                shipping_total=sum((_money(line.shipping_price) for line in o.lines), Decimal("0")),
-                shipping_method=next((line.shipping_method for line in o.lines if line.shipping_method), "")[:20],
-                delivery_note=o.delivery_note, has_unmatched_lines=unmatched, raw_xml=o.raw_xml,
-                last_sync_run_id=run_id, synced_at=now, updated_at=now,
-                # only new rows take these (not in ORDER_FIELDS): a known order is flagged by its state change
-                flagged=status == S.NOT_RECEIVED, flag_reason=NOT_RECEIVED_REASON if status == S.NOT_RECEIVED else "",
-            ))
-        Order.objects.bulk_create(rows, batch_size=500, update_conflicts=True,
-                                  unique_fields=["store", "marketplace_order_id"], update_fields=self.ORDER_FIELDS)
-        ids = dict(Order.objects.filter(store=store, marketplace_order_id__in=[o.order_id for o in to_write])
-                   .values_list("marketplace_order_id", "id"))
+    def _order_row(self, o: fnac.Order, products: dict, now: dt.datetime) -> Order:
+        unmatched = any(line.offer_seller_id not in products for line in o.lines)
+        status = FNAC_TO_OMS[o.state]
+        if status == S.NEW:
+            status = S.PARTIAL  # waits for its stock reservation, oldest first, at the end of the sync
+        return Order(
+            store=self.store, marketplace_order_id=o.order_id, fnac_state=o.state, status=status,
+            created_at=o.created_at, fnac_updated_at=o.updated_at, client_id=o.client_id[:64],
+            customer_firstname=o.client_firstname[:100], customer_lastname=o.client_lastname[:100],
+            customer_email=o.client_email[:254], shipping_address=_address(o.shipping_address),
+            billing_address=_address(o.billing_address), fees=o.fees, vat_rate=o.vat_rate,
+            total_amount=sum((line.price * line.quantity for line in o.lines), Decimal("0")),
+            shipping_total=sum((_money(line.shipping_price) for line in o.lines), Decimal("0")),
+            shipping_method=next((line.shipping_method for line in o.lines if line.shipping_method), "")[:20],
+            delivery_note=o.delivery_note, has_unmatched_lines=unmatched, raw_xml=o.raw_xml,
+            last_sync_run_id=self.rec.run.pk, synced_at=now, updated_at=now,
+            # only new rows take these (not in ORDER_FIELDS): a known order is flagged by its state change
+            flagged=status == S.NOT_RECEIVED, flag_reason=NOT_RECEIVED_REASON if status == S.NOT_RECEIVED else "",
+        )
 
-        lines = []
-        for o in to_write:
-            for line in o.lines:
-                product_id = products.get(line.offer_seller_id)
-                lines.append(OrderLine(
-                    order_id=ids[o.order_id], order_detail_id=line.order_detail_id, sku=line.offer_seller_id[:100],
-                    product_id=product_id, product_name=line.product_name[:255],
-                    product_fnac_id=line.product_fnac_id[:64], offer_fnac_id=line.offer_fnac_id[:64],
-                    quantity=line.quantity, price=line.price, fees=line.fees, shipping_price=line.shipping_price,
-                    shipping_method=line.shipping_method[:20], state=line.state[:30], unmatched=product_id is None,
-                    tracking_number=line.tracking_number[:32], tracking_company=line.tracking_company[:100]))
-        OrderLine.objects.bulk_create(lines, batch_size=1000, update_conflicts=True,
-                                      unique_fields=["order", "order_detail_id"], update_fields=self.LINE_FIELDS)
-        counts["lines"] += len(lines)
-        counts["unmatched_lines"] += sum(1 for line in lines if line.unmatched)
+    @staticmethod
+    def _line_row(order_id: int, line: fnac.OrderLine, products: dict) -> OrderLine:
+        product_id = products.get(line.offer_seller_id)
+        return OrderLine(
+            order_id=order_id, order_detail_id=line.order_detail_id, sku=line.offer_seller_id[:100],
+            product_id=product_id, product_name=line.product_name[:255],
+            product_fnac_id=line.product_fnac_id[:64], offer_fnac_id=line.offer_fnac_id[:64],
+            quantity=line.quantity, price=line.price, fees=line.fees, shipping_price=line.shipping_price,
+            shipping_method=line.shipping_method[:20], state=line.state[:30], unmatched=product_id is None,
+            tracking_number=line.tracking_number[:32], tracking_company=line.tracking_company[:100])
 
-        OrderStatusChange.objects.bulk_create([
-            OrderStatusChange(order_id=ids[o.order_id], from_status="", to_status=row.status,
-                              source=Source.MARKETPLACE, note=f"Imported (FNAC state {o.state})")
-            for o, row in zip(to_write, rows, strict=True) if o.order_id not in existing], batch_size=1000)
-
+    def _apply_state_changes(self, state_changes: list[tuple[fnac.Order, dict]], counts: dict) -> None:
         for o, old in state_changes:
-            order = Order(pk=old["id"], store=store, marketplace_order_id=o.order_id, status=old["status"],
+            order = Order(pk=old["id"], store=self.store, marketplace_order_id=o.order_id, status=old["status"],
                           fnac_state=o.state, flag_reason=old["flag_reason"])
             order_apply_fnac_state(order=order, fnac_state=o.state, note=f"FNAC state {old['fnac_state']} -> {o.state}")
             counts["status_changes"] += 1
             if order.status not in (S.AWAITING_ACCEPTANCE,):
                 Order.objects.filter(pk=order.pk, decision_needed=True).update(decision_needed=False)
-
 
 def orders_refetch(*, store: Store, order_ids: Sequence[str], rec: RunRecorder, client=None) -> None:
     """Re-read given orders from FNAC (50 per query) and upsert them, e.g. before retrying a push."""

@@ -16,6 +16,7 @@ from orders.importing import (
     orders_refetch,
 )
 from orders.promotion import orders_promote_waiting, orders_rematch_lines, orders_stock_arrived
+from orders.status import order_unflag
 from orders.status_push import PushFailure, PushResult, describe_result, orders_push_updates
 from orders.sync import orders_sync, orders_sync_request, orders_sync_task_run
 
@@ -23,5 +24,5 @@ __all__ = [
     "CURSOR_NEW", "CURSOR_STATUS", "INITIAL_DAYS", "LOCK_NAME", "PushFailure", "PushResult", "SyncMode", "_Importer",
     "describe_result", "order_accept", "order_refuse", "orders_auto_accept", "orders_promote_waiting",
     "orders_push_updates", "orders_refetch", "orders_rematch_lines", "orders_stock_arrived", "orders_sync",
-    "orders_sync_request", "orders_sync_task_run",
+    "orders_sync_request", "orders_sync_task_run", "order_unflag",
 ]

@@ -73,6 +73,8 @@ def schedule_name(store_id: int, job: str) -> str:
 
 
 # ---------------------------------------------------------------- admin extension points
+# Every app registers its store actions and buttons here, from its AppConfig.ready() (and order actions and
+# inlines in ``orders.hooks``), never by a side effect of importing a module.
 _admin_actions: list[Callable] = []
 _store_buttons: list[tuple[str, Callable]] = []
 
@@ -85,8 +87,10 @@ def store_admin_action(func: Callable) -> Callable:
 
 
 def store_button(label: str, url: Callable) -> None:
-    """Add a button on the store page; ``url(store) -> str`` (a POST form target)."""
-    _store_buttons.append((label, url))
+    """Add a button on the store page; ``url(store) -> str`` (a POST form target). One button per label, so
+    registering again (AppConfig.ready() run twice) changes nothing."""
+    if not any(known == label for known, _ in _store_buttons):
+        _store_buttons.append((label, url))
 
 
 def store_admin_actions() -> list[Callable]:
