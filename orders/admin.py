@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from fnac_connector.errors import ServiceError
+from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.selectors import orders_search
@@ -50,8 +51,6 @@ class FnacStateFilter(admin.SimpleListFilter):
     parameter_name = "fnac_state"
 
     def lookups(self, request, model_admin):
-        from fnac_connector.marketplace.fnac.types import ORDER_STATES
-
         return [(s, s) for s in ORDER_STATES]
 
     def queryset(self, request, queryset):
