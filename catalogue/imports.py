@@ -28,6 +28,7 @@ from catalogue.models import Category, CategoryAttribute, Product, ValuesList, V
 from fnac_connector.errors import Conflict
 from fnac_connector.marketplace.errors import TooManyPages
 from fnac_connector.marketplace.fnac.types import Offer
+from stores import hooks
 from stores.clients import fnac_client_for, mirakl_client_for
 from stores.models import Store, SyncRun
 from stores.syncs import RunRecorder, cursor_get, cursor_set, lock_renew, run_create, store_lock, sync_run
@@ -114,13 +115,10 @@ def catalogue_sync(*, store: Store, full: bool = False, trigger: str = "", run: 
 def _orders_catch_up(store: Store, recorder: RunRecorder) -> None:
     """Orders imported before their products (both imports start on connect) are linked to them now, and
     waiting orders take the stock the import brought."""
-    from orders.services import orders_promote_waiting, orders_rematch_lines
-
-    matched = orders_rematch_lines(store=store)
-    promoted = orders_promote_waiting(store=store)
-    if matched or promoted:
-        recorder.count("order_lines_matched", matched)
-        recorder.count("orders_promoted", promoted)
+    counts = hooks.stock_arrived(store=store)  # orders: order_lines_matched, orders_promoted
+    if any(counts.values()):
+        for key, value in counts.items():
+            recorder.count(key, value)
 
 
 def _summary(recorder: RunRecorder, since: dt.datetime | None) -> str:

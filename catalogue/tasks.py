@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from stores.models import Store, SyncRun
-from stores.syncs import LockBusy
+from stores.syncs import run_queued
 
 log = logging.getLogger(__name__)
 
@@ -18,22 +18,8 @@ def catalogue_sync_task(store_id: int, full: bool = True, run_id: int | None = N
                         trigger: str = "task") -> int | None:
     from catalogue.imports import catalogue_sync
 
-    store = Store.objects.filter(pk=store_id).first()
-    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
-    if store is None or not store.is_connected:
-        if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED, finished_at=timezone.now(),
-                                                     message="The store is not connected (any more).")
-        return None
-    try:
-        run = catalogue_sync(store=store, full=full, trigger=trigger, run=run)
-    except LockBusy as exc:  # another worker is importing this store's catalogue
-        log.info("catalogue sync skipped for store %s: %s", store_id, exc)
-        if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.SKIPPED, finished_at=timezone.now(),
-                                                     message=f"Skipped: {exc}.")
-        return run.pk if run else None
-    return run.pk
+    return run_queued(store_id=store_id, run_id=run_id, what="catalogue sync", work=lambda store, run:
+                      catalogue_sync(store=store, full=full, trigger=trigger, run=run))
 
 
 def catalogue_refresh_task(store_id: int) -> int | None:

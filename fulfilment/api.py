@@ -10,6 +10,7 @@ import json
 import django_filters
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -60,8 +61,6 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return [sl.order_line.order_detail_id for sl in shipment.lines.all() if not sl.cancelled]
 
     def get_label_url(self, shipment) -> str | None:
-        from django.urls import reverse
-
         if shipment.source == Shipment.Source.MANUAL:
             return None
         request = self.context.get("request")

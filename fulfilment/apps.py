@@ -23,6 +23,11 @@ class FulfilmentConfig(AppConfig):
             label="Shipment confirmations that could not reach FNAC"))
 
         from fulfilment import admin as fadmin
+        from fulfilment.cancellation import delivery_cancellation_acknowledged
+        from fulfilment.deliveries import on_acknowledged
+        from fulfilment.models import WmsDelivery
+
+        on_acknowledged(WmsDelivery.Kind.CANCELLED, delivery_cancellation_acknowledged)
 
         hooks.store_admin_action(fadmin.refresh_carriers_action)
         for action in fadmin.ORDER_ACTIONS:

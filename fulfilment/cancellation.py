@@ -20,6 +20,8 @@ from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.deliveries import order_payload, wms_configured, wms_delivery_create
 from fulfilment.models import ShipmentLine, WmsDelivery
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.services import describe_result, orders_push_updates
+from orders.status import CANCELLED_STATUSES, NO_CANCEL_STATUSES, IllegalTransition, order_transition
 
 S = OrderStatus
 Source = OrderStatusChange.Source
@@ -34,9 +36,6 @@ def _label(status: str) -> str:
 
 
 def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=None, client=None) -> Order:
-    from orders.services import describe_result, orders_push_updates
-    from orders.status import CANCELLED_STATUSES, NO_CANCEL_STATUSES, IllegalTransition, order_transition
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     ref = order.marketplace_order_id
     reason = (reason or DEFAULT_REASON).strip()
@@ -52,6 +51,22 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
         raise Conflict(f"Order {ref} is already {_label(status)}.")
     if ShipmentLine.objects.filter(order_line__order=order, cancelled=False).exists():
         raise Conflict(f"Order {ref} has lines in a shipment: it can no longer be cancelled.")
+    update, targets, final = _cancellation_update(order, reason)
+    result = orders_push_updates(store=order.store, updates=[update], client=client)[0]
+    if not result.ok:
+        message = describe_result(result) or "FNAC refused the cancellation"
+        Order.objects.filter(pk=order.pk).update(last_push_error=f"Cancellation: {message}"[:4000],
+                                                 updated_at=timezone.now())
+        raise MarketplaceFailure(f"FNAC did not take the cancellation of order {ref}: {message}")
+    _apply_cancellation(order, update, result, targets, final, reason=reason, user=user)
+    order.refresh_from_db()
+    return order
+
+
+def _cancellation_update(order: Order, reason: str) -> tuple[fnac.OrderUpdate, list[OrderLine], str]:
+    """What to send FNAC for the order's status (the update, the lines it covers, the final status), or a
+    Conflict saying why the seller cannot cancel it now."""
+    ref, status = order.marketplace_order_id, order.status
     lines = list(order.lines.all())
     if status == S.AWAITING_ACCEPTANCE and order.fnac_state == "Created":
         targets = [line for line in lines if line.state in ("ToAccept", "")]
@@ -71,14 +86,12 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
         raise Conflict(f"Order {ref} ({_label(status)}, FNAC {order.fnac_state}) cannot be cancelled by the seller.")
     if not targets:
         raise Conflict(f"Order {ref}: no line can be refused or refunded on FNAC.")
+    return update, targets, final
 
-    result = orders_push_updates(store=order.store, updates=[update], client=client)[0]
-    if not result.ok:
-        message = describe_result(result) or "FNAC refused the cancellation"
-        Order.objects.filter(pk=order.pk).update(last_push_error=f"Cancellation: {message}"[:4000],
-                                                 updated_at=timezone.now())
-        raise MarketplaceFailure(f"FNAC did not take the cancellation of order {ref}: {message}")
 
+def _apply_cancellation(order: Order, update: fnac.OrderUpdate, result, targets: list[OrderLine], final: str, *,
+                        reason: str, user=None) -> None:
+    """FNAC took the cancellation: line and order states, the status change, the WMS told when it works on it."""
     source = Source.USER if user is not None else Source.SYSTEM
     line_state = "Refused" if update.action == "accept_order" else "Refunded"
     states = {lr.order_detail_id: lr.state for lr in result.lines if lr.state}
@@ -100,16 +113,18 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
             else:
                 order_transition(order=order, to_status=S.CANCELLED_BY_SELLER, source=Source.SYSTEM,
                                  note="No WMS to stop: cancellation complete")
-    order.refresh_from_db()
-    return order
 
 
 def order_cancellation_confirmed(*, order: Order, note: str = "") -> Order:
     """The warehouse stopped work on a cancelled order: it ends Cancelled by seller and its stock is released."""
-    from orders.status import order_transition
-
     current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
     if current == S.CANCELLED_BY_SELLER_INPROCESS:
         order_transition(order=order, to_status=S.CANCELLED_BY_SELLER, source=Source.WAREHOUSE,
                          note=note or "The warehouse confirmed the cancellation")
     return order
+
+
+def delivery_cancellation_acknowledged(delivery: WmsDelivery) -> None:
+    """The WMS took the cancellation message (``deliveries.on_acknowledged`` handler)."""
+    if delivery.order_id:
+        order_cancellation_confirmed(order=delivery.order, note="The WMS acknowledged the cancellation")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from fnac_connector.errors import Conflict, InvalidInput, MarketplaceFailure
 from fnac_connector.marketplace.errors import MarketplaceError
+from fnac_connector.tasks import enqueue
 from fulfilment.models import Carrier
 from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
@@ -42,8 +43,6 @@ def carriers_refresh(*, store: Store, trigger: str = "", client=None) -> SyncRun
 
 def carriers_refresh_request(*, store: Store, trigger: str = "") -> None:
     """Queue a refresh (the connect hook and the admin use it)."""
-    from fnac_connector.tasks import enqueue
-
     enqueue("fulfilment.tasks.carriers_refresh_task", store.pk, trigger=trigger,
             group=f"store:{store.pk}:carriers", task_name=f"carriers store {store.pk}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 
 import requests
 from django.conf import settings
@@ -27,6 +28,17 @@ from stores.models import Store, SyncRun
 from stores.syncs import LockBusy, store_lock, sync_run
 
 log = logging.getLogger(__name__)
+
+_acknowledged: dict[str, list[Callable]] = {}
+
+
+def on_acknowledged(kind: str, handler: Callable) -> Callable:
+    """Call ``handler(delivery)`` when the WMS acknowledges a delivery of ``kind`` (a 2xx answer), e.g. the
+    cancellation use case ends the order Cancelled by seller. Registered in ``FulfilmentConfig.ready()``."""
+    handlers = _acknowledged.setdefault(kind, [])
+    if handler not in handlers:
+        handlers.append(handler)
+    return handler
 
 # a claimed delivery is not taken by another worker for this long (the HTTP call has timeouts well below it)
 CLAIM_LEASE = dt.timedelta(seconds=120)
@@ -135,10 +147,9 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
     WmsDelivery.objects.filter(pk=delivery.pk).update(**fields)
     for key, value in fields.items():
         setattr(delivery, key, value)
-    if ok and delivery.kind == WmsDelivery.Kind.CANCELLED and delivery.order_id:
-        from fulfilment.cancellation import order_cancellation_confirmed
-
-        order_cancellation_confirmed(order=delivery.order, note="The WMS acknowledged the cancellation")
+    if ok:
+        for handler in _acknowledged.get(delivery.kind, ()):
+            handler(delivery)
     return ok
 
 

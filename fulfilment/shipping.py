@@ -30,8 +30,12 @@ from fnac_connector.marketplace.errors import MarketplaceError
 from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.carriers import carrier_code_validate
 from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
-from fulfilment.models import Shipment, ShipmentLine, WmsDelivery
+from fulfilment.models import Shipment, ShipmentLine, WmsDelivery, WmsEvent
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.reservations import order_consume
+from orders.services import PushResult, describe_result, orders_push_updates
+from orders.status import IllegalTransition, order_flag, order_transition
+from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
 from stores.syncs import sync_run
 
@@ -42,14 +46,16 @@ Source = OrderStatusChange.Source
 SHIPPABLE_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
 SHIPPABLE_LINE_STATE = "ToShip"
 FLAG_PREFIX = "Shipment: "
-TRANSIENT_CODES = ("Unavailable", "RateLimited", "BadResponse", "ResponseTooLarge", "NO_ANSWER",
-                   "MarketplaceError")
 
 
 class AlreadyShipped(Conflict):
     """Another request shipped these lines first: nothing to record on the order."""
 
     code = "already_shipped"
+
+
+class NothingToShip(Conflict):
+    """Every line of the order is shipped, refused or refunded (a repeated request finds nothing to do)."""
 
 
 class CarrierFailure(ServiceError):
@@ -71,12 +77,8 @@ def shipping_mode_of(order: Order) -> str:
 # ================================================================ release to the warehouse
 def order_release_to_warehouse(*, order: Order, user=None, source: str = Source.USER) -> Order:
     """New -> RFP (ready for pick/pack). Raises IllegalTransition (409) from any other status."""
-    from orders.status import order_transition
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     if order.status != S.NEW:
-        from orders.status import IllegalTransition
-
         raise IllegalTransition(f"Order {order.marketplace_order_id} is {_label(order.status)}: only a New order "
                                 "(paid, stock reserved) can be released to the warehouse.",
                                 details={"order": order.pk, "from": order.status, "to": S.RFP})
@@ -136,7 +138,7 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
     else:
         selected = [line for line in all_lines if line.pk not in live and line.state == SHIPPABLE_LINE_STATE]
         if not selected:
-            raise Conflict(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
+            raise NothingToShip(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
     mode = shipping_mode_of(order)
     tracking_number = (tracking_number or "").strip()
     code = (carrier_code or order.carrier_code or store.default_carrier_code or "").strip()
@@ -209,8 +211,6 @@ def request_from_json(data: dict) -> ShipmentRequest:
 
 
 def _record_problem(order: Order, message: str) -> None:
-    from orders.status import order_flag
-
     Order.objects.filter(pk=order.pk).update(last_push_error=message[:4000], updated_at=timezone.now())
     order.last_push_error = message
     order_flag(order=order, reason=FLAG_PREFIX + message[:500])
@@ -225,8 +225,6 @@ def _clear_problem(order: Order) -> None:
 
 
 def _to_ready_to_ship(order: Order, *, source: str, user=None, note: str = "") -> None:
-    from orders.status import order_transition
-
     if order.status == S.READY_TO_SHIP:
         return
     order_transition(order=order, to_status=S.READY_TO_SHIP, source=source, user=user,
@@ -367,8 +365,6 @@ def _errors_text(errors) -> str:
 def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: str = "", client=None) -> SyncRun:
     """Tell FNAC the lines are Shipped (one ``update`` per order, every live line of the given shipments not yet
     confirmed, each with its own tracking) and apply its answer per order and per line."""
-    from orders.services import describe_result, orders_push_updates
-
     ids = [s.pk for s in shipments]
     by_order: dict[int, list[ShipmentLine]] = defaultdict(list)
     for sl in (ShipmentLine.objects.filter(shipment_id__in=ids, cancelled=False).exclude(fnac_status="OK")
@@ -392,19 +388,17 @@ def shipments_confirm(*, store: Store, shipments: Sequence[Shipment], trigger: s
             rec.count("confirmed_orders" if ok else "refused_orders")
             if not ok:
                 rec.issue("shipment_refused", f"Order {order.marketplace_order_id}: {order.last_push_error}",
-                          reference=order.marketplace_order_id)
+                          reference=order.marketplace_order_id,
+                          details=result.failure.as_details() if result.failure else None)
         rec.advance(len(order_ids))
     return rec.run
 
 
-def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: fnac.OrderUpdateResult,
+def _apply_confirmation(order: Order, shipment_lines: list[ShipmentLine], result: PushResult,
                         description: str) -> bool:
-    from inventory.reservations import order_consume
-    from orders.status import order_transition
-
     now = timezone.now()
-    codes = [e.code for e in result.errors]
-    transient = result.status != "OK" and not result.lines and any(c in TRANSIENT_CODES for c in codes)
+    # FNAC could not be asked (or did not answer about the order): the confirmation is sent again later
+    transient = result.failure is not None and result.failure.transient and not result.lines
     line_results = {lr.order_detail_id: lr for lr in result.lines}
     order_level_ok = result.status in ("OK", "WARNING") and not result.errors
     with transaction.atomic():
@@ -478,8 +472,6 @@ def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, tr
                           client=None) -> list[Shipment]:
     """Send again the confirmations of the order's refused or failed shipments, optionally with a corrected
     FNAC carrier code. Lines FNAC already shows Shipped with the same tracking number count as confirmed."""
-    from stores.clients import fnac_client_for
-
     order = Order.objects.select_related("store").get(pk=order.pk)
     store = order.store
     shipments = list(order.shipments.filter(state__in=[Shipment.State.REFUSED, Shipment.State.FAILED]))
@@ -516,9 +508,6 @@ def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, tr
     else:
         with transaction.atomic():
             _clear_problem(order)
-            from inventory.reservations import order_consume
-            from orders.status import order_transition
-
             order_consume(order=order, lines=list(ShipmentLine.objects.filter(
                 shipment__in=shipments, cancelled=False).values_list("order_line_id", flat=True)))
             if not _open_lines_left(order) and order.status in SHIPPABLE_STATUSES:
@@ -540,3 +529,22 @@ def shipments_retry_failed(*, store: Store, trigger: str = "schedule", limit: in
         except ServiceError as exc:
             log.info("retrying the shipment confirmation of order %s failed: %s", order.pk, exc)
     return len(order_ids)
+
+
+# ================================================================ the warehouse door
+def order_ship_on_wms_event(*, order_id: int, lines: Sequence[int] | None = None, event_pk: int | None = None) -> str:
+    """A WMS event asked for Ready to Ship: the shipping steps. A problem is kept on the order and the event
+    (the warehouse cannot see an exception). Returns what happened, in words."""
+    order = Order.objects.filter(pk=order_id).select_related("store").first()
+    if order is None:
+        return "order gone"
+    outcome = orders_ready_to_ship(orders=[order], lines=lines or None, source=Source.WAREHOUSE, trigger="wms")[0]
+    if outcome.error:
+        if outcome.shipment is None and isinstance(outcome.exception, NothingToShip):
+            return "nothing left to ship"  # a repeated task: the first one shipped everything
+        if outcome.shipment is None:  # flag reasons are not repeated, so a booking problem is kept once
+            _record_problem(outcome.order, outcome.error)
+        if event_pk:
+            WmsEvent.objects.filter(pk=event_pk).update(note=f"Shipping failed: {outcome.error}"[:4000])
+        return outcome.error
+    return f"shipped {outcome.shipment.tracking_number}"

@@ -12,6 +12,7 @@ import hmac
 
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -71,7 +72,5 @@ def label_token_shipment_id(token: str) -> int | None:
 
 
 def label_url(shipment_id: int) -> str:
-    from django.urls import reverse
-
     base = getattr(settings, "PUBLIC_BASE_URL", "") or "http://localhost:8000"
     return base.rstrip("/") + reverse("wms-label", args=[label_token(shipment_id)])

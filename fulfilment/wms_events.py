@@ -22,6 +22,7 @@ from fnac_connector.tasks import enqueue
 from fulfilment.models import ShipmentLine, WmsEvent
 from fulfilment.signing import parse_sent_at
 from orders.models import Order, OrderStatus, OrderStatusChange
+from orders.status import CANCELLED_STATUSES, order_transition
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,6 @@ def _apply(row: WmsEvent, *, store: Store, kind: str, order_ref: str, lines: lis
         return (WmsEvent.Outcome.REJECTED, f"Order {order_ref} has no line(s) {unknown}; its lines are "
                                            f"{sorted(by_detail)}.", False)
     if order.status not in WORKING_STATUSES:
-        from orders.status import CANCELLED_STATUSES
-
         why = "it is cancelled: stop work on it" if order.status in CANCELLED_STATUSES else \
             "it is already past the warehouse"
         return (WmsEvent.Outcome.IGNORED, f"Late or stray {kind} event: order {order_ref} is "
@@ -159,8 +158,6 @@ def _apply(row: WmsEvent, *, store: Store, kind: str, order_ref: str, lines: lis
         what = f"line(s) {targets} ship now" if targets else "Ready to Ship, shipping every open line"
         return WmsEvent.Outcome.APPLIED, f"{kind.capitalize()}: {what}.", targets
     if order.status == S.NEW:
-        from orders.status import order_transition
-
         order_transition(order=order, to_status=S.RFP, source=Source.WAREHOUSE, note="The warehouse started work")
     return (WmsEvent.Outcome.APPLIED, f"{kind.capitalize()} line(s) {[line.order_detail_id for line in new]}; "
                                       "waiting for the other lines.", False)
@@ -184,8 +181,6 @@ def _progress(order: Order, all_lines, exclude: int | None = None) -> dict[int, 
 
 def _advance(order: Order, kind: str) -> None:
     """Walk the warehouse statuses up to Ready to Ship, one recorded step at a time."""
-    from orders.status import order_transition
-
     step = S.PICKED if kind == WmsEvent.Kind.PICKED else S.PACKED
     paths = {
         S.NEW: [S.RFP, step, S.READY_TO_SHIP],

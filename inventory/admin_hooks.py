@@ -42,9 +42,10 @@ def reconcile_offers(modeladmin, request, queryset):
             reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
-hooks.store_admin_action(sync_stock)
-hooks.store_admin_action(reconcile_offers)
-if not any(label == "Sync Stock" for label, _ in hooks.store_buttons()):
+def register() -> None:
+    """Called from InventoryConfig.ready()."""
+    hooks.store_admin_action(sync_stock)
+    hooks.store_admin_action(reconcile_offers)
     hooks.store_button("Sync Stock", lambda store: reverse("admin:inventory_store_sync_stock", args=[store.pk]))
     hooks.store_button("Price mapping",
                        lambda store: reverse("admin:inventory_store_price_mapping", args=[store.pk]))

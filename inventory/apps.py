@@ -22,4 +22,6 @@ class InventoryConfig(AppConfig):
             minutes=lambda store: reconcile_minutes(),
             enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
             label="Offers reconciliation (FNAC vs pushed)"))
-        from inventory import admin_hooks  # noqa: F401  (store action and button)
+        from inventory import admin_hooks
+
+        admin_hooks.register()  # store actions and buttons

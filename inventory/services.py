@@ -20,6 +20,7 @@ from catalogue.models import Product
 from fnac_connector.errors import InvalidInput
 from inventory.models import StockMovement
 from inventory.outbox import record_change
+from stores import hooks
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -126,18 +127,15 @@ def _check_quantity(quantity) -> int:
 
 
 def _after_increase(store_id: int, product_ids: list[int]) -> None:
-    """A stock arrival moves waiting Partial orders to New (orders capability), after our commit."""
+    """A stock arrival is announced (``stores.hooks.stock_arrived``: orders promotes waiting Partial orders to
+    New), after our commit."""
     if not product_ids:
         return
 
     def _promote():
         try:
-            from orders.services import orders_promote_waiting
-        except ImportError:  # the orders capability is not installed
-            return
-        try:
             store = Store.objects.get(pk=store_id)
-            orders_promote_waiting(store=store, product_ids=product_ids)
+            hooks.stock_arrived(store=store, product_ids=product_ids)
         except Exception:  # the stock change is committed; promotion is retried by the next arrival/schedule
             log.exception("promoting waiting orders failed for store %s", store_id)
 

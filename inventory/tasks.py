@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from stores.models import Store, SyncRun
-from stores.syncs import LockBusy
+from stores.syncs import run_queued
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,8 @@ def offers_reconcile_task(store_id: int, full: bool = False, run_id: int | None 
     """Compare FNAC's offers with what was pushed and queue the repair of drifted SKUs (inventory.reconcile)."""
     from inventory.reconcile import offers_reconcile
 
-    store = Store.objects.filter(pk=store_id).first()
-    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
-    if store is None or not store.is_connected:
-        if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED,
-                                                     message="The store is not connected (any more).")
-        return None
-    try:
-        run = offers_reconcile(store=store, full=full, trigger=trigger, run=run)
-    except LockBusy as exc:  # a reconciliation of this store is running: this run is recorded as skipped
-        log.info("offers reconciliation skipped for store %s: %s", store_id, exc)
-        return run.pk if run else None
-    return run.pk
+    return run_queued(store_id=store_id, run_id=run_id, what="offers reconciliation", work=lambda store, run:
+                      offers_reconcile(store=store, full=full, trigger=trigger, run=run))
 
 
 def offers_reconcile_schedule_task(store_id: int) -> int | None:

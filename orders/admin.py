@@ -11,8 +11,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from fnac_connector.errors import ServiceError
+from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.selectors import orders_search
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 
@@ -49,8 +51,6 @@ class FnacStateFilter(admin.SimpleListFilter):
     parameter_name = "fnac_state"
 
     def lookups(self, request, model_admin):
-        from fnac_connector.marketplace.fnac.types import ORDER_STATES
-
         return [(s, s) for s in ORDER_STATES]
 
     def queryset(self, request, queryset):
@@ -109,11 +109,9 @@ def _decide(modeladmin, request, queryset, func, verb):
 
 @admin.action(description="Clear the flag (resolved)", permissions=["change"])
 def clear_flag(modeladmin, request, queryset):
-    from orders.status import order_unflag
-
     n = 0
     for order in queryset.filter(flagged=True):
-        order_unflag(order=order)
+        services.order_unflag(order=order)
         n += 1
     modeladmin.message_user(request, f"{n} order(s) unflagged.")
 
@@ -166,8 +164,6 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("orders.cancel_order")
 
     def get_search_results(self, request, queryset, search_term):
-        from orders.selectors import orders_search
-
         return (orders_search(queryset, search_term), False) if search_term.strip() else (queryset, False)
 
     # hooks are read per request, so apps that register after this module still appear

@@ -29,6 +29,9 @@ class OrdersConfig(AppConfig):
             enabled=lambda s: s.sync_orders_enabled or s.sync_order_status_enabled,
             label="Daily safety sweep of the last days' orders"))
         from orders.admin import sync_orders_action
+        from orders.services import orders_stock_arrived
+
+        hooks.on_stock_arrived(orders_stock_arrived)
 
         hooks.store_admin_action(sync_orders_action)
         hooks.store_button("Sync Orders", lambda store: reverse("admin:orders_order_sync_store", args=[store.pk]))

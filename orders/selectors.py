@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from orders.models import Order
+from orders.models import Order, OrderLine
 from stores.selectors import stores_for_user
 
 
@@ -21,10 +21,6 @@ def order_detail(order_id: int) -> Order:
 
 def orders_search(qs: QuerySet[Order], text: str) -> QuerySet[Order]:
     """Each word must match the order id, a customer name or a line's SKU (no DISTINCT, no row duplication)."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from orders.models import OrderLine
-
     for term in text.split():
         qs = qs.filter(Q(marketplace_order_id__icontains=term) | Q(customer_lastname__icontains=term)
                        | Q(customer_firstname__icontains=term)

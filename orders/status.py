@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from fnac_connector.errors import Conflict
 from orders.models import Order, OrderStatus, OrderStatusChange
+from orders.reservations import order_consume, order_release, order_reserve
 
 S = OrderStatus
 Source = OrderStatusChange.Source
@@ -176,8 +177,6 @@ def order_transition(*, order: Order, to_status: str, source: str, user=None, no
                                          user=user if (user is not None and user.is_authenticated) else None,
                                          note=note[:2000])
         if to_status in RELEASE_STOCK_STATUSES:
-            from inventory.reservations import order_release
-
             order_release(order=order)
     return order
 
@@ -256,15 +255,11 @@ def order_apply_fnac_state(*, order: Order, fnac_state: str, note: str = "") -> 
     to_status = decision.to_status
     with transaction.atomic():
         if decision.reserve:
-            from inventory.reservations import order_reserve
-
             to_status = S.NEW if order_reserve(order=order) else S.PARTIAL
         order = order_transition(order=order, to_status=to_status, source=Source.MARKETPLACE,
                                  note=note or f"FNAC state {fnac_state}")
         if to_status in (S.IN_TRANSIT, S.COMPLETE, S.NOT_RECEIVED):
             # shipped outside the OMS flow (e.g. from FNAC's back office): the reserved units are gone
-            from inventory.reservations import order_consume
-
             order_consume(order=order)
         if to_status == S.NOT_RECEIVED:
             order = order_flag(order=order, reason=NOT_RECEIVED_REASON)

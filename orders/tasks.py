@@ -5,30 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from stores.models import Store, SyncRun
-from stores.syncs import LockBusy
+from django.utils import timezone
+
+from orders import services
+from stores.models import Store
 
 log = logging.getLogger(__name__)
 
 
 def orders_sync_task(store_id: int, mode: str = "manual", since: str | None = None, run_id: int | None = None,
                      trigger: str = "task") -> int | None:
-    from orders.services import orders_sync
-
-    store = Store.objects.filter(pk=store_id).first()
-    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
-    if store is None or not store.is_connected:
-        if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED,
-                                                     message="The store is not connected (any more).")
-        return None
-    try:
-        run = orders_sync(store=store, mode=mode, since=dt.datetime.fromisoformat(since) if since else None,
-                          trigger=trigger, run=run)
-    except LockBusy as exc:  # another worker is syncing this store: this run is recorded as skipped
-        log.info("orders sync skipped for store %s: %s", store_id, exc)
-        return run.pk if run else None
-    return run.pk
+    return services.orders_sync_task_run(store_id=store_id, mode=mode, run_id=run_id, trigger=trigger,
+                                         since=dt.datetime.fromisoformat(since) if since else None)
 
 
 def orders_new_task(store_id: int) -> int | None:
@@ -50,8 +38,6 @@ SWEEP_DAYS = 3
 
 def orders_sweep_task(store_id: int) -> int | None:
     """Daily safety net: re-read every order changed in the last few days, whatever the cursors say."""
-    from django.utils import timezone
-
     store = Store.objects.filter(pk=store_id).first()
     if store is None or not (store.sync_orders_enabled or store.sync_order_status_enabled):
         return None

@@ -73,6 +73,8 @@ def schedule_name(store_id: int, job: str) -> str:
 
 
 # ---------------------------------------------------------------- admin extension points
+# Every app registers its store actions and buttons here, from its AppConfig.ready() (and order actions and
+# inlines in ``orders.hooks``), never by a side effect of importing a module.
 _admin_actions: list[Callable] = []
 _store_buttons: list[tuple[str, Callable]] = []
 
@@ -85,8 +87,10 @@ def store_admin_action(func: Callable) -> Callable:
 
 
 def store_button(label: str, url: Callable) -> None:
-    """Add a button on the store page; ``url(store) -> str`` (a POST form target)."""
-    _store_buttons.append((label, url))
+    """Add a button on the store page; ``url(store) -> str`` (a POST form target). One button per label, so
+    registering again (AppConfig.ready() run twice) changes nothing."""
+    if not any(known == label for known, _ in _store_buttons):
+        _store_buttons.append((label, url))
 
 
 def store_admin_actions() -> list[Callable]:
@@ -95,3 +99,24 @@ def store_admin_actions() -> list[Callable]:
 
 def store_buttons() -> list[tuple[str, Callable]]:
     return list(_store_buttons)
+
+
+# ---------------------------------------------------------------- stock arrived (lower layers -> orders)
+_stock_arrived_hooks: list[Callable] = []
+
+
+def on_stock_arrived(func: Callable) -> Callable:
+    """Subscribe ``func(store, product_ids) -> dict[str, int]`` to stock arrivals (``product_ids`` None: any
+    product of the store may have changed, e.g. after a catalogue import). It returns counts for the run."""
+    if func not in _stock_arrived_hooks:
+        _stock_arrived_hooks.append(func)
+    return func
+
+
+def stock_arrived(*, store, product_ids=None) -> dict[str, int]:
+    """Tell the subscribers (orders: promote waiting orders) that stock arrived; their counts, merged."""
+    counts: dict[str, int] = {}
+    for func in list(_stock_arrived_hooks):
+        for key, value in (func(store, product_ids) or {}).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts

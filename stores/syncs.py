@@ -292,3 +292,58 @@ def runs_mark_stale(*, older_than: dt.timedelta | None = None) -> int:
                      default=Concat(F("message"), Value("\n" + note), output_field=TextField()),
                      output_field=TextField()),
     )
+
+
+# ---------------------------------------------------------------- queued syncs: one runner
+def run_skip(*, store: Store, kind: str, reason: str, trigger: str = "", run: SyncRun | None = None,
+             params: dict | None = None) -> SyncRun:
+    """Record a run that did not start because its store lock was busy (created when there is none yet).
+    Only a queued run is touched: one that started ends as its own block says."""
+    if run is None:
+        run = SyncRun.objects.create(store=store, kind=kind, trigger=trigger, params=params or {})
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.QUEUED).update(
+        state=SyncRun.State.SKIPPED, started_at=now, finished_at=now, heartbeat_at=now, message=reason)
+    run.refresh_from_db()
+    return run
+
+
+@contextlib.contextmanager
+def locked_run(*, store: Store, kind: str, lock_name: str, trigger: str = "", run: SyncRun | None = None,
+               params: dict | None = None):
+    """Take the (store, lock_name) lease, then record the run for the block: yields ``(recorder, token)``.
+
+    A busy lock records the run as skipped (``run_skip``) and raises LockBusy, whichever door started it.
+    """
+    try:
+        token = lock_acquire(store=store, name=lock_name)
+    except LockBusy as exc:
+        run_skip(store=store, kind=kind, reason=str(exc), trigger=trigger, run=run, params=params)
+        raise
+    with lock_held(store=store, name=lock_name, token=token):
+        with sync_run(store=store, kind=kind, trigger=trigger, run=run, params=params) as rec:
+            yield rec, token
+
+
+def run_queued(*, store_id: int, run_id: int | None, what: str,
+               work: Callable[[Store, SyncRun | None], SyncRun]) -> int | None:
+    """The body of every queued-sync task: ``work(store, run)`` for a store that is still connected.
+
+    A store gone or disconnected ends the queued run failed; a busy store lock ends it skipped (``run_skip``,
+    when ``work`` did not record it already) and is not an error. Returns the run id.
+    """
+    store = Store.objects.filter(pk=store_id).first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if store is None or not store.is_connected:
+        if run is not None:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED, finished_at=timezone.now(),
+                                                     message="The store is not connected (any more).")
+        return None
+    try:
+        run = work(store, run)
+    except LockBusy as exc:  # another worker holds this store's lock: this run is recorded as skipped
+        log.info("%s skipped for store %s: %s", what, store_id, exc)
+        if run is not None:
+            run_skip(store=store, kind=run.kind, reason=str(exc), run=run)
+        return run.pk if run else None
+    return run.pk

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from fnac_connector.errors import ServiceError
-from fulfilment.carriers import carriers_for_store, carriers_refresh
+from fulfilment.services import carriers_for_store, carriers_refresh
 from stores.models import Store
 
 

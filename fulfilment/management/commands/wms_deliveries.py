@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fulfilment.deliveries import wms_configured, wms_deliveries_drain
 from fulfilment.models import WmsDelivery
+from fulfilment.services import wms_configured, wms_deliveries_drain
 from stores.models import Store
 
 
