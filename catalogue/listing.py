@@ -25,8 +25,9 @@ from catalogue.models import ListingJob, Product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
-from fnac_connector.marketplace.fnac.codes import PRODUCT_NOT_FOUND
-from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, BatchStatus, OfferUpdate
+from fnac_connector.marketplace.fnac import limits
+from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, PRODUCT_NOT_FOUND
+from fnac_connector.marketplace.fnac.types import BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
 from stores.clients import fnac_client_for, mirakl_client_for
 from stores.models import Store, SyncRun
@@ -193,9 +194,9 @@ def _offer_for(product: Product, store: Store) -> OfferUpdate:
         sku=product.sku, product_reference=product.ean, product_reference_type="Ean",
         price=rules.fnac_price_for(product, store), product_state=product.condition or "11",
         quantity=rules.fnac_quantity_for(product, store),
-        description=(product.description or "")[:rules.MAX_OFFER_DESCRIPTION] or None,
+        description=(product.description or "")[:limits.MAX_OFFER_TEXT] or None,
         pictures=[u for u in (product.images or ([product.image_url] if product.image_url else []))
-                  if u][:rules.MAX_PICTURES],
+                  if u][:limits.MAX_PICTURES],
     )
 
 
@@ -206,8 +207,8 @@ def _local_problem(product: Product, store: Store) -> str:
     price = rules.fnac_price_for(product, store)
     if price is None:
         return "no price"
-    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
-        return f"price {price} out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
+    if not limits.MIN_PRICE <= price <= limits.MAX_PRICE:
+        return f"price {price} out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
     if (product.condition or "11") not in rules.CONDITIONS:
         return f"unknown condition {product.condition!r}"
     if len(product.sku) > 255:

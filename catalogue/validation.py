@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from catalogue import rules
 from catalogue.models import Category, CategoryAttribute, ValuesListValue
+from fnac_connector.marketplace.fnac import limits
 
 # Mirakl attributes that are Product fields rather than entries of Product.attributes
 FIELD_ATTRIBUTES = {"category": "category", "ean": "ean", "title": "name", "brand": "brand",
@@ -119,8 +120,8 @@ def parse_price(value, errors: dict, key: str = "price", *, required: bool = Tru
         errors[key] = f"{text[:40]!r} is not a number"
         return None
     # the range first: 1e308 cannot even be rounded to the cent
-    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
-        errors[key] = f"{text[:40]} is out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
+    if not limits.MIN_PRICE <= price <= limits.MAX_PRICE:
+        errors[key] = f"{text[:40]} is out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
         return None
     if price != price.quantize(rules.CENT):
         errors[key] = f"{text} has more than 2 decimals"
@@ -220,8 +221,8 @@ def product_validate(data: dict, ctx: CatalogueContext, *, partial: bool = False
         bad = [u for u in urls if not _URL.match(u) or len(u) > 255]
         if bad:
             errors["images"] = f"not an http(s) URL of at most 255 characters: {bad[0]}"
-        elif len(urls) > rules.MAX_PICTURES:
-            errors["images"] = f"at most {rules.MAX_PICTURES} pictures (got {len(urls)})"
+        elif len(urls) > limits.MAX_PICTURES:
+            errors["images"] = f"at most {limits.MAX_PICTURES} pictures (got {len(urls)})"
         else:
             cleaned["images"] = urls
 

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
+from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
 from inventory.sync import stock_sync_request
@@ -283,8 +284,8 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "title": f"Price mapping: {store.name}", "store": store,
             "opts": self.model._meta, "rows": rows, "examples": examples,
-            "rules": Store.PriceRounding.choices, "min_price": services.FNAC_MIN_PRICE,
-            "max_price": services.FNAC_MAX_PRICE, "max_quantity": services.FNAC_MAX_QUANTITY,
+            "rules": Store.PriceRounding.choices, "min_price": limits.MIN_PRICE,
+            "max_price": limits.MAX_PRICE, "max_quantity": limits.MAX_QUANTITY,
         }
         return TemplateResponse(request, "admin/inventory/price_mapping.html", context)
 

@@ -11,12 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import F
 
 from catalogue.models import Product
+from catalogue.rules import (  # what FNAC may sell, at what price: one rule, shared with the catalogue
+    MAX_STOCK_ON_HAND,
+    fnac_price_for,
+    fnac_quantity_for,
+    mapped_price,
+    price_problem,
+    round_price,
+    sellable_quantity,
+)
 from fnac_connector.errors import InvalidInput
 from inventory.models import StockMovement
 from inventory.outbox import record_change
@@ -24,70 +33,14 @@ from stores.models import Store
 
 log = logging.getLogger(__name__)
 
-FNAC_MIN_PRICE = Decimal("0.90")
-FNAC_MAX_PRICE = Decimal("20000")
-FNAC_MAX_QUANTITY = 9999
-MAX_ON_HAND = 10_000_000
+# re-exported: the product-level rules every inventory door and the higher apps read through this module
+__all__ = ["MAX_STOCK_ON_HAND", "fnac_price_for", "fnac_quantity_for", "mapped_price", "price_problem", "round_price",
+           "sellable_quantity"]
+
+MAX_ON_HAND = MAX_STOCK_ON_HAND
 CENT = Decimal("0.01")
 # a change that came from FNAC itself (catalogue import) must not be pushed straight back (echo loop)
 FNAC_SOURCES = frozenset({"fnac", "fnac_import", "catalogue_import"})
-
-
-# ================================================================ what FNAC may sell, at what price
-def sellable_quantity(*, on_hand: int, reserved: int, safety_stock: int, is_active: bool = True) -> int:
-    if not is_active:
-        return 0
-    return max(0, min(FNAC_MAX_QUANTITY, on_hand - reserved - safety_stock))
-
-
-def fnac_quantity_for(product: Product, store: Store) -> int:
-    """On hand - reserved - the store's safety stock, never below 0, capped at FNAC's 9,999; 0 when inactive."""
-    return sellable_quantity(on_hand=product.stock_on_hand, reserved=product.stock_reserved,
-                             safety_stock=store.safety_stock, is_active=product.is_active)
-
-
-def round_price(value: Decimal, rule: str) -> Decimal:
-    """Apply a store's rounding rule (``Store.PriceRounding``) to an OMS price."""
-    value = Decimal(value)
-    if rule in (Store.PriceRounding.END_99, Store.PriceRounding.END_90):
-        cents = value.quantize(CENT, rounding=ROUND_CEILING)
-        base = cents.quantize(Decimal("1"), rounding=ROUND_FLOOR)
-        end = Decimal("0.99") if rule == Store.PriceRounding.END_99 else Decimal("0.90")
-        return base + end if cents - base <= end else base + 1 + end
-    if rule == Store.PriceRounding.EURO:
-        return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def mapped_price(*, price: Decimal | None, sale_price: Decimal | None, store: Store) -> Decimal | None:
-    source = price
-    if store.price_field == Store.PriceField.SALE_PRICE and sale_price is not None:
-        source = sale_price
-    if source is None:
-        return None
-    return round_price(source, store.price_rounding)
-
-
-def fnac_price_for(product: Product, store: Store) -> Decimal | None:
-    """The price FNAC gets: the store's chosen OMS field (price, or sale price when set), then its rounding rule.
-    None when the product has no price (the offer's price is then left as it is on FNAC)."""
-    return mapped_price(price=product.price, sale_price=product.sale_price, store=store)
-
-
-def price_problem(value, *, label: str = "price") -> str | None:
-    """Why FNAC would refuse this price, or None."""
-    try:
-        value = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        return f"{label} {value!r} is not a number"
-    if not value.is_finite():
-        return f"{label} {value} is not a number"
-    # the range first: 1e308 cannot even be rounded to the cent
-    if not FNAC_MIN_PRICE <= value <= FNAC_MAX_PRICE:
-        return f"{label} {value} is outside FNAC's limits ({FNAC_MIN_PRICE} to {FNAC_MAX_PRICE:.2f} EUR)"
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        return f"{label} {value} has more than two decimals"
-    return None
 
 
 def parse_price(value, *, label: str = "price") -> Decimal:
