@@ -29,8 +29,9 @@ from fnac_connector.marketplace.fnac import limits
 from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, PRODUCT_NOT_FOUND
 from fnac_connector.marketplace.fnac.types import BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
+from stores import hooks
 from stores.clients import fnac_client_for, mirakl_client_for
-from stores.models import Store, SyncRun
+from stores.models import Store, SyncIssue, SyncRun
 from stores.syncs import run_create, sync_run
 
 log = logging.getLogger(__name__)
@@ -42,39 +43,12 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
         yield items[start:start + size]
 
 
-# ================================================================ inventory bridge
-def _inventory_services():
-    try:
-        from inventory import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "price_set") and hasattr(services, "stock_set") else None
-
-
+# ================================================================ inventory (through stores.hooks)
 def record_change(store_id: int, product_ids: Iterable[int], reason: str) -> None:
-    from inventory.outbox import record_change as outbox_record_change
-
+    """These products' offers must be pushed again (inventory's outbox, in the caller's transaction)."""
     ids = list(product_ids)
     if ids:
-        outbox_record_change(store_id=store_id, product_ids=ids, reason=reason)
-
-
-def price_stock_write(*, product: Product, price=None, sale_price=None, quantity: int | None = None,
-                      source: str) -> None:
-    """OMS edits of price and stock go through the inventory capability (validation, outbox, push)."""
-    inventory = _inventory_services()
-    if inventory is not None:
-        if price is not None or sale_price is not None:
-            inventory.price_set(product=product, price=price, sale_price=sale_price, source=source)
-        if quantity is not None:
-            inventory.stock_set(product=product, quantity=quantity, source=source)
-        return
-    # TODO(inventory): remove once inventory.services.price_set/stock_set exist
-    changes = {k: v for k, v in (("price", price), ("sale_price", sale_price), ("stock_on_hand", quantity))
-               if v is not None}
-    if changes:
-        Product.objects.filter(pk=product.pk).update(**changes, updated_at=timezone.now())
-        record_change(product.store_id, [product.pk], source)
+        hooks.offers_changed(store_id=store_id, product_ids=ids, reason=reason)
 
 
 # ================================================================ create / edit
@@ -143,8 +117,8 @@ def product_update(*, product: Product, data: dict, trigger: str = "api") -> Pro
         new_sale = cleaned.get("sale_price") if cleaned.get("sale_price") != product.sale_price else None
         new_qty = cleaned.get("quantity") if cleaned.get("quantity") != product.stock_on_hand else None
         if new_price is not None or new_sale is not None or new_qty is not None:
-            price_stock_write(product=product, price=new_price, sale_price=new_sale, quantity=new_qty,
-                              source=f"catalogue:{trigger}")
+            hooks.price_stock_write(product=product, price=new_price, sale_price=new_sale, quantity=new_qty,
+                                    source=f"catalogue:{trigger}")
         if "is_active" in data and bool(data["is_active"]) != product.is_active:
             (products_activate if data["is_active"] else products_deactivate)(
                 products=Product.objects.filter(pk=product.pk), trigger=trigger)
@@ -357,8 +331,6 @@ def _errors_text(errors) -> str:
 
 
 def _run_issue(job: ListingJob, code: str, message: str, reference: str, details: dict) -> None:
-    from stores.models import SyncIssue
-
     if job.run_id:
         SyncIssue.objects.create(run_id=job.run_id, code=code, message=message, reference=reference[:200],
                                  details=details)

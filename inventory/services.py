@@ -365,8 +365,25 @@ def price_set(*, product: Product, price=None, sale_price=None, source: str, use
     return product
 
 
-def products_mark_changed(*, store: Store, product_ids: Iterable[int], reason: str) -> None:
-    """Record that these products must be pushed again (e.g. after the store's safety stock or price mapping
-    changed). One outbox write."""
+def products_mark_changed(*, store: Store, product_ids: Iterable[int] | None, reason: str) -> None:
+    """Record that these products (None: every active product of the store) must be pushed again (e.g. after the
+    store's safety stock or price mapping changed). One outbox write."""
+    offers_mark_changed(store_id=store.pk, product_ids=product_ids, reason=reason)
+
+
+def offers_mark_changed(*, store_id: int, product_ids: Iterable[int] | None, reason: str) -> None:
+    """``products_mark_changed`` by store id (``stores.hooks.offers_changed``: stores and the catalogue call it)."""
     with transaction.atomic():
-        record_change(store_id=store.pk, product_ids=list(product_ids), reason=reason)
+        if product_ids is None:
+            product_ids = Product.objects.filter(store_id=store_id, is_active=True).values_list("id", flat=True)
+        record_change(store_id=store_id, product_ids=list(product_ids), reason=reason)
+
+
+def price_stock_write(*, product: Product, price=None, sale_price=None, quantity: int | None = None,
+                      source: str) -> None:
+    """An OMS edit of price, sale price and/or stock on hand (``stores.hooks.price_stock_write``: the catalogue's
+    product edit and Excel upload call it)."""
+    if price is not None or sale_price is not None:
+        price_set(product=product, price=price, sale_price=sale_price, source=source)
+    if quantity is not None:
+        stock_set(product=product, quantity=quantity, source=source)
