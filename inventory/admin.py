@@ -17,7 +17,6 @@ from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
-from inventory.sync import stock_sync_request
 from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.models import Store
 from stores.selectors import stores_for_user
@@ -128,7 +127,7 @@ def sync_selected_stock(modeladmin, request, queryset):
         by_store.setdefault(store_id, []).append(pid)
     for store in Store.objects.filter(pk__in=by_store):
         try:
-            run = stock_sync_request(store=store, product_ids=by_store[store.pk], trigger="admin")
+            run = services.stock_sync_request(store=store, product_ids=by_store[store.pk], trigger="admin")
         except ServiceError as exc:
             modeladmin.message_user(request, f"{store}: {exc}", messages.ERROR)
             continue
@@ -260,7 +259,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
         def start(store, request):
             skus = [s for s in request.POST.get("skus", "").replace(",", " ").split() if s]
-            return stock_sync_request(store=store, skus=skus or None, trigger="admin")
+            return services.stock_sync_request(store=store, skus=skus or None, trigger="admin")
 
         return store_sync_confirm(
             self, request, store_id, action="Sync Stock", template="admin/inventory/store_sync_stock.html",

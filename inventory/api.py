@@ -12,7 +12,6 @@ from catalogue.models import Product
 from fnac_connector.api import MAX_ID, DetailSerializer
 from fnac_connector.errors import InvalidInput
 from inventory import services
-from inventory.sync import stock_sync_request
 from stores.selectors import stores_for_user
 
 
@@ -167,6 +166,6 @@ class StoreSyncStockView(APIView):
         store = get_object_or_404(stores_for_user(request.user), pk=pk)
         data = SyncStockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = stock_sync_request(store=store, skus=data.validated_data.get("skus"), trigger="api")
+        run = services.stock_sync_request(store=store, skus=data.validated_data.get("skus"), trigger="api")
         run.refresh_from_db()
         return Response({"run_id": run.pk, "state": run.state, "kind": run.kind}, status=status.HTTP_202_ACCEPTED)

@@ -17,25 +17,27 @@ from django.db import transaction
 from django.db.models import F
 
 from catalogue.models import Product
-from catalogue.rules import (  # what FNAC may sell, at what price: one rule, shared with the catalogue
-    MAX_STOCK_ON_HAND,
-    fnac_price_for,
-    fnac_quantity_for,
-    mapped_price,
-    price_problem,
-    round_price,
-    sellable_quantity,
-)
+
+# what FNAC may sell, at what price: one rule, in the catalogue; re-exported for inventory's doors and higher apps
+from catalogue.rules import MAX_STOCK_ON_HAND, mapped_price, price_problem, sellable_quantity
+from catalogue.rules import fnac_price_for as fnac_price_for
+from catalogue.rules import fnac_quantity_for as fnac_quantity_for
+from catalogue.rules import round_price as round_price
 from fnac_connector.errors import InvalidInput
 from inventory.models import StockMovement
 from inventory.outbox import record_change
+
+# the use cases implemented beside this module, re-exported so that every door imports inventory.services only:
+# push (the outbox drain), reconcile (FNAC's offers vs what was pushed), sync (Sync Stock)
+from inventory.push import stock_push as stock_push
+from inventory.push import stock_push_job as stock_push_job
+from inventory.reconcile import offers_reconcile as offers_reconcile
+from inventory.reconcile import offers_reconcile_request as offers_reconcile_request
+from inventory.sync import stock_sync as stock_sync
+from inventory.sync import stock_sync_request as stock_sync_request
 from stores.models import Store
 
 log = logging.getLogger(__name__)
-
-# re-exported: the product-level rules every inventory door and the higher apps read through this module
-__all__ = ["MAX_STOCK_ON_HAND", "fnac_price_for", "fnac_quantity_for", "mapped_price", "price_problem", "round_price",
-           "sellable_quantity"]
 
 MAX_ON_HAND = MAX_STOCK_ON_HAND
 CENT = Decimal("0.01")

@@ -23,6 +23,7 @@ from stores import hooks
 from stores.clients import StoreTokenStore, fnac_client_for, mirakl_client_for
 from stores.endpoints import LABELS, SECRET_OF_URL, URL_FIELDS, store_url_problems
 from stores.models import Store, SyncRun
+from stores.syncs import runs_mark_stale as runs_mark_stale  # the stale-run job's door calls it here
 from stores.syncs import sync_run
 from stores.validators import credential_problems
 
