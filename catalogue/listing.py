@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from catalogue import rules
 from catalogue.models import ListingJob, Product
@@ -452,8 +453,6 @@ def _next_p41_slot(store: Store):
 
 def _wait_for_slot(store: Store, products: Sequence[Product], slot) -> None:
     """Keep the products for the next import slot (one import then carries all of them)."""
-    from django_q.models import Schedule
-
     Product.objects.filter(pk__in=[p.pk for p in products]).update(
         awaiting_creation_slot=True, listing_state=LS.CREATING, listing_updated_at=timezone.now(),
         listing_message=f"FNAC does not know the EAN: the product will be created in the FNAC catalogue by the "

@@ -3,6 +3,8 @@ store's Sync Stock page and its price mapping preview."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -274,8 +276,6 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             rows.append({"product": product, "fnac_price": services.fnac_price_for(product, store),
                          "sellable": services.fnac_quantity_for(product, store)})
         examples = []
-        from decimal import Decimal
-
         for value in ("9.5", "12.34", "12.95", "19999.2"):
             amount = Decimal(value)
             examples.append({"oms": amount, "by_rule": [(label, services.round_price(amount, rule))
