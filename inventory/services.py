@@ -225,12 +225,9 @@ def _validate_item(index: int, item) -> tuple[BatchItemResult, str | None, int |
         return result, None, None
 
 
-def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> BatchResult:
-    """Apply many ``{sku, quantity}`` (set) or ``{sku, delta}`` (adjust) items of one store at once.
-
-    Bad items (unknown SKU, bad number, a removal below 0, a SKU given twice) are reported by index and SKU;
-    valid items are applied, each with an atomic update, all in one transaction with one outbox write.
-    """
+def _batch_targets(store: Store, items: list[dict]) -> tuple[list[BatchItemResult], list[tuple]]:
+    """(a result per item, the valid items of known SKUs as (result, kind, value)). A SKU given twice or unknown
+    in the store is refused by index."""
     results: list[BatchItemResult] = []
     valid: list[tuple[BatchItemResult, str, int]] = []
     seen: dict[str, int] = {}
@@ -257,7 +254,26 @@ def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> B
             continue
         result.product_id = pid
         todo.append((result, kind, value))
+    return results, todo
 
+
+def _fresh_stock(product_ids: list[int]) -> dict[int, tuple[int, int, bool]]:
+    """product id -> (on hand, reserved, active), read now."""
+    fresh: dict[int, tuple[int, int, bool]] = {}
+    for start in range(0, len(product_ids), 2000):
+        for pid, on_hand, reserved, active in Product.objects.filter(pk__in=product_ids[start:start + 2000]) \
+                .values_list("id", "stock_on_hand", "stock_reserved", "is_active"):
+            fresh[pid] = (on_hand, reserved, active)
+    return fresh
+
+
+def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> BatchResult:
+    """Apply many ``{sku, quantity}`` (set) or ``{sku, delta}`` (adjust) items of one store at once.
+
+    Bad items (unknown SKU, bad number, a removal below 0, a SKU given twice) are reported by index and SKU;
+    valid items are applied, each with an atomic update, all in one transaction with one outbox write.
+    """
+    results, todo = _batch_targets(store, items)
     user = user if getattr(user, "pk", None) else None
     changed: list[int] = []
     increased: list[int] = []
@@ -292,12 +308,7 @@ def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> B
             movements.append(StockMovement(product_id=pid, store_id=store.pk, delta=delta, quantity_after=after,
                                            kind=StockMovement.Kind.SET if kind == "quantity" else
                                            StockMovement.Kind.ADJUST, source=source[:40], user=user))
-        done_ids = [r.product_id for r in results if r.ok]
-        fresh: dict[int, tuple[int, int, bool]] = {}
-        for start in range(0, len(done_ids), 2000):
-            for pid, on_hand, reserved, active in Product.objects.filter(pk__in=done_ids[start:start + 2000]) \
-                    .values_list("id", "stock_on_hand", "stock_reserved", "is_active"):
-                fresh[pid] = (on_hand, reserved, active)
+        fresh = _fresh_stock([r.product_id for r in results if r.ok])
         for movement in movements:
             if movement.quantity_after is None:
                 movement.quantity_after = fresh[movement.product_id][0]
