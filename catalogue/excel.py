@@ -24,6 +24,7 @@ from catalogue.listing import products_list_request
 from catalogue.models import Product, ProductUpload
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput
+from fnac_connector.marketplace.fnac import limits
 from stores import hooks
 from stores.models import Store
 
@@ -32,7 +33,8 @@ BASE_COLUMNS = [  # (column, label, required)
     ("sku", "Seller SKU", True), ("ean", "EAN", True), ("title", "Title (≤ 200 characters)", True),
     ("brand", "Brand (FNAC brand list)", True), ("category", "Category code (leaf)", True),
     ("condition", "Condition: 11 new, 10 refurbished, 1-4 used, 5-8 collectible", False),
-    ("price", "Price in EUR (0.90 to 20000, 2 decimals)", True), ("quantity", "Stock quantity", True),
+    ("price", f"Price in EUR ({limits.MIN_PRICE} to {limits.MAX_PRICE}, 2 decimals)", True),
+    ("quantity", "Stock quantity", True),
     ("description", "Description (≤ 4000 characters; FNAC shows the first 255 on the offer)", False),
     ("images", "Picture URLs (up to 4, separated by spaces)", False),
 ]

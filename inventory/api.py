@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from catalogue.models import Product
 from fnac_connector.api import MAX_ID, DetailSerializer
 from fnac_connector.errors import InvalidInput
+from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from stores.selectors import stores_for_user
 
@@ -21,7 +22,8 @@ def _products_for(user):
 
 class StockSerializer(serializers.ModelSerializer):
     sellable = serializers.SerializerMethodField(help_text="What FNAC may sell: on hand - reserved - safety stock, "
-                                                           "0..9999 (0 when the product is deactivated).")
+                                                           f"0..{limits.MAX_QUANTITY} (0 when the product is "
+                                                           "deactivated).")
     fnac_price = serializers.SerializerMethodField(help_text="The price sent to FNAC (store's mapping and rounding).")
 
     class Meta:
@@ -80,7 +82,8 @@ class StockBatchResultSerializer(serializers.Serializer):
 
 
 class PricePatchSerializer(serializers.Serializer):
-    price = serializers.CharField(required=False, help_text="OMS price, 0.90 to 20000 EUR, two decimals.")
+    price = serializers.CharField(required=False,
+                                  help_text=f"OMS price, {limits.MIN_PRICE} to {limits.MAX_PRICE} EUR, two decimals.")
     sale_price = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                        help_text="Sale price (same limits); null or \"\" removes it.")
 
