@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 help:
 	@echo "make demo   - install, migrate, start sandbox + django-q cluster + web server with a connected demo store"
 	@echo "make test   - run the whole test suite (SQLite, or DATABASE_URL)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import contracts (lint-imports)"
 	@echo "make bench  - run the benchmarks in bench/"
 
 $(VENV)/.installed: requirements.txt
@@ -33,6 +33,7 @@ test: venv-test
 
 lint: venv-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: venv-test
 	$(PY) bench/catalogue_import.py

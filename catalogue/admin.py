@@ -25,6 +25,7 @@ from catalogue.models import (
     ValuesList,
     ValuesListValue,
 )
+from catalogue.rules import CONDITIONS
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
@@ -144,8 +145,6 @@ class ProductCreateForm(forms.Form):
 
     def __init__(self, *args, user=None, ctx: CatalogueContext, category_code: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        from catalogue.rules import CONDITIONS
-
         self.ctx = ctx
         self.fields["store"].queryset = stores_for_user(user)
         self.fields["category"].choices = [("", "---------")] + sorted(
@@ -437,9 +436,7 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:catalogue_product_upload_preview", args=[upload.pk]))
         services_rows = []
         if upload.state == ProductUpload.State.VALIDATED:
-            from catalogue.excel import upload_rows
-
-            services_rows = upload_rows(upload)
+            services_rows = services.upload_rows(upload)
         columns = [h for h in upload.header if h]
         limit = 500
         rejected = [r for r in services_rows if r.errors][:limit]

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import rules, services
-from catalogue.models import Category, CategoryAttribute, Product, ProductUpload
+from catalogue.models import Category, CategoryAttribute, Product, ProductUpload, ValuesListValue
 from catalogue.selectors import common_attributes, products_for_user
 from catalogue.validation import CatalogueContext
 from fnac_connector.api import MAX_ID, DetailSerializer, IntegerIdLookupMixin, query_int
@@ -288,8 +288,6 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
         return Category.objects.order_by("code")
 
     def get_serializer_context(self):
-        from catalogue.models import ValuesListValue
-
         ctx = super().get_serializer_context()
         ctx["parent_codes"] = set(Category.objects.exclude(parent_code="").values_list("parent_code", flat=True))
         values: dict[str, list[dict]] = {}

@@ -20,10 +20,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from catalogue import rules, upload_limits
-from catalogue.listing import price_stock_write, products_list_request, record_change
+from catalogue.listing import products_list_request
 from catalogue.models import Product, ProductUpload
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput
+from fnac_connector.marketplace.fnac import limits
+from stores import hooks
 from stores.models import Store
 
 SHEET = "products"
@@ -31,7 +33,8 @@ BASE_COLUMNS = [  # (column, label, required)
     ("sku", "Seller SKU", True), ("ean", "EAN", True), ("title", "Title (≤ 200 characters)", True),
     ("brand", "Brand (FNAC brand list)", True), ("category", "Category code (leaf)", True),
     ("condition", "Condition: 11 new, 10 refurbished, 1-4 used, 5-8 collectible", False),
-    ("price", "Price in EUR (0.90 to 20000, 2 decimals)", True), ("quantity", "Stock quantity", True),
+    ("price", f"Price in EUR ({limits.MIN_PRICE} to {limits.MAX_PRICE}, 2 decimals)", True),
+    ("quantity", "Stock quantity", True),
     ("description", "Description (≤ 4000 characters; FNAC shows the first 255 on the offer)", False),
     ("images", "Picture URLs (up to 4, separated by spaces)", False),
 ]
@@ -322,31 +325,14 @@ def _ids_for(store: Store, skus: list[str]) -> list[int]:
 
 
 def _apply_money(store: Store, rows: list[Row], trigger: str) -> None:
-    from catalogue.listing import _inventory_services
-
+    """Price and stock go through inventory (validation, stock movement, outbox, push)."""
     source = f"excel:{trigger}"
-    if _inventory_services() is not None:
-        for row in rows:
-            c, p = row.cleaned, row.existing
-            price_stock_write(product=p, price=c.get("price") if c.get("price") != p.price else None,
-                              sale_price=c.get("sale_price") if c.get("sale_price") != p.sale_price else None,
-                              quantity=c.get("quantity") if c.get("quantity") != p.stock_on_hand else None,
-                              source=source)
-        return
-    # TODO(inventory): without inventory.services, write in bulk and record the change for the push
-    changed = []
     for row in rows:
         c, p = row.cleaned, row.existing
-        dirty = False
-        for key, attr in (("price", "price"), ("sale_price", "sale_price"), ("quantity", "stock_on_hand")):
-            if key in c and getattr(p, attr) != c[key]:
-                setattr(p, attr, c[key])
-                dirty = True
-        if dirty:
-            changed.append(p)
-    if changed:
-        Product.objects.bulk_update(changed, ["price", "sale_price", "stock_on_hand"], batch_size=500)
-        record_change(store.pk, [p.pk for p in changed], source)
+        hooks.price_stock_write(product=p, price=c.get("price") if c.get("price") != p.price else None,
+                                sale_price=c.get("sale_price") if c.get("sale_price") != p.sale_price else None,
+                                quantity=c.get("quantity") if c.get("quantity") != p.stock_on_hand else None,
+                                source=source)
 
 
 def rejected_rows_workbook(upload: ProductUpload) -> bytes:

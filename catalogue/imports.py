@@ -28,6 +28,7 @@ from catalogue.models import Category, CategoryAttribute, Product, ValuesList, V
 from fnac_connector.errors import Conflict
 from fnac_connector.marketplace.errors import TooManyPages
 from fnac_connector.marketplace.fnac.types import Offer
+from fnac_connector.tasks import enqueue
 from stores import hooks
 from stores.clients import fnac_client_for, mirakl_client_for
 from stores.models import Store, SyncRun
@@ -66,8 +67,6 @@ def _full_sweep_every() -> dt.timedelta:
 # ================================================================ doors' entry points
 def catalogue_sync_request(*, store: Store, full: bool = True, trigger: str = "") -> SyncRun:
     """Queue a catalogue sync; the run exists at once (doors answer with its id), a worker does the work."""
-    from fnac_connector.tasks import enqueue
-
     if not store.is_connected:
         raise Conflict(f"Store {store.name!r} is not connected (status: {store.get_status_display()}); "
                        "connect it before syncing the catalogue.")

@@ -19,17 +19,20 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from catalogue import rules
 from catalogue.models import ListingJob, Product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
-from fnac_connector.marketplace.fnac.codes import PRODUCT_NOT_FOUND
-from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, BatchStatus, OfferUpdate
+from fnac_connector.marketplace.fnac import limits
+from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, PRODUCT_NOT_FOUND
+from fnac_connector.marketplace.fnac.types import BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
+from stores import hooks
 from stores.clients import fnac_client_for, mirakl_client_for
-from stores.models import Store, SyncRun
+from stores.models import Store, SyncIssue, SyncRun
 from stores.syncs import run_create, sync_run
 
 log = logging.getLogger(__name__)
@@ -41,39 +44,12 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
         yield items[start:start + size]
 
 
-# ================================================================ inventory bridge
-def _inventory_services():
-    try:
-        from inventory import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "price_set") and hasattr(services, "stock_set") else None
-
-
+# ================================================================ inventory (through stores.hooks)
 def record_change(store_id: int, product_ids: Iterable[int], reason: str) -> None:
-    from inventory.outbox import record_change as outbox_record_change
-
+    """These products' offers must be pushed again (inventory's outbox, in the caller's transaction)."""
     ids = list(product_ids)
     if ids:
-        outbox_record_change(store_id=store_id, product_ids=ids, reason=reason)
-
-
-def price_stock_write(*, product: Product, price=None, sale_price=None, quantity: int | None = None,
-                      source: str) -> None:
-    """OMS edits of price and stock go through the inventory capability (validation, outbox, push)."""
-    inventory = _inventory_services()
-    if inventory is not None:
-        if price is not None or sale_price is not None:
-            inventory.price_set(product=product, price=price, sale_price=sale_price, source=source)
-        if quantity is not None:
-            inventory.stock_set(product=product, quantity=quantity, source=source)
-        return
-    # TODO(inventory): remove once inventory.services.price_set/stock_set exist
-    changes = {k: v for k, v in (("price", price), ("sale_price", sale_price), ("stock_on_hand", quantity))
-               if v is not None}
-    if changes:
-        Product.objects.filter(pk=product.pk).update(**changes, updated_at=timezone.now())
-        record_change(product.store_id, [product.pk], source)
+        hooks.offers_changed(store_id=store_id, product_ids=ids, reason=reason)
 
 
 # ================================================================ create / edit
@@ -142,8 +118,8 @@ def product_update(*, product: Product, data: dict, trigger: str = "api") -> Pro
         new_sale = cleaned.get("sale_price") if cleaned.get("sale_price") != product.sale_price else None
         new_qty = cleaned.get("quantity") if cleaned.get("quantity") != product.stock_on_hand else None
         if new_price is not None or new_sale is not None or new_qty is not None:
-            price_stock_write(product=product, price=new_price, sale_price=new_sale, quantity=new_qty,
-                              source=f"catalogue:{trigger}")
+            hooks.price_stock_write(product=product, price=new_price, sale_price=new_sale, quantity=new_qty,
+                                    source=f"catalogue:{trigger}")
         if "is_active" in data and bool(data["is_active"]) != product.is_active:
             (products_activate if data["is_active"] else products_deactivate)(
                 products=Product.objects.filter(pk=product.pk), trigger=trigger)
@@ -193,9 +169,9 @@ def _offer_for(product: Product, store: Store) -> OfferUpdate:
         sku=product.sku, product_reference=product.ean, product_reference_type="Ean",
         price=rules.fnac_price_for(product, store), product_state=product.condition or "11",
         quantity=rules.fnac_quantity_for(product, store),
-        description=(product.description or "")[:rules.MAX_OFFER_DESCRIPTION] or None,
+        description=(product.description or "")[:limits.MAX_OFFER_TEXT] or None,
         pictures=[u for u in (product.images or ([product.image_url] if product.image_url else []))
-                  if u][:rules.MAX_PICTURES],
+                  if u][:limits.MAX_PICTURES],
     )
 
 
@@ -206,8 +182,8 @@ def _local_problem(product: Product, store: Store) -> str:
     price = rules.fnac_price_for(product, store)
     if price is None:
         return "no price"
-    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
-        return f"price {price} out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
+    if not limits.MIN_PRICE <= price <= limits.MAX_PRICE:
+        return f"price {price} out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
     if (product.condition or "11") not in rules.CONDITIONS:
         return f"unknown condition {product.condition!r}"
     if len(product.sku) > 255:
@@ -356,8 +332,6 @@ def _errors_text(errors) -> str:
 
 
 def _run_issue(job: ListingJob, code: str, message: str, reference: str, details: dict) -> None:
-    from stores.models import SyncIssue
-
     if job.run_id:
         SyncIssue.objects.create(run_id=job.run_id, code=code, message=message, reference=reference[:200],
                                  details=details)
@@ -479,8 +453,6 @@ def _next_p41_slot(store: Store):
 
 def _wait_for_slot(store: Store, products: Sequence[Product], slot) -> None:
     """Keep the products for the next import slot (one import then carries all of them)."""
-    from django_q.models import Schedule
-
     Product.objects.filter(pk__in=[p.pk for p in products]).update(
         awaiting_creation_slot=True, listing_state=LS.CREATING, listing_updated_at=timezone.now(),
         listing_message=f"FNAC does not know the EAN: the product will be created in the FNAC catalogue by the "

@@ -2,65 +2,75 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from fnac_connector.marketplace.fnac import limits
 from fnac_connector.marketplace.fnac.types import PRODUCT_STATES
+from stores.models import Store
 
 CENT = Decimal("0.01")
-MIN_PRICE = Decimal("0.90")
-MAX_PRICE = Decimal("20000")
-MAX_QUANTITY = 9999
 MAX_STOCK_ON_HAND = 10_000_000  # an OMS stock count (FNAC is shown at most MAX_QUANTITY of it)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 4000  # product description (Mirakl); the FNAC offer description is its first 255 characters
-MAX_OFFER_DESCRIPTION = 255
-MAX_PICTURES = 4
 CONDITIONS = PRODUCT_STATES  # "11" New, "10" Refurbished, "1".."4" Used, "5".."8" Collectible
 
 
-def rounded_price(value: Decimal | None, rounding: str) -> Decimal | None:
-    """A store's price rounding (stores.Store.PriceRounding) applied to an OMS price."""
-    if value is None:
-        return None
-    if rounding == "euro":
+# ================================================================ what FNAC may sell, at what price
+# The one implementation: listing, the stock and price push (inventory) and the catalogue import all use these.
+def sellable_quantity(*, on_hand: int, reserved: int, safety_stock: int, is_active: bool = True) -> int:
+    if not is_active:
+        return 0
+    return max(0, min(limits.MAX_QUANTITY, on_hand - reserved - safety_stock))
+
+
+def fnac_quantity_for(product, store: Store) -> int:
+    """On hand - reserved - the store's safety stock, never below 0, capped at FNAC's 9,999; 0 when inactive."""
+    return sellable_quantity(on_hand=product.stock_on_hand, reserved=product.stock_reserved,
+                             safety_stock=store.safety_stock, is_active=product.is_active)
+
+
+def round_price(value: Decimal, rule: str) -> Decimal:
+    """Apply a store's rounding rule (``Store.PriceRounding``) to an OMS price."""
+    value = Decimal(value)
+    if rule in (Store.PriceRounding.END_99, Store.PriceRounding.END_90):
+        cents = value.quantize(CENT, rounding=ROUND_CEILING)
+        base = cents.quantize(Decimal("1"), rounding=ROUND_FLOOR)
+        end = Decimal("0.99") if rule == Store.PriceRounding.END_99 else Decimal("0.90")
+        return base + end if cents - base <= end else base + 1 + end
+    if rule == Store.PriceRounding.EURO:
         return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
-    if rounding in ("end_99", "end_90"):
-        ending = Decimal("0.99") if rounding == "end_99" else Decimal("0.90")
-        whole = value.quantize(Decimal("1"), rounding=ROUND_CEILING)
-        candidate = whole - 1 + ending
-        return candidate if candidate >= value else whole + ending
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _inventory():
-    try:
-        from inventory import services
-    except ImportError:
+def mapped_price(*, price: Decimal | None, sale_price: Decimal | None, store: Store) -> Decimal | None:
+    source = price
+    if store.price_field == Store.PriceField.SALE_PRICE and sale_price is not None:
+        source = sale_price
+    if source is None:
         return None
-    return services if hasattr(services, "fnac_price_for") and hasattr(services, "fnac_quantity_for") else None
+    return round_price(source, store.price_rounding)
 
 
-def fnac_price_for(product, store) -> Decimal | None:
-    """The price the connector shows on FNAC for this product (store's price field and rounding); the inventory
-    capability's rule when it is installed, so listing, push and import agree."""
-    inventory = _inventory()
-    if inventory is not None:
-        return inventory.fnac_price_for(product, store)
-    base = product.price
-    if store.price_field == "sale_price" and product.sale_price is not None:
-        base = product.sale_price
-    return rounded_price(base, store.price_rounding)
+def fnac_price_for(product, store: Store) -> Decimal | None:
+    """The price FNAC gets: the store's chosen OMS field (price, or sale price when set), then its rounding rule.
+    None when the product has no price (the offer's price is then left as it is on FNAC)."""
+    return mapped_price(price=product.price, sale_price=product.sale_price, store=store)
 
 
-def fnac_quantity_for(product, store) -> int:
-    """The quantity the connector shows on FNAC: 0 when deactivated, else on hand - reserved - safety stock."""
-    inventory = _inventory()
-    if inventory is not None:
-        return inventory.fnac_quantity_for(product, store)
-    if not product.is_active:
-        return 0
-    available = product.stock_on_hand - product.stock_reserved - (store.safety_stock or 0)
-    return max(0, min(MAX_QUANTITY, available))
+def price_problem(value, *, label: str = "price") -> str | None:
+    """Why FNAC would refuse this price, or None."""
+    try:
+        value = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        return f"{label} {value!r} is not a number"
+    if not value.is_finite():
+        return f"{label} {value} is not a number"
+    # the range first: 1e308 cannot even be rounded to the cent
+    if not limits.MIN_PRICE <= value <= limits.MAX_PRICE:
+        return f"{label} {value} is outside FNAC's limits ({limits.MIN_PRICE} to {limits.MAX_PRICE:.2f} EUR)"
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        return f"{label} {value} has more than two decimals"
+    return None
 
 
 def differs_from_fnac(product, store) -> bool:

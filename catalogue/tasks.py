@@ -7,7 +7,9 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
+from django_q.models import Schedule
 
+from catalogue import services
 from stores.models import Store, SyncRun
 from stores.syncs import run_queued
 
@@ -16,10 +18,8 @@ log = logging.getLogger(__name__)
 
 def catalogue_sync_task(store_id: int, full: bool = True, run_id: int | None = None,
                         trigger: str = "task") -> int | None:
-    from catalogue.imports import catalogue_sync
-
     return run_queued(store_id=store_id, run_id=run_id, what="catalogue sync", work=lambda store, run:
-                      catalogue_sync(store=store, full=full, trigger=trigger, run=run))
+                      services.catalogue_sync(store=store, full=full, trigger=trigger, run=run))
 
 
 def catalogue_refresh_task(store_id: int) -> int | None:
@@ -31,26 +31,20 @@ def catalogue_refresh_task(store_id: int) -> int | None:
 
 
 def products_send_task(run_id: int) -> int | None:
-    from catalogue.listing import products_send
-
     run = SyncRun.objects.select_related("store").filter(pk=run_id).first()
     if run is None:
         return None
-    jobs = products_send(run=run)
+    jobs = services.products_send(run=run)
     return len(jobs)
 
 
 def listing_job_follow_task(job_id: int, attempt: int = 0) -> bool:
     """Follow a batch / Mirakl import until final: poll a little inline, then come back later (a ONCE schedule),
     giving up after CATALOGUE_FOLLOW_MAX_ATTEMPTS."""
-    from django_q.models import Schedule
-
-    from catalogue.listing import listing_job_follow, listing_job_give_up
-
-    if listing_job_follow(job_id=job_id):
+    if services.listing_job_follow(job_id=job_id):
         return True
     if attempt >= int(getattr(settings, "CATALOGUE_FOLLOW_MAX_ATTEMPTS", 120)):
-        listing_job_give_up(job_id=job_id)
+        services.listing_job_give_up(job_id=job_id)
         return True
     delay = int(getattr(settings, "CATALOGUE_FOLLOW_RETRY_SECONDS", 30))
     Schedule.objects.update_or_create(
@@ -63,10 +57,9 @@ def listing_job_follow_task(job_id: int, attempt: int = 0) -> bool:
 
 def mirakl_create_waiting_task(store_id: int) -> int | None:
     """The next Mirakl product-import slot of a store has come: send the products that waited for it."""
-    from catalogue.listing import products_create_waiting
 
     store = Store.objects.filter(pk=store_id).first()
     if store is None or not store.is_connected:
         return None
-    job = products_create_waiting(store=store)
+    job = services.products_create_waiting(store=store)
     return job.pk if job else None

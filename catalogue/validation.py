@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from catalogue import rules
 from catalogue.models import Category, CategoryAttribute, ValuesListValue
+from fnac_connector.marketplace.fnac import limits
 
 # Mirakl attributes that are Product fields rather than entries of Product.attributes
 FIELD_ATTRIBUTES = {"category": "category", "ean": "ean", "title": "name", "brand": "brand",
@@ -119,8 +120,8 @@ def parse_price(value, errors: dict, key: str = "price", *, required: bool = Tru
         errors[key] = f"{text[:40]!r} is not a number"
         return None
     # the range first: 1e308 cannot even be rounded to the cent
-    if not rules.MIN_PRICE <= price <= rules.MAX_PRICE:
-        errors[key] = f"{text[:40]} is out of FNAC's range ({rules.MIN_PRICE} to {rules.MAX_PRICE} EUR)"
+    if not limits.MIN_PRICE <= price <= limits.MAX_PRICE:
+        errors[key] = f"{text[:40]} is out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
         return None
     if price != price.quantize(rules.CENT):
         errors[key] = f"{text} has more than 2 decimals"
@@ -160,119 +161,167 @@ def product_validate(data: dict, ctx: CatalogueContext, *, partial: bool = False
     def given(key: str) -> bool:
         return not partial or key in data
 
-    if given("sku"):
-        sku = _text(data.get("sku"))
-        if not sku:
-            errors["sku"] = "required"
-        elif len(sku) > 100:
-            errors["sku"] = "at most 100 characters"
-        elif any(c.isspace() for c in sku):
-            errors["sku"] = "must not contain spaces"
-        else:
-            cleaned["sku"] = sku
-    if given("ean"):
-        ean = _text(data.get("ean")).replace(" ", "")
-        if not ean:
-            errors["ean"] = "required (FNAC lists products by EAN)"
-        elif not gs1_check_ok(ean):
-            errors["ean"] = f"{ean!r} is not a valid EAN (8, 12, 13 or 14 digits with a valid check digit)"
-        else:
-            cleaned["ean"] = ean
-    if given("name"):
-        name = _text(data.get("name"))
-        if not name:
-            errors["name"] = "required"
-        elif len(name) > rules.MAX_TITLE:
-            errors["name"] = f"at most {rules.MAX_TITLE} characters (got {len(name)})"
-        else:
-            cleaned["name"] = name
-    if given("description"):
-        description = _text(data.get("description"))
-        if len(description) > rules.MAX_DESCRIPTION:
-            errors["description"] = f"at most {rules.MAX_DESCRIPTION} characters (got {len(description)})"
-        else:
-            cleaned["description"] = description
-    if given("condition"):
-        condition = _text(data.get("condition")) or "11"
-        by_label = {label.lower(): code for code, label in rules.CONDITIONS.items()}
-        condition = by_label.get(condition.lower(), condition)
-        if condition not in rules.CONDITIONS:
-            errors["condition"] = (f"{condition!r} is not a FNAC condition; use one of "
-                                   + ", ".join(f"{k} ({v})" for k, v in rules.CONDITIONS.items()))
-        else:
-            cleaned["condition"] = condition
-    if given("price"):
-        price = parse_price(data.get("price"), errors)
-        if price is not None:
-            cleaned["price"] = price
-    if "sale_price" in data and _text(data.get("sale_price")):
-        sale = parse_price(data.get("sale_price"), errors, "sale_price", required=False)
-        if sale is not None:
-            cleaned["sale_price"] = sale
-    if given("quantity"):
-        quantity = parse_quantity(data.get("quantity"), errors)
-        if quantity is not None:
-            cleaned["quantity"] = quantity
-    if given("images"):
-        raw = data.get("images")
-        urls = raw if isinstance(raw, list | tuple) else re.split(r"[\s,|]+", _text(raw))
-        urls = [_text(u) for u in urls if _text(u)]
-        bad = [u for u in urls if not _URL.match(u) or len(u) > 255]
-        if bad:
-            errors["images"] = f"not an http(s) URL of at most 255 characters: {bad[0]}"
-        elif len(urls) > rules.MAX_PICTURES:
-            errors["images"] = f"at most {rules.MAX_PICTURES} pictures (got {len(urls)})"
-        else:
-            cleaned["images"] = urls
+    for key, check in _FIELD_CHECKS:
+        if key == "sale_price":  # optional even on create: checked only when a value is given
+            if not ("sale_price" in data and _text(data.get("sale_price"))):
+                continue
+        elif not given(key):
+            continue
+        value, error = check(data.get(key))
+        if error:
+            errors[key] = error
+        elif value is not None:
+            cleaned[key] = value
 
     # category, brand and attributes depend on the reference data
     category_code = _text(data.get("category")) if given("category") else (
         current.category.code if current is not None and current.category_id else "")
     if given("category"):
-        if not category_code:
-            errors["category"] = "required"
-        elif category_code not in ctx.categories:
-            errors["category"] = (f"unknown category {category_code!r}"
-                                  + ("" if ctx.categories else " (categories not imported yet: run Sync Catalogue)"))
-        elif category_code not in ctx.leaf_codes:
-            errors["category"] = f"{category_code!r} has sub-categories; choose a leaf category"
-        else:
-            cleaned["category"] = ctx.categories[category_code]
+        _keep(cleaned, errors, "category", _check_category(category_code, ctx))
     if given("brand"):
-        brand = _text(data.get("brand"))
-        list_code = ctx.brand_list_code()
-        allowed = ctx.values.get(list_code, {})
-        if not brand:
-            errors["brand"] = "required"
-        elif not allowed:
-            errors["brand"] = "the FNAC brand list is not loaded yet: run Sync Catalogue"
-        elif brand.lower() not in allowed:
-            errors["brand"] = f"unknown brand {brand!r}; " + _suggest(brand, ctx.allowed_labels(list_code))
-        else:
-            cleaned["brand"] = ctx.labels[list_code][allowed[brand.lower()]]
+        _keep(cleaned, errors, "brand", _check_brand(_text(data.get("brand")), ctx))
     if (given("attributes") or given("category")) and category_code in ctx.leaf_codes:
-        values = dict((current.attributes or {}) if current is not None else {})
-        values.update({k: v for k, v in (data.get("attributes") or {}).items()})
-        checked = {}
-        for attr in ctx.attributes_for(category_code):
-            if attr.code in FIELD_ATTRIBUTES:
-                continue
-            value = _text(values.get(attr.code))
-            if not value:
-                if attr.required:
-                    errors[attr.code] = f"required for category {category_code} ({attr.label or attr.code})"
-                continue
-            message, value = _attribute_error(attr, value, ctx)
-            if message:
-                errors[attr.code] = message
-            else:
-                checked[attr.code] = value
-        known_codes = {attr.code for attr in ctx.attributes_for(category_code)}
-        for key, value in (data.get("attributes") or {}).items():
-            if key not in known_codes and key not in FIELD_ATTRIBUTES and _text(value):
-                errors[key] = f"{key!r} is not an attribute of category {category_code}; it was not applied"
-        cleaned["attributes"] = checked
+        cleaned["attributes"] = _check_attributes(data.get("attributes") or {}, category_code, ctx, errors,
+                                                  current=current)
     return cleaned, errors
+
+
+def _keep(cleaned: dict, errors: dict, key: str, result: tuple) -> None:
+    value, error = result
+    if error:
+        errors[key] = error
+    else:
+        cleaned[key] = value
+
+
+# ---------------------------------------------------------------- one product field each: (cleaned value, error)
+def _check_sku(value) -> tuple[str | None, str]:
+    sku = _text(value)
+    if not sku:
+        return None, "required"
+    if len(sku) > 100:
+        return None, "at most 100 characters"
+    if any(c.isspace() for c in sku):
+        return None, "must not contain spaces"
+    return sku, ""
+
+
+def _check_ean(value) -> tuple[str | None, str]:
+    ean = _text(value).replace(" ", "")
+    if not ean:
+        return None, "required (FNAC lists products by EAN)"
+    if not gs1_check_ok(ean):
+        return None, f"{ean!r} is not a valid EAN (8, 12, 13 or 14 digits with a valid check digit)"
+    return ean, ""
+
+
+def _check_name(value) -> tuple[str | None, str]:
+    name = _text(value)
+    if not name:
+        return None, "required"
+    if len(name) > rules.MAX_TITLE:
+        return None, f"at most {rules.MAX_TITLE} characters (got {len(name)})"
+    return name, ""
+
+
+def _check_description(value) -> tuple[str | None, str]:
+    description = _text(value)
+    if len(description) > rules.MAX_DESCRIPTION:
+        return None, f"at most {rules.MAX_DESCRIPTION} characters (got {len(description)})"
+    return description, ""
+
+
+def _check_condition(value) -> tuple[str | None, str]:
+    condition = _text(value) or "11"
+    by_label = {label.lower(): code for code, label in rules.CONDITIONS.items()}
+    condition = by_label.get(condition.lower(), condition)
+    if condition not in rules.CONDITIONS:
+        return None, (f"{condition!r} is not a FNAC condition; use one of "
+                      + ", ".join(f"{k} ({v})" for k, v in rules.CONDITIONS.items()))
+    return condition, ""
+
+
+def _error_of(parse, key: str, **kwargs):
+    """A ``parse_price`` / ``parse_quantity`` as a field check."""
+    def check(value):
+        errors: dict[str, str] = {}
+        parsed = parse(value, errors, key, **kwargs)
+        return parsed, errors.get(key, "")
+    return check
+
+
+def _check_images(value) -> tuple[list | None, str]:
+    urls = value if isinstance(value, list | tuple) else re.split(r"[\s,|]+", _text(value))
+    urls = [_text(u) for u in urls if _text(u)]
+    bad = [u for u in urls if not _URL.match(u) or len(u) > 255]
+    if bad:
+        return None, f"not an http(s) URL of at most 255 characters: {bad[0]}"
+    if len(urls) > limits.MAX_PICTURES:
+        return None, f"at most {limits.MAX_PICTURES} pictures (got {len(urls)})"
+    return urls, ""
+
+
+_FIELD_CHECKS = (
+    ("sku", _check_sku),
+    ("ean", _check_ean),
+    ("name", _check_name),
+    ("description", _check_description),
+    ("condition", _check_condition),
+    ("price", _error_of(parse_price, "price")),
+    ("sale_price", _error_of(parse_price, "sale_price", required=False)),
+    ("quantity", _error_of(parse_quantity, "quantity")),
+    ("images", _check_images),
+)
+
+
+# ---------------------------------------------------------------- fields checked against FNAC's reference data
+def _check_category(code: str, ctx: CatalogueContext) -> tuple[Category | None, str]:
+    if not code:
+        return None, "required"
+    if code not in ctx.categories:
+        return None, (f"unknown category {code!r}"
+                      + ("" if ctx.categories else " (categories not imported yet: run Sync Catalogue)"))
+    if code not in ctx.leaf_codes:
+        return None, f"{code!r} has sub-categories; choose a leaf category"
+    return ctx.categories[code], ""
+
+
+def _check_brand(brand: str, ctx: CatalogueContext) -> tuple[str | None, str]:
+    list_code = ctx.brand_list_code()
+    allowed = ctx.values.get(list_code, {})
+    if not brand:
+        return None, "required"
+    if not allowed:
+        return None, "the FNAC brand list is not loaded yet: run Sync Catalogue"
+    if brand.lower() not in allowed:
+        return None, f"unknown brand {brand!r}; " + _suggest(brand, ctx.allowed_labels(list_code))
+    return ctx.labels[list_code][allowed[brand.lower()]], ""
+
+
+def _check_attributes(given: dict, category_code: str, ctx: CatalogueContext, errors: dict, *,
+                      current=None) -> dict:
+    """The category's attributes (the product's current ones updated with ``given``), checked; errors by code."""
+    values = dict((current.attributes or {}) if current is not None else {})
+    values.update(dict(given.items()))
+    checked = {}
+    for attr in ctx.attributes_for(category_code):
+        if attr.code in FIELD_ATTRIBUTES:
+            continue
+        value = _text(values.get(attr.code))
+        if not value:
+            if attr.required:
+                errors[attr.code] = f"required for category {category_code} ({attr.label or attr.code})"
+            continue
+        message, value = _attribute_error(attr, value, ctx)
+        if message:
+            errors[attr.code] = message
+        else:
+            checked[attr.code] = value
+    known_codes = {attr.code for attr in ctx.attributes_for(category_code)}
+    for key, value in given.items():
+        if key not in known_codes and key not in FIELD_ATTRIBUTES and _text(value):
+            errors[key] = f"{key!r} is not an attribute of category {category_code}; it was not applied"
+    return checked
 
 
 def _attribute_error(attr: CategoryAttribute, value: str, ctx: CatalogueContext) -> tuple[str, str]:

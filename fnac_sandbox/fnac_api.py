@@ -12,6 +12,8 @@ import re
 import time
 import uuid
 
+from fnac_connector.marketplace.fnac.limits import AUTH_FAILED, ERROR_CODES
+
 from . import fnac_xml as x
 from .clock import fmt
 from .context import SandboxContext
@@ -23,32 +25,12 @@ from .state import Batch, Order
 __all__ = ["EXTRA_RESPONSE_ELEMENTS", "FnacApi", "SANDBOX_ERROR_CODES", "schema_for"]
 
 API_VERSION = "2.6.0-sandbox"
-AUTH_ERROR = "ERR_097"
+AUTH_ERROR = AUTH_FAILED
 
-SANDBOX_ERROR_CODES = {
-    "ERR_001": "Request rejected: XML not well-formed, wrong root element or invalid against the service XSD"
-    " (status FATAL)",
-    "ERR_026": "Product not found: the product_reference is not in the FNAC catalogue (create it through "
-    "Mirakl P41)",
-    "ERR_097": "Authentication failed: wrong partner_id/shop_id/key on auth, or unknown/expired token",
-    "ERR_101": "Unknown service",
-    "ERR_102": "Service not implemented by the sandbox",
-    "ERR_103": "Too many items in one call (offers_update > 10000 offers, orders_update > 25 orders)",
-    "ERR_104": "Offer invalid against the XSD (one offer only; the rest of the batch is processed)",
-    "ERR_105": "Price out of range (0.90 to 20000)",
-    "ERR_106": "New offer without product_reference",
-    "ERR_107": "Offer not found (delete of an unknown SKU, or offer_reference type FnacId unknown)",
-    "ERR_108": "New offer without price",
-    "ERR_110": "Unknown batch_id",
-    "ERR_111": "Unknown order_id",
-    "ERR_112": "Order action not allowed in the order's current state",
-    "ERR_113": "Unknown order_detail_id for this order",
-    "ERR_114": "Line action not allowed with this order action or in the line's current state",
-    "ERR_115": "Unknown carrier in tracking_company (see carriers_query)",
-    "ERR_116": "Action reserved to the buyer/FNAC (receive_all_order, line action Received)",
-    "ERR_117": "refund_reason missing",
-    "ERR_118": "Nothing to update: no line of the order is eligible for this action",
-}
+# the codes the sandbox answers with; their meaning is in fnac_connector.marketplace.fnac.limits
+SANDBOX_ERROR_CODES = {code: ERROR_CODES[code].meaning for code in (
+    "ERR_001", "ERR_026", "ERR_097", "ERR_101", "ERR_102", "ERR_103", "ERR_104", "ERR_105", "ERR_106", "ERR_107",
+    "ERR_108", "ERR_110", "ERR_111", "ERR_112", "ERR_113", "ERR_114", "ERR_115", "ERR_116", "ERR_117", "ERR_118")}
 
 NOT_IMPLEMENTED = (
     "batch_query",

@@ -18,15 +18,12 @@ import time
 import uuid
 from decimal import Decimal, InvalidOperation
 
-from fnac_connector.marketplace.fnac.codes import PRODUCT_NOT_FOUND
-from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE
+from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, MAX_PRICE, MIN_PRICE, PRODUCT_NOT_FOUND
 
 from . import fnac_xml as x
 from .context import SandboxContext
 from .state import Batch, Offer, Product, money
 
-MIN_PRICE = Decimal("0.90")
-MAX_PRICE = Decimal("20000")
 OFFER_PATH = re.compile(r"^/\*/\*\[(\d+)\](?:/|$)")
 
 QUANTITY_FILTERS = {

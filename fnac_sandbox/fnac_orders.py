@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from fnac_connector.marketplace.fnac.types import MAX_ORDERS_PER_UPDATE
+from fnac_connector.marketplace.fnac.limits import MAX_ORDERS_PER_UPDATE
 
 from . import fnac_xml as x
 from .clock import fmt

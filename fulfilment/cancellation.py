@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from fnac_connector.choices import choice_label
 from fnac_connector.errors import Conflict, InvalidInput, MarketplaceFailure
 from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.deliveries import order_payload, wms_configured, wms_delivery_create
@@ -28,13 +29,6 @@ Source = OrderStatusChange.Source
 DEFAULT_REASON = "no_stock"
 
 
-def _label(status: str) -> str:
-    try:
-        return S(status).label
-    except ValueError:
-        return status
-
-
 def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=None, client=None) -> Order:
     order = Order.objects.select_related("store").get(pk=order.pk)
     ref = order.marketplace_order_id
@@ -44,11 +38,11 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
                            details={"reason": [f"unknown reason {reason!r}"]})
     status = order.status
     if status in NO_CANCEL_STATUSES:
-        raise IllegalTransition(f"Order {ref} is {_label(status)}: an order can no longer be cancelled once it is "
-                                "packed or ready to ship. Nothing was sent to FNAC.",
+        raise IllegalTransition(f"Order {ref} is {choice_label(S, status)}: an order can no longer be cancelled once "
+                                "it is packed or ready to ship. Nothing was sent to FNAC.",
                                 details={"order": order.pk, "from": status, "to": S.CANCELLED_BY_SELLER})
     if status in CANCELLED_STATUSES or status in (S.REFUSED, S.REFUNDED):
-        raise Conflict(f"Order {ref} is already {_label(status)}.")
+        raise Conflict(f"Order {ref} is already {choice_label(S, status)}.")
     if ShipmentLine.objects.filter(order_line__order=order, cancelled=False).exists():
         raise Conflict(f"Order {ref} has lines in a shipment: it can no longer be cancelled.")
     update, targets, final = _cancellation_update(order, reason)
@@ -83,7 +77,8 @@ def _cancellation_update(order: Order, reason: str) -> tuple[fnac.OrderUpdate, l
         raise Conflict(f"Order {ref} is accepted and waiting for payment: FNAC offers the seller no cancellation "
                        "in this state. Cancel it once it is paid (it is then refunded), or let FNAC cancel it.")
     else:
-        raise Conflict(f"Order {ref} ({_label(status)}, FNAC {order.fnac_state}) cannot be cancelled by the seller.")
+        raise Conflict(f"Order {ref} ({choice_label(S, status)}, FNAC {order.fnac_state}) cannot be cancelled by the "
+                       "seller.")
     if not targets:
         raise Conflict(f"Order {ref}: no line can be refused or refunded on FNAC.")
     return update, targets, final

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from fnac_connector.carriers import AddressError, CarrierError, Party, ShipmentRequest, get_adapter
 from fnac_connector.carriers.registry import UnknownCarrier
+from fnac_connector.choices import choice_label
 from fnac_connector.errors import Conflict, InvalidInput, ServiceError
 from fnac_connector.marketplace.errors import MarketplaceError
 from fnac_connector.marketplace.fnac import types as fnac
@@ -63,13 +64,6 @@ class CarrierFailure(ServiceError):
     http_status = 502
 
 
-def _label(status: str) -> str:
-    try:
-        return S(status).label
-    except ValueError:
-        return status
-
-
 def shipping_mode_of(order: Order) -> str:
     return order.shipping_mode or order.store.shipping_mode
 
@@ -79,8 +73,8 @@ def order_release_to_warehouse(*, order: Order, user=None, source: str = Source.
     """New -> RFP (ready for pick/pack). Raises IllegalTransition (409) from any other status."""
     order = Order.objects.select_related("store").get(pk=order.pk)
     if order.status != S.NEW:
-        raise IllegalTransition(f"Order {order.marketplace_order_id} is {_label(order.status)}: only a New order "
-                                "(paid, stock reserved) can be released to the warehouse.",
+        raise IllegalTransition(f"Order {order.marketplace_order_id} is {choice_label(S, order.status)}: only a New "
+                                "order (paid, stock reserved) can be released to the warehouse.",
                                 details={"order": order.pk, "from": order.status, "to": S.RFP})
     with transaction.atomic():
         order_transition(order=order, to_status=S.RFP, source=source, user=user, note="Released to the warehouse")
@@ -112,8 +106,8 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
     store = order.store
     ref = order.marketplace_order_id
     if order.status not in SHIPPABLE_STATUSES:
-        raise Conflict(f"Order {ref} is {_label(order.status)}: only New, RFP, Picked, Packed or Ready to Ship "
-                       "orders can be shipped.", details={"order": order.pk, "status": order.status})
+        raise Conflict(f"Order {ref} is {choice_label(S, order.status)}: only New, RFP, Picked, Packed or Ready to "
+                       "Ship orders can be shipped.", details={"order": order.pk, "status": order.status})
     if order.fnac_state != "ToShip":
         raise Conflict(f"Order {ref} is {order.fnac_state} on FNAC: FNAC takes shipments only for paid orders "
                        "(ToShip). Sync the order first.", details={"order": order.pk, "fnac_state": order.fnac_state})

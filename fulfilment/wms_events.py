@@ -17,6 +17,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from fnac_connector.choices import choice_label
 from fnac_connector.errors import InvalidInput
 from fnac_connector.tasks import enqueue
 from fulfilment.models import ShipmentLine, WmsEvent
@@ -31,13 +32,6 @@ S = OrderStatus
 Source = OrderStatusChange.Source
 RANK = {WmsEvent.Kind.PICKED: 1, WmsEvent.Kind.PACKED: 2}
 WORKING_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
-
-
-def _label(status: str) -> str:
-    try:
-        return S(status).label
-    except ValueError:
-        return status
 
 
 def wms_event_validate(event) -> dict:
@@ -136,7 +130,7 @@ def _apply(row: WmsEvent, *, store: Store, kind: str, order_ref: str, lines: lis
         why = "it is cancelled: stop work on it" if order.status in CANCELLED_STATUSES else \
             "it is already past the warehouse"
         return (WmsEvent.Outcome.IGNORED, f"Late or stray {kind} event: order {order_ref} is "
-                                          f"{_label(order.status)}, {why}; nothing changed.", False)
+                                          f"{choice_label(S, order.status)}, {why}; nothing changed.", False)
     live = set(ShipmentLine.objects.filter(order_line__order=order, cancelled=False)
                .values_list("order_line_id", flat=True))
     open_lines = [line for line in all_lines if line.state == "ToShip" and line.pk not in live]

@@ -3,6 +3,8 @@ store's Sync Stock page and its price mapping preview."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -14,9 +16,9 @@ from django.utils.html import format_html
 
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
+from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
-from inventory.sync import stock_sync_request
 from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.models import Store
 from stores.selectors import stores_for_user
@@ -127,7 +129,7 @@ def sync_selected_stock(modeladmin, request, queryset):
         by_store.setdefault(store_id, []).append(pid)
     for store in Store.objects.filter(pk__in=by_store):
         try:
-            run = stock_sync_request(store=store, product_ids=by_store[store.pk], trigger="admin")
+            run = services.stock_sync_request(store=store, product_ids=by_store[store.pk], trigger="admin")
         except ServiceError as exc:
             modeladmin.message_user(request, f"{store}: {exc}", messages.ERROR)
             continue
@@ -259,7 +261,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
         def start(store, request):
             skus = [s for s in request.POST.get("skus", "").replace(",", " ").split() if s]
-            return stock_sync_request(store=store, skus=skus or None, trigger="admin")
+            return services.stock_sync_request(store=store, skus=skus or None, trigger="admin")
 
         return store_sync_confirm(
             self, request, store_id, action="Sync Stock", template="admin/inventory/store_sync_stock.html",
@@ -274,8 +276,6 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             rows.append({"product": product, "fnac_price": services.fnac_price_for(product, store),
                          "sellable": services.fnac_quantity_for(product, store)})
         examples = []
-        from decimal import Decimal
-
         for value in ("9.5", "12.34", "12.95", "19999.2"):
             amount = Decimal(value)
             examples.append({"oms": amount, "by_rule": [(label, services.round_price(amount, rule))
@@ -283,8 +283,8 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "title": f"Price mapping: {store.name}", "store": store,
             "opts": self.model._meta, "rows": rows, "examples": examples,
-            "rules": Store.PriceRounding.choices, "min_price": services.FNAC_MIN_PRICE,
-            "max_price": services.FNAC_MAX_PRICE, "max_quantity": services.FNAC_MAX_QUANTITY,
+            "rules": Store.PriceRounding.choices, "min_price": limits.MIN_PRICE,
+            "max_price": limits.MAX_PRICE, "max_quantity": limits.MAX_QUANTITY,
         }
         return TemplateResponse(request, "admin/inventory/price_mapping.html", context)
 

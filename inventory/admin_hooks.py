@@ -8,18 +8,16 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from fnac_connector.errors import ServiceError
-from inventory.reconcile import offers_reconcile_request
+from inventory import services
 from stores import hooks
 
 
 @admin.action(description="Sync Stock (push every active product's quantity and price to FNAC)",
               permissions=["sync"])
 def sync_stock(modeladmin, request, queryset):
-    from inventory.sync import stock_sync_request
-
     for store in queryset:
         try:
-            run = stock_sync_request(store=store, trigger="admin")
+            run = services.stock_sync_request(store=store, trigger="admin")
         except ServiceError as exc:
             modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
             continue
@@ -33,7 +31,7 @@ def sync_stock(modeladmin, request, queryset):
 def reconcile_offers(modeladmin, request, queryset):
     for store in queryset:
         try:
-            run = offers_reconcile_request(store=store, full=True, trigger="admin")
+            run = services.offers_reconcile_request(store=store, full=True, trigger="admin")
         except ServiceError as exc:
             modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
             continue

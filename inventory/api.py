@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from catalogue.models import Product
 from fnac_connector.api import MAX_ID, DetailSerializer
 from fnac_connector.errors import InvalidInput
+from fnac_connector.marketplace.fnac import limits
 from inventory import services
-from inventory.sync import stock_sync_request
 from stores.selectors import stores_for_user
 
 
@@ -22,7 +22,8 @@ def _products_for(user):
 
 class StockSerializer(serializers.ModelSerializer):
     sellable = serializers.SerializerMethodField(help_text="What FNAC may sell: on hand - reserved - safety stock, "
-                                                           "0..9999 (0 when the product is deactivated).")
+                                                           f"0..{limits.MAX_QUANTITY} (0 when the product is "
+                                                           "deactivated).")
     fnac_price = serializers.SerializerMethodField(help_text="The price sent to FNAC (store's mapping and rounding).")
 
     class Meta:
@@ -81,7 +82,8 @@ class StockBatchResultSerializer(serializers.Serializer):
 
 
 class PricePatchSerializer(serializers.Serializer):
-    price = serializers.CharField(required=False, help_text="OMS price, 0.90 to 20000 EUR, two decimals.")
+    price = serializers.CharField(required=False,
+                                  help_text=f"OMS price, {limits.MIN_PRICE} to {limits.MAX_PRICE} EUR, two decimals.")
     sale_price = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                        help_text="Sale price (same limits); null or \"\" removes it.")
 
@@ -167,6 +169,6 @@ class StoreSyncStockView(APIView):
         store = get_object_or_404(stores_for_user(request.user), pk=pk)
         data = SyncStockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = stock_sync_request(store=store, skus=data.validated_data.get("skus"), trigger="api")
+        run = services.stock_sync_request(store=store, skus=data.validated_data.get("skus"), trigger="api")
         run.refresh_from_db()
         return Response({"run_id": run.pk, "state": run.state, "kind": run.kind}, status=status.HTTP_202_ACCEPTED)

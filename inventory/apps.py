@@ -6,8 +6,13 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and prices"
 
     def ready(self) -> None:
+        from inventory import services
         from inventory.reconcile import interval_minutes as reconcile_minutes
         from stores import hooks
+
+        # stores and the catalogue record offer changes and price/stock edits through inventory, not importing it
+        hooks.on_offers_changed(services.offers_mark_changed)
+        hooks.on_price_stock_write(services.price_stock_write)
 
         hooks.schedule(hooks.ScheduleSpec(
             job="stock_push", func="inventory.tasks.stock_push_schedule_task", minutes=lambda store: 1,

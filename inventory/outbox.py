@@ -13,6 +13,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalogue.models import Product
+from inventory.models import OfferChange
+from inventory.push import drain_soon
+
 CHUNK = 2000
 
 
@@ -23,9 +27,6 @@ def record_change(*, store_id: int, product_ids: Iterable[int], reason: str = ""
 
 def record_changes(*, store_id: int, product_ids: Iterable[int], reason: str = "", force: bool = False) -> None:
     """``record_change`` with ``force``: push even if FNAC was already sent these values (Sync Stock)."""
-    from catalogue.models import Product
-    from inventory.models import OfferChange
-
     ids = sorted({int(pid) for pid in product_ids})
     if not ids:
         return
@@ -43,6 +44,4 @@ def record_changes(*, store_id: int, product_ids: Iterable[int], reason: str = "
                                                                     reason=reason, **extra)
             Product.objects.filter(pk__in=chunk).exclude(push_state=Product.PushState.PENDING).update(
                 push_state=Product.PushState.PENDING)
-    from inventory.push import drain_soon
-
     drain_soon(store_id)

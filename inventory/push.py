@@ -29,9 +29,12 @@ from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
 
 from catalogue.models import Product
+from catalogue.rules import fnac_price_for, fnac_quantity_for, price_problem
 from fnac_connector.marketplace.errors import BadResponse, MarketplaceError, OutcomeUnknown, Rejected
-from fnac_connector.marketplace.fnac.types import MAX_OFFERS_PER_UPDATE, OfferUpdate
+from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE
+from fnac_connector.marketplace.fnac.types import OfferUpdate
 from inventory.models import OfferChange, PushBatch, PushQueue
+from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy, RunRecorder, heartbeat, heartbeat_every, lock_acquire, lock_held, sync_run
 
@@ -196,8 +199,6 @@ class DrainReport:
 
 def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned], list[int]]:
     """(to send, unchanged, not pushable row ids). Values are read now, after the claim: the newest ones."""
-    from inventory.services import fnac_price_for, fnac_quantity_for, price_problem
-
     by_product = {r["product_id"]: r for r in rows}
     products = Product.objects.filter(pk__in=[r["product_id"] for r in rows]).only(
         "id", "sku", "store_id", "stock_on_hand", "stock_reserved", "is_active", "price", "sale_price",
@@ -352,8 +353,6 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
         if not send:
             continue
         if client is None:
-            from stores.clients import fnac_client_for
-
             client = fnac_client_for(store)
         # the claim lives as long as this drain does, however long FNAC takes to answer
         with heartbeat(lambda token=token: claim_renew(token), interval=heartbeat_every(lease()),

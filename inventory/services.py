@@ -11,84 +11,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import F
 
 from catalogue.models import Product
+
+# what FNAC may sell, at what price: one rule, in the catalogue; re-exported for inventory's doors and higher apps
+from catalogue.rules import MAX_STOCK_ON_HAND, mapped_price, price_problem, sellable_quantity
+from catalogue.rules import fnac_price_for as fnac_price_for
+from catalogue.rules import fnac_quantity_for as fnac_quantity_for
+from catalogue.rules import round_price as round_price
 from fnac_connector.errors import InvalidInput
 from inventory.models import StockMovement
 from inventory.outbox import record_change
+
+# the use cases implemented beside this module, re-exported so that every door imports inventory.services only:
+# push (the outbox drain), reconcile (FNAC's offers vs what was pushed), sync (Sync Stock)
+from inventory.push import stock_push as stock_push
+from inventory.push import stock_push_job as stock_push_job
+from inventory.reconcile import offers_reconcile as offers_reconcile
+from inventory.reconcile import offers_reconcile_request as offers_reconcile_request
+from inventory.sync import stock_sync as stock_sync
+from inventory.sync import stock_sync_request as stock_sync_request
 from stores import hooks
 from stores.models import Store
 
 log = logging.getLogger(__name__)
 
-FNAC_MIN_PRICE = Decimal("0.90")
-FNAC_MAX_PRICE = Decimal("20000")
-FNAC_MAX_QUANTITY = 9999
-MAX_ON_HAND = 10_000_000
+MAX_ON_HAND = MAX_STOCK_ON_HAND
 CENT = Decimal("0.01")
 # a change that came from FNAC itself (catalogue import) must not be pushed straight back (echo loop)
 FNAC_SOURCES = frozenset({"fnac", "fnac_import", "catalogue_import"})
-
-
-# ================================================================ what FNAC may sell, at what price
-def sellable_quantity(*, on_hand: int, reserved: int, safety_stock: int, is_active: bool = True) -> int:
-    if not is_active:
-        return 0
-    return max(0, min(FNAC_MAX_QUANTITY, on_hand - reserved - safety_stock))
-
-
-def fnac_quantity_for(product: Product, store: Store) -> int:
-    """On hand - reserved - the store's safety stock, never below 0, capped at FNAC's 9,999; 0 when inactive."""
-    return sellable_quantity(on_hand=product.stock_on_hand, reserved=product.stock_reserved,
-                             safety_stock=store.safety_stock, is_active=product.is_active)
-
-
-def round_price(value: Decimal, rule: str) -> Decimal:
-    """Apply a store's rounding rule (``Store.PriceRounding``) to an OMS price."""
-    value = Decimal(value)
-    if rule in (Store.PriceRounding.END_99, Store.PriceRounding.END_90):
-        cents = value.quantize(CENT, rounding=ROUND_CEILING)
-        base = cents.quantize(Decimal("1"), rounding=ROUND_FLOOR)
-        end = Decimal("0.99") if rule == Store.PriceRounding.END_99 else Decimal("0.90")
-        return base + end if cents - base <= end else base + 1 + end
-    if rule == Store.PriceRounding.EURO:
-        return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def mapped_price(*, price: Decimal | None, sale_price: Decimal | None, store: Store) -> Decimal | None:
-    source = price
-    if store.price_field == Store.PriceField.SALE_PRICE and sale_price is not None:
-        source = sale_price
-    if source is None:
-        return None
-    return round_price(source, store.price_rounding)
-
-
-def fnac_price_for(product: Product, store: Store) -> Decimal | None:
-    """The price FNAC gets: the store's chosen OMS field (price, or sale price when set), then its rounding rule.
-    None when the product has no price (the offer's price is then left as it is on FNAC)."""
-    return mapped_price(price=product.price, sale_price=product.sale_price, store=store)
-
-
-def price_problem(value, *, label: str = "price") -> str | None:
-    """Why FNAC would refuse this price, or None."""
-    try:
-        value = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        return f"{label} {value!r} is not a number"
-    if not value.is_finite():
-        return f"{label} {value} is not a number"
-    # the range first: 1e308 cannot even be rounded to the cent
-    if not FNAC_MIN_PRICE <= value <= FNAC_MAX_PRICE:
-        return f"{label} {value} is outside FNAC's limits ({FNAC_MIN_PRICE} to {FNAC_MAX_PRICE:.2f} EUR)"
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        return f"{label} {value} has more than two decimals"
-    return None
 
 
 def parse_price(value, *, label: str = "price") -> Decimal:
@@ -268,12 +223,9 @@ def _validate_item(index: int, item) -> tuple[BatchItemResult, str | None, int |
         return result, None, None
 
 
-def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> BatchResult:
-    """Apply many ``{sku, quantity}`` (set) or ``{sku, delta}`` (adjust) items of one store at once.
-
-    Bad items (unknown SKU, bad number, a removal below 0, a SKU given twice) are reported by index and SKU;
-    valid items are applied, each with an atomic update, all in one transaction with one outbox write.
-    """
+def _batch_targets(store: Store, items: list[dict]) -> tuple[list[BatchItemResult], list[tuple]]:
+    """(a result per item, the valid items of known SKUs as (result, kind, value)). A SKU given twice or unknown
+    in the store is refused by index."""
     results: list[BatchItemResult] = []
     valid: list[tuple[BatchItemResult, str, int]] = []
     seen: dict[str, int] = {}
@@ -300,7 +252,26 @@ def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> B
             continue
         result.product_id = pid
         todo.append((result, kind, value))
+    return results, todo
 
+
+def _fresh_stock(product_ids: list[int]) -> dict[int, tuple[int, int, bool]]:
+    """product id -> (on hand, reserved, active), read now."""
+    fresh: dict[int, tuple[int, int, bool]] = {}
+    for start in range(0, len(product_ids), 2000):
+        for pid, on_hand, reserved, active in Product.objects.filter(pk__in=product_ids[start:start + 2000]) \
+                .values_list("id", "stock_on_hand", "stock_reserved", "is_active"):
+            fresh[pid] = (on_hand, reserved, active)
+    return fresh
+
+
+def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> BatchResult:
+    """Apply many ``{sku, quantity}`` (set) or ``{sku, delta}`` (adjust) items of one store at once.
+
+    Bad items (unknown SKU, bad number, a removal below 0, a SKU given twice) are reported by index and SKU;
+    valid items are applied, each with an atomic update, all in one transaction with one outbox write.
+    """
+    results, todo = _batch_targets(store, items)
     user = user if getattr(user, "pk", None) else None
     changed: list[int] = []
     increased: list[int] = []
@@ -335,12 +306,7 @@ def stock_batch(*, store: Store, items: list[dict], source: str, user=None) -> B
             movements.append(StockMovement(product_id=pid, store_id=store.pk, delta=delta, quantity_after=after,
                                            kind=StockMovement.Kind.SET if kind == "quantity" else
                                            StockMovement.Kind.ADJUST, source=source[:40], user=user))
-        done_ids = [r.product_id for r in results if r.ok]
-        fresh: dict[int, tuple[int, int, bool]] = {}
-        for start in range(0, len(done_ids), 2000):
-            for pid, on_hand, reserved, active in Product.objects.filter(pk__in=done_ids[start:start + 2000]) \
-                    .values_list("id", "stock_on_hand", "stock_reserved", "is_active"):
-                fresh[pid] = (on_hand, reserved, active)
+        fresh = _fresh_stock([r.product_id for r in results if r.ok])
         for movement in movements:
             if movement.quantity_after is None:
                 movement.quantity_after = fresh[movement.product_id][0]
@@ -410,8 +376,25 @@ def price_set(*, product: Product, price=None, sale_price=None, source: str, use
     return product
 
 
-def products_mark_changed(*, store: Store, product_ids: Iterable[int], reason: str) -> None:
-    """Record that these products must be pushed again (e.g. after the store's safety stock or price mapping
-    changed). One outbox write."""
+def products_mark_changed(*, store: Store, product_ids: Iterable[int] | None, reason: str) -> None:
+    """Record that these products (None: every active product of the store) must be pushed again (e.g. after the
+    store's safety stock or price mapping changed). One outbox write."""
+    offers_mark_changed(store_id=store.pk, product_ids=product_ids, reason=reason)
+
+
+def offers_mark_changed(*, store_id: int, product_ids: Iterable[int] | None, reason: str) -> None:
+    """``products_mark_changed`` by store id (``stores.hooks.offers_changed``: stores and the catalogue call it)."""
     with transaction.atomic():
-        record_change(store_id=store.pk, product_ids=list(product_ids), reason=reason)
+        if product_ids is None:
+            product_ids = Product.objects.filter(store_id=store_id, is_active=True).values_list("id", flat=True)
+        record_change(store_id=store_id, product_ids=list(product_ids), reason=reason)
+
+
+def price_stock_write(*, product: Product, price=None, sale_price=None, quantity: int | None = None,
+                      source: str) -> None:
+    """An OMS edit of price, sale price and/or stock on hand (``stores.hooks.price_stock_write``: the catalogue's
+    product edit and Excel upload call it)."""
+    if price is not None or sale_price is not None:
+        price_set(product=product, price=price, sale_price=sale_price, source=source)
+    if quantity is not None:
+        stock_set(product=product, quantity=quantity, source=source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from inventory import services
 from stores.models import Store, SyncRun
 from stores.syncs import run_queued
 
@@ -12,12 +13,10 @@ log = logging.getLogger(__name__)
 
 def stock_push_task(store_id: int) -> dict | None:
     """Drain the store's outbox (queued after each change, retried with backoff, and every minute)."""
-    from inventory.push import stock_push_job
-
     store = Store.objects.filter(pk=store_id).first()
     if store is None:
         return None
-    report = stock_push_job(store=store, trigger="task")
+    report = services.stock_push_job(store=store, trigger="task")
     return report.merge_counts()
 
 
@@ -28,13 +27,11 @@ def stock_push_schedule_task(store_id: int) -> dict | None:
 
 def stock_sync_task(store_id: int, run_id: int | None = None, skus: list[str] | None = None,
                     product_ids: list[int] | None = None, trigger: str = "task") -> int | None:
-    from inventory.sync import stock_sync
-
     store = Store.objects.filter(pk=store_id).first()
     run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
     if store is None:
         return None
-    run = stock_sync(store=store, skus=skus, product_ids=product_ids, trigger=trigger, run=run)
+    run = services.stock_sync(store=store, skus=skus, product_ids=product_ids, trigger=trigger, run=run)
     return run.pk
 
 
@@ -49,10 +46,8 @@ def stock_full_push_task(store_id: int) -> int | None:
 def offers_reconcile_task(store_id: int, full: bool = False, run_id: int | None = None,
                           trigger: str = "task") -> int | None:
     """Compare FNAC's offers with what was pushed and queue the repair of drifted SKUs (inventory.reconcile)."""
-    from inventory.reconcile import offers_reconcile
-
     return run_queued(store_id=store_id, run_id=run_id, what="offers reconciliation", work=lambda store, run:
-                      offers_reconcile(store=store, full=full, trigger=trigger, run=run))
+                      services.offers_reconcile(store=store, full=full, trigger=trigger, run=run))
 
 
 def offers_reconcile_schedule_task(store_id: int) -> int | None:

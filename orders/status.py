@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from fnac_connector.choices import choice_label
 from fnac_connector.errors import Conflict
 from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.reservations import order_consume, order_release, order_reserve
@@ -143,11 +145,7 @@ def _why_not(from_status: str, to_status: str) -> str:
     return "allowed from here: " + (", ".join(allowed) if allowed else "nothing")
 
 
-def _label(status: str) -> str:
-    try:
-        return S(status).label
-    except ValueError:
-        return status or "-"
+_label = functools.partial(choice_label, S, empty="-")  # a status's label in messages
 
 
 def order_transition(*, order: Order, to_status: str, source: str, user=None, note: str = "") -> Order:

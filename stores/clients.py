@@ -6,7 +6,9 @@ import datetime as dt
 
 from django.conf import settings
 
+from fnac_connector.marketplace.fnac.client import FnacClient
 from fnac_connector.marketplace.fnac.types import AuthToken
+from fnac_connector.marketplace.mirakl.client import MiraklClient
 from stores.endpoints import FNAC, MIRAKL, require_allowed
 from stores.models import Store
 
@@ -41,8 +43,6 @@ class StoreTokenStore:
 def fnac_client_for(store: Store, *, key: str | None = None, token_store=None):
     """Raises EndpointNotAllowed (a MarketplaceError; nothing sent) when the store's FNAC URL may not receive
     its key, e.g. a URL stored before the host rules existed."""
-    from fnac_connector.marketplace.fnac.client import FnacClient
-
     require_allowed(store.fnac_base_url, kind=FNAC)
     return FnacClient(
         base_url=store.fnac_base_url, partner_id=store.partner_id, shop_id=store.shop_id,
@@ -55,8 +55,6 @@ def fnac_client_for(store: Store, *, key: str | None = None, token_store=None):
 
 def mirakl_client_for(store: Store, *, api_key: str | None = None):
     """Raises EndpointNotAllowed (nothing sent) when the store's Mirakl URL may not receive its key."""
-    from fnac_connector.marketplace.mirakl.client import MiraklClient
-
     require_allowed(store.mirakl_base_url, kind=MIRAKL)
     return MiraklClient(
         base_url=store.mirakl_base_url, api_key=api_key if api_key is not None else store.mirakl_api_key,

@@ -11,7 +11,7 @@ Each app registers, in its AppConfig.ready():
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 _connect_hooks: list[Callable] = []
@@ -70,6 +70,44 @@ def schedule_specs() -> list[ScheduleSpec]:
 
 def schedule_name(store_id: int, job: str) -> str:
     return f"store:{store_id}:{job}"
+
+
+# ---------------------------------------------------------------- offers to push (stores, catalogue -> inventory)
+# Inventory owns what is pushed to FNAC and registers both functions in its AppConfig.ready(); the lower apps call
+# them without importing inventory.
+_offers_changed: Callable | None = None
+_price_stock_writer: Callable | None = None
+
+
+def on_offers_changed(func: Callable) -> Callable:
+    """Register ``func(*, store_id, product_ids, reason)``: record, in the caller's transaction, that these
+    products (``None``: every active product of the store) must be pushed to FNAC again."""
+    global _offers_changed
+    _offers_changed = func
+    return func
+
+
+def offers_changed(*, store_id: int, product_ids: Iterable[int] | None, reason: str) -> None:
+    _registered(_offers_changed, "on_offers_changed")(store_id=store_id, product_ids=product_ids, reason=reason)
+
+
+def on_price_stock_write(func: Callable) -> Callable:
+    """Register ``func(*, product, price, sale_price, quantity, source)``: an OMS edit of a product's price, sale
+    price (``None``: unchanged) or stock on hand, validated, recorded and pushed."""
+    global _price_stock_writer
+    _price_stock_writer = func
+    return func
+
+
+def price_stock_write(*, product, price=None, sale_price=None, quantity: int | None = None, source: str) -> None:
+    _registered(_price_stock_writer, "on_price_stock_write")(product=product, price=price, sale_price=sale_price,
+                                                             quantity=quantity, source=source)
+
+
+def _registered(func: Callable | None, name: str) -> Callable:
+    if func is None:
+        raise RuntimeError(f"no app registered stores.hooks.{name} (the inventory app is not installed)")
+    return func
 
 
 # ---------------------------------------------------------------- admin extension points

@@ -23,6 +23,7 @@ from stores import hooks
 from stores.clients import StoreTokenStore, fnac_client_for, mirakl_client_for
 from stores.endpoints import LABELS, SECRET_OF_URL, URL_FIELDS, store_url_problems
 from stores.models import Store, SyncRun
+from stores.syncs import runs_mark_stale as runs_mark_stale  # the stale-run job's door calls it here
 from stores.syncs import sync_run
 from stores.validators import credential_problems
 
@@ -124,11 +125,7 @@ def store_update(*, store: Store, data: dict) -> Store:
         store.save()
         if before and any(before[f] != getattr(store, f) for f in PUSH_FIELDS):
             # what FNAC may sell or the price it shows changed for every product: push them all again
-            from catalogue.models import Product
-            from inventory.services import products_mark_changed
-
-            ids = list(Product.objects.filter(store=store, is_active=True).values_list("id", flat=True))
-            products_mark_changed(store=store, product_ids=ids, reason="store_settings")
+            hooks.offers_changed(store_id=store.pk, product_ids=None, reason="store_settings")
         if touched_connection and store.status == Store.Status.CONNECTED:
             # credentials or endpoints changed: the store must be connected again to prove them
             store.status = Store.Status.NOT_CONNECTED

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from stores.syncs import runs_mark_stale
+from stores import services
 
 
 def runs_mark_stale_task() -> int:
     """Every few minutes (global schedule ``global:runs_mark_stale``): close the runs whose worker died."""
-    return runs_mark_stale()
+    return services.runs_mark_stale()

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from catalogue.excel import upload_apply, upload_validate
+from catalogue import services
 from fnac_connector.errors import ServiceError
 from stores.models import Store
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         try:
             with transaction.atomic():
-                upload = upload_validate(store=store, content=path.read_bytes(), filename=path.name,
+                upload = services.upload_validate(store=store, content=path.read_bytes(), filename=path.name,
                                          category_code=opts["category"])
                 self.stdout.write(f"upload #{upload.pk}: {upload.total_rows} rows, {upload.valid_rows} valid, "
                                   f"{upload.rejected_rows} rejected")
@@ -44,7 +44,7 @@ class Command(BaseCommand):
                     transaction.set_rollback(True)
                     self.stdout.write("dry run: nothing changed")
                     return
-                upload = upload_apply(upload=upload, trigger="command")
+                upload = services.upload_apply(upload=upload, trigger="command")
         except ServiceError as exc:
             raise CommandError(str(exc)) from None
         counts = ", ".join(f"{k}={v}" for k, v in sorted(upload.counts.items()))

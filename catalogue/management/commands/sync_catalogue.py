@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalogue.imports import catalogue_sync
+from catalogue import services
 from fnac_connector.errors import ServiceError
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if not store.is_connected:
             raise CommandError(f"store {store.name!r} is not connected ({store.get_status_display()})")
         try:
-            run = catalogue_sync(store=store, full=opts["full"], trigger="command")
+            run = services.catalogue_sync(store=store, full=opts["full"], trigger="command")
         except LockBusy as exc:
             raise CommandError(f"{exc}; try again when it has finished") from None
         except ServiceError as exc:

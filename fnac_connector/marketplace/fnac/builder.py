@@ -14,10 +14,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from lxml import etree
 
+from .limits import (
+    MAX_OFFER_TEXT,
+    MAX_OFFERS_PER_UPDATE,
+    MAX_ORDER_IDS_PER_QUERY,
+    MAX_ORDERS_PER_UPDATE,
+    MAX_PICTURES,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MIN_PRICE,
+    ORDER_ID_MAX_LENGTH,
+)
 from .types import (
     LINE_ACTIONS,
-    MAX_OFFERS_PER_UPDATE,
-    MAX_ORDERS_PER_UPDATE,
     NAMESPACE,
     ORDER_ACTIONS,
     ORDER_STATES,
@@ -34,12 +43,6 @@ ORDER_DATE_TYPES = ("CreatedAt", "UpdatedAt", "AcceptedAt", "ReceivedAt", "Debit
 QUANTITY_MODES = ("Equals", "LessThan", "GreaterThan", "LessThanOrEquals", "GreaterThanOrEquals")
 SORT_ORDERS = ("ASC", "DESC")
 OFFER_TREATMENTS = ("delete",)
-MAX_ORDER_IDS_PER_QUERY = 50
-MAX_PICTURES = 4
-ORDER_ID_MAX_LENGTH = 13
-PRICE_MIN = Decimal("0.90")
-PRICE_MAX = Decimal("20000")
-QUANTITY_MAX = 9999
 CENTS = Decimal("0.01")
 
 
@@ -113,14 +116,14 @@ def format_price(value: Decimal | int | float | str) -> str:
         amount = Decimal(str(value)).quantize(CENTS, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"price {value!r} is not a number") from exc
-    if not amount.is_finite() or amount < PRICE_MIN or amount > PRICE_MAX:
-        raise ValueError(f"price {value} is outside FNAC's range {PRICE_MIN}..{PRICE_MAX}")
+    if not amount.is_finite() or amount < MIN_PRICE or amount > MAX_PRICE:
+        raise ValueError(f"price {value} is outside FNAC's range {MIN_PRICE}..{MAX_PRICE}")
     return f"{amount:.2f}"
 
 
 def check_quantity(value: int, what: str = "quantity") -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= QUANTITY_MAX:
-        raise ValueError(f"{what} must be an integer in 0..{QUANTITY_MAX}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_QUANTITY:
+        raise ValueError(f"{what} must be an integer in 0..{MAX_QUANTITY}, got {value!r}")
     return str(value)
 
 
@@ -196,7 +199,7 @@ def _offer(parent: etree._Element, offer: OfferUpdate, index: int) -> None:
         _child(element, "product_reference", str(offer.product_reference),
                type=_one_of(offer.product_reference_type, PRODUCT_REFERENCE_TYPES,
                             f"{where} product_reference_type"))
-    _child(element, "offer_reference", _max_length(offer.sku, 255, f"{where} sku"), type="SellerSku")
+    _child(element, "offer_reference", _max_length(offer.sku, MAX_OFFER_TEXT, f"{where} sku"), type="SellerSku")
     if offer.price is not None:
         try:
             _child(element, "price", format_price(offer.price))
@@ -208,10 +211,10 @@ def _offer(parent: etree._Element, offer: OfferUpdate, index: int) -> None:
     if offer.quantity is not None:
         _child(element, "quantity", check_quantity(offer.quantity, f"{where} quantity"))
     if offer.description is not None:
-        _child(element, "description", _max_length(offer.description, 255, f"{where} description"))
+        _child(element, "description", _max_length(offer.description, MAX_OFFER_TEXT, f"{where} description"))
     if offer.internal_comment is not None:
         _child(element, "internal_comment",
-               _max_length(offer.internal_comment, 255, f"{where} internal_comment"))
+               _max_length(offer.internal_comment, MAX_OFFER_TEXT, f"{where} internal_comment"))
     if offer.treatment is not None:
         _child(element, "treatment", _one_of(offer.treatment, OFFER_TREATMENTS, f"{where} treatment"))
     if offer.pictures:
@@ -219,10 +222,10 @@ def _offer(parent: etree._Element, offer: OfferUpdate, index: int) -> None:
             raise ValueError(f"{where}: {len(offer.pictures)} pictures, FNAC accepts at most {MAX_PICTURES}")
         pictures = _child(element, "pictures")
         for number, url in enumerate(offer.pictures, start=1):
-            _child(pictures, f"picture_{number}", _max_length(url, 255, f"{where} picture_{number}"))
+            _child(pictures, f"picture_{number}", _max_length(url, MAX_OFFER_TEXT, f"{where} picture_{number}"))
     if offer.logistic_type_id is not None:
         _child(element, "logistic_type_id",
-               _max_length(offer.logistic_type_id, 255, f"{where} logistic_type_id"))
+               _max_length(offer.logistic_type_id, MAX_OFFER_TEXT, f"{where} logistic_type_id"))
     if offer.time_to_ship is not None:
         if isinstance(offer.time_to_ship, bool) or not isinstance(offer.time_to_ship, int) \
                 or offer.time_to_ship < 0:

@@ -20,9 +20,8 @@ from ..errors import AuthError, BadResponse, MarketplaceError, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
 from . import builder, parser
 from .builder import DateFilter, RequestHeader
+from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE
 from .types import (
-    MAX_OFFERS_PER_UPDATE,
-    MAX_ORDERS_PER_UPDATE,
     AuthToken,
     BatchStatus,
     Carrier,

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from ..errors import AuthError, BadResponse, Rejected
-from .codes import AUTH_ERROR_CODES
+from .limits import AUTH_ERROR_CODES
 from .types import (
     Address,
     AuthToken,

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE  # noqa: F401  (re-exported: limits.py is the source)
+
 NAMESPACE = "http://www.fnac.com/schemas/mp-dialog.xsd"
 
 ORDER_STATES = ("Created", "Accepted", "Refused", "ToShip", "Shipped", "NotReceived", "Received",
@@ -26,8 +28,6 @@ PRODUCT_STATES = {"11": "New", "10": "Refurbished", "1": "Used - like new", "2":
                   "3": "Used - good", "4": "Used - acceptable", "5": "Collectible - like new",
                   "6": "Collectible - very good", "7": "Collectible - good", "8": "Collectible - acceptable"}
 FINAL_BATCH_STATUSES = ("OK", "WARNING", "ERROR", "FATAL")
-MAX_OFFERS_PER_UPDATE = 10_000
-MAX_ORDERS_PER_UPDATE = 25
 
 
 @dataclass(frozen=True)

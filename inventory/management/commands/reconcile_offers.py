@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from fnac_connector.errors import ServiceError
-from inventory.reconcile import offers_reconcile
+from inventory import services
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if store is None:
             raise CommandError(f"unknown store id {opts['store']}")
         try:
-            run = offers_reconcile(store=store, full=opts["full"], trigger="command")
+            run = services.offers_reconcile(store=store, full=opts["full"], trigger="command")
         except LockBusy as exc:
             raise CommandError(f"{exc}; try again when it has finished") from None
         except ServiceError as exc:

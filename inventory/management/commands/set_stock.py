@@ -7,7 +7,7 @@ import io
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.services import stock_batch
+from inventory import services
 from stores.models import Store
 
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             cells = row + [""] * (max(sku_i, value_i) + 1 - len(row))
             items.append({"sku": cells[sku_i].strip(), column: cells[value_i].strip()})
             lines.append(line_no)
-        result = stock_batch(store=store, items=items, source="command")
+        result = services.stock_batch(store=store, items=items, source="command")
         for item in result.errors:
             self.stderr.write(f"line {lines[item.index]}: {item.sku or '(no sku)'}: {item.error}")
         verb = "set" if column == "quantity" else "adjusted"

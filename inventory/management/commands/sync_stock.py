@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from fnac_connector.errors import ServiceError
-from inventory.sync import stock_sync
+from inventory import services
 from stores.models import SyncRun
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if store is None:
             raise CommandError(f"unknown store id {opts['store']}")
         try:
-            run = stock_sync(store=store, skus=opts["sku"] or None, trigger="command")
+            run = services.stock_sync(store=store, skus=opts["sku"] or None, trigger="command")
         except ServiceError as exc:
             raise CommandError(str(exc)) from None
         run.refresh_from_db()
