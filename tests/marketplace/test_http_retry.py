@@ -18,17 +18,6 @@ from fnac_connector.marketplace.http import HttpTransport, parse_retry_after, re
 URL = "https://api.example.test/thing"
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
 def transport(sleeps, **kw) -> HttpTransport:
     options = {
         "service": "test",
