@@ -18,7 +18,7 @@ from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
@@ -148,14 +148,10 @@ ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_s
 
 
 # ---------------------------------------------------------------- panels on the order page
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "state_badge", "carrier_code", "tracking_number", "awb", "source", "shipped_lines",
               "last_error", "label_link"]
-    readonly_fields = fields
     verbose_name_plural = "shipments"
 
     def get_queryset(self, request):
@@ -181,25 +177,17 @@ class ShipmentInline(admin.TabularInline):
                            reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
 
 
-class WmsEventInline(admin.TabularInline):
+class WmsEventInline(ReadOnlyInline):
     model = WmsEvent
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["received_at", "event_id", "kind", "lines", "outcome", "note", "duplicates"]
-    readonly_fields = fields
     verbose_name_plural = "WMS events"
 
 
-class WmsDeliveryInline(admin.TabularInline):
+class WmsDeliveryInline(ReadOnlyInline):
     model = WmsDelivery
     fk_name = "order"
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "kind", "state", "attempts", "last_status_code", "last_error", "next_attempt_at",
               "delivered_at"]
-    readonly_fields = fields
     verbose_name_plural = "WMS deliveries"
 
 

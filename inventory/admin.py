@@ -19,7 +19,7 @@ from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
 from stores.models import Store
 from stores.selectors import stores_for_user
 
@@ -75,14 +75,10 @@ class AdjustForm(forms.Form):
                                max_value=services.MAX_ON_HAND)
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyInline):
     model = StockMovement
     fk_name = "product"
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "kind", "delta", "quantity_after", "source", "user", "note"]
-    readonly_fields = fields
     ordering = ["-created_at", "-id"]
     classes = ["collapse"]
 

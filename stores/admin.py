@@ -35,6 +35,29 @@ def badge(text: str, colour: str):
                        'font-size:11px;white-space:nowrap">{}</span>', colour, text)
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A panel that only shows rows: nothing added, edited or deleted from it; every field listed is read-only."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class SyncRunColumns:
+    """The state badge and progress bar of a sync run, for the run list and the runs panel of a store."""
+
+    @admin.display(description="State")
+    def state_badge(self, run):
+        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+    @admin.display(description="Progress")
+    def progress(self, run):
+        return progress_bar(run)
+
+
 def progress_bar(run: SyncRun):
     pct = run.progress_percent
     if pct is None:
@@ -139,13 +162,9 @@ class ConnectForm(forms.Form):
                                      help_text="Leave empty to use the stored key.")
 
 
-class SyncRunInline(admin.TabularInline):
+class SyncRunInline(SyncRunColumns, ReadOnlyInline):
     model = SyncRun
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["kind", "state_badge", "trigger", "started_at", "finished_at", "progress", "error_count"]
-    readonly_fields = fields
     ordering = ["-created_at"]
     show_change_link = True
 
@@ -154,14 +173,6 @@ class SyncRunInline(admin.TabularInline):
         qs = super().get_queryset(request)
         ids = list(qs.order_by("-created_at").values_list("id", flat=True)[:10])
         return qs.filter(id__in=ids)
-
-    @admin.display(description="State")
-    def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
-
-    @admin.display(description="Progress")
-    def progress(self, run):
-        return progress_bar(run)
 
 
 @admin.action(description="Disconnect selected stores", permissions=["connect"])
@@ -354,7 +365,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(SyncRunColumns, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
     list_filter = ["kind", "state", StoreFilter]
@@ -371,22 +382,10 @@ class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return [SyncIssueInline]
 
-    @admin.display(description="State")
-    def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
 
-    @admin.display(description="Progress")
-    def progress(self, run):
-        return progress_bar(run)
-
-
-class SyncIssueInline(admin.TabularInline):
+class SyncIssueInline(ReadOnlyInline):
     model = SyncIssue
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["code", "reference", "message", "details", "raw"]
-    readonly_fields = fields
     classes = ["collapse"]
 
 
