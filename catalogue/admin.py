@@ -29,7 +29,7 @@ from catalogue.rules import CONDITIONS
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm
+from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm, stores_each
 from stores.models import Store, SyncRun
 from stores.selectors import stores_for_user
 
@@ -57,13 +57,9 @@ FIELD_PERMS = {"stock_on_hand": "catalogue.adjust_stock", "price": "catalogue.ch
 # ---------------------------------------------------------------- store side: Sync Catalogue
 @admin.action(description="Sync Catalogue", permissions=["sync"])
 def sync_catalogue_action(modeladmin, request, queryset):
-    started = []
-    for store in queryset:
-        try:
-            run = services.catalogue_sync_request(store=store, full=True, trigger="admin")
-            started.append(f"{store.name} (run #{run.pk})")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.WARNING)
+    started = [f"{store.name} (run #{run.pk})" for store, run in stores_each(
+        modeladmin, request, queryset,
+        lambda store: services.catalogue_sync_request(store=store, full=True, trigger="admin"))]
     if started:
         modeladmin.message_user(request, "Catalogue sync started for " + ", ".join(started)
                                 + "; follow the progress in the store's sync runs.", messages.SUCCESS)

@@ -18,7 +18,7 @@ from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
-from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, stores_each
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
@@ -45,13 +45,9 @@ def _report(modeladmin, request, done: int, verb: str, errors: list[str]) -> Non
 # ---------------------------------------------------------------- store action
 @admin.action(description="Refresh FNAC carriers", permissions=["sync"])
 def refresh_carriers_action(modeladmin, request, queryset):
-    done = []
-    for store in queryset:
-        try:
-            run = services.carriers_refresh(store=store, trigger="admin")
-            done.append(f"{store.name} ({run.counts.get('carriers', 0)} carriers)")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.ERROR)
+    done = [f"{store.name} ({run.counts.get('carriers', 0)} carriers)" for store, run in stores_each(
+        modeladmin, request, queryset, lambda store: services.carriers_refresh(store=store, trigger="admin"),
+        level=messages.ERROR)]
     if done:
         modeladmin.message_user(request, "Carriers refreshed: " + ", ".join(done) + ".", messages.SUCCESS)
 

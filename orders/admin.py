@@ -16,7 +16,7 @@ from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.selectors import orders_search
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
-from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
 
 S = OrderStatus
 STATUS_COLOURS = {
@@ -34,13 +34,8 @@ def _status_badge(status: str, label: str):
 # ---------------------------------------------------------------- store side: Sync Orders
 @admin.action(description="Sync Orders", permissions=["sync"])
 def sync_orders_action(modeladmin, request, queryset):
-    started = []
-    for store in queryset:
-        try:
-            run = services.orders_sync_request(store=store, trigger="admin")
-            started.append(f"{store.name} (run #{run.pk})")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.WARNING)
+    started = [f"{store.name} (run #{run.pk})" for store, run in stores_each(
+        modeladmin, request, queryset, lambda store: services.orders_sync_request(store=store, trigger="admin"))]
     if started:
         modeladmin.message_user(request, "Order sync started for " + ", ".join(started) + ".", messages.SUCCESS)
 

@@ -35,6 +35,18 @@ def badge(text: str, colour: str):
                        'font-size:11px;white-space:nowrap">{}</span>', colour, text)
 
 
+def stores_each(modeladmin, request, queryset, start, *, level=messages.WARNING) -> list:
+    """``start(store)`` for every selected store, in turn; a refusal (ServiceError) is shown as "store: why" at
+    ``level`` and the next store is tried. Returns the (store, result) pairs of the stores it worked for."""
+    done = []
+    for store in queryset:
+        try:
+            done.append((store, start(store)))
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", level)
+    return done
+
+
 class ReadOnlyInline(admin.TabularInline):
     """A panel that only shows rows: nothing added, edited or deleted from it; every field listed is read-only."""
 
@@ -177,13 +189,7 @@ class SyncRunInline(SyncRunColumns, ReadOnlyInline):
 
 @admin.action(description="Disconnect selected stores", permissions=["connect"])
 def disconnect_stores(modeladmin, request, queryset):
-    done = 0
-    for store in queryset:
-        try:
-            services.store_disconnect(store=store)
-            done += 1
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
+    done = len(stores_each(modeladmin, request, queryset, lambda store: services.store_disconnect(store=store)))
     if done:
         modeladmin.message_user(request, f"{done} store(s) disconnected; their periodic jobs are stopped.")
 
