@@ -18,7 +18,7 @@ from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
-from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, stores_each
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, ViewOnlyAdminMixin, badge, stores_each
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
@@ -220,7 +220,7 @@ class ShipForm(forms.Form):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
                     "created_at", "label_link"]
     list_filter = ["state", "source", StoreFilter]
@@ -233,12 +233,6 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("label_pdf", "label_data")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, shipment):
@@ -320,22 +314,16 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WmsEvent)
-class WmsEventAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsEventAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "store", "event_id", "kind", "order_ref", "lines", "outcome", "duplicates", "note"]
     list_filter = ["outcome", "kind", StoreFilter]
     list_select_related = ["store"]
     search_fields = ["event_id", "order_ref"]
     readonly_fields = [f.name for f in WmsEvent._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WmsDelivery)
-class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsDeliveryAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "store", "kind", "key", "order", "state_badge", "attempts", "last_status_code",
                     "next_attempt_at", "delivered_at", "last_error"]
     list_filter = ["state", "kind", StoreFilter]
@@ -343,12 +331,6 @@ class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["key", "order__marketplace_order_id"]
     readonly_fields = [f.name for f in WmsDelivery._meta.fields]
     actions = ["retry_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, delivery):

@@ -47,6 +47,16 @@ def stores_each(modeladmin, request, queryset, start, *, level=messages.WARNING)
     return done
 
 
+class ViewOnlyAdminMixin:
+    """A list to read: its records are written by the connector, never added or edited in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """A panel that only shows rows: nothing added, edited or deleted from it; every field listed is read-only."""
 
@@ -371,19 +381,13 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(SyncRunColumns, StoreScopedAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
     list_filter = ["kind", "state", StoreFilter]
     list_select_related = ["store"]
     readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_inlines(self, request, obj):
         return [SyncIssueInline]
