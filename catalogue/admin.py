@@ -29,7 +29,15 @@ from catalogue.rules import CONDITIONS
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, progress_bar, store_sync_confirm
+from stores.admin import (
+    StoreFilter,
+    StoreScopedAdminMixin,
+    ViewOnlyAdminMixin,
+    badge,
+    progress_bar,
+    store_sync_confirm,
+    stores_each,
+)
 from stores.models import Store, SyncRun
 from stores.selectors import stores_for_user
 
@@ -57,13 +65,9 @@ FIELD_PERMS = {"stock_on_hand": "catalogue.adjust_stock", "price": "catalogue.ch
 # ---------------------------------------------------------------- store side: Sync Catalogue
 @admin.action(description="Sync Catalogue", permissions=["sync"])
 def sync_catalogue_action(modeladmin, request, queryset):
-    started = []
-    for store in queryset:
-        try:
-            run = services.catalogue_sync_request(store=store, full=True, trigger="admin")
-            started.append(f"{store.name} (run #{run.pk})")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.WARNING)
+    started = [f"{store.name} (run #{run.pk})" for store, run in stores_each(
+        modeladmin, request, queryset,
+        lambda store: services.catalogue_sync_request(store=store, full=True, trigger="admin"))]
     if started:
         modeladmin.message_user(request, "Catalogue sync started for " + ", ".join(started)
                                 + "; follow the progress in the store's sync runs.", messages.SUCCESS)
@@ -500,7 +504,7 @@ class ValuesListAdmin(admin.ModelAdmin):
 
 
 @admin.register(ListingJob)
-class ListingJobAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "kind", "purpose", "external_id", "status", "is_final", "polls", "created_at",
                     "finished_at", "message"]
     list_filter = ["kind", "purpose", "is_final", StoreFilter]
@@ -509,12 +513,6 @@ class ListingJobAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ["store", "run", "kind", "purpose", "external_id", "status", "is_final", "product_ids",
                        "error_lines", "result", "polls", "message", "created_at", "finished_at"]
     exclude = []
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Rejected lines (Mirakl P44)")
     def error_lines(self, job):
@@ -527,17 +525,11 @@ class ListingJobAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ProductUpload)
-class ProductUploadAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ProductUploadAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "filename", "state", "total_rows", "valid_rows", "rejected_rows", "created_at",
                     "preview"]
     list_filter = ["state", StoreFilter]
     list_select_related = ["store"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="")
     def preview(self, upload):

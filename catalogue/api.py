@@ -158,21 +158,22 @@ class ProductViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.Retriev
         return _started(services.products_delete_request(store=product.store, product_ids=[product.pk],
                                                          trigger="api"))
 
-    @extend_schema(request=None, responses={200: ProductSerializer})
-    @action(detail=True, methods=["post"])
-    def deactivate(self, request, pk=None):
+    def _switched(self, service):
+        """``service`` (activate or deactivate) applied to this product; the product as it is then."""
         product = self.get_object()
-        services.products_deactivate(products=Product.objects.filter(pk=product.pk), trigger="api")
+        service(products=Product.objects.filter(pk=product.pk), trigger="api")
         product.refresh_from_db()
         return Response(ProductSerializer(product).data)
 
     @extend_schema(request=None, responses={200: ProductSerializer})
     @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        return self._switched(services.products_deactivate)
+
+    @extend_schema(request=None, responses={200: ProductSerializer})
+    @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        product = self.get_object()
-        services.products_activate(products=Product.objects.filter(pk=product.pk), trigger="api")
-        product.refresh_from_db()
-        return Response(ProductSerializer(product).data)
+        return self._switched(services.products_activate)
 
     @extend_schema(parameters=[OpenApiParameter("category", str, required=True, description="leaf category code")],
                    responses={(200, XLSX): OpenApiTypes.BINARY, 400: DetailSerializer})

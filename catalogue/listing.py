@@ -131,13 +131,19 @@ def product_update(*, product: Product, data: dict, trigger: str = "api") -> Pro
 
 
 # ================================================================ listing
-def products_list_request(*, store: Store, product_ids: Sequence[int], trigger: str = "") -> SyncRun:
-    """Queue the listing of these products (offers_update with EAN, SKU, price, condition, quantity,
-    description, pictures). The run exists at once; a worker sends and follows the batches."""
+def _store_product_ids(store: Store, product_ids: Sequence[int], *, none: str) -> list[int]:
+    """The ids among ``product_ids`` of products of ``store``, which must be connected; none: InvalidInput."""
     _require_connected(store)
     ids = list(Product.objects.filter(store=store, pk__in=list(product_ids)).values_list("pk", flat=True))
     if not ids:
-        raise InvalidInput("No product of this store to list.")
+        raise InvalidInput(none)
+    return ids
+
+
+def products_list_request(*, store: Store, product_ids: Sequence[int], trigger: str = "") -> SyncRun:
+    """Queue the listing of these products (offers_update with EAN, SKU, price, condition, quantity,
+    description, pictures). The run exists at once; a worker sends and follows the batches."""
+    ids = _store_product_ids(store, product_ids, none="No product of this store to list.")
     with transaction.atomic():
         run = run_create(store=store, kind=SyncRun.Kind.PRODUCT_LISTING, trigger=trigger,
                          params={"purpose": ListingJob.Purpose.LIST, "product_ids": ids})
@@ -152,10 +158,7 @@ def products_list_request(*, store: Store, product_ids: Sequence[int], trigger: 
 def products_delete_request(*, store: Store, product_ids: Sequence[int], trigger: str = "") -> SyncRun:
     """Queue the deletion of these products' offers on FNAC (treatment delete). The OMS records stay,
     marked delisted once FNAC confirms."""
-    _require_connected(store)
-    ids = list(Product.objects.filter(store=store, pk__in=list(product_ids)).values_list("pk", flat=True))
-    if not ids:
-        raise InvalidInput("No product of this store to delete on FNAC.")
+    ids = _store_product_ids(store, product_ids, none="No product of this store to delete on FNAC.")
     with transaction.atomic():
         run = run_create(store=store, kind=SyncRun.Kind.PRODUCT_LISTING, trigger=trigger,
                          params={"purpose": ListingJob.Purpose.DELETE, "product_ids": ids})

@@ -18,7 +18,7 @@ from fulfilment import services
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, ViewOnlyAdminMixin, badge, stores_each
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
@@ -45,13 +45,9 @@ def _report(modeladmin, request, done: int, verb: str, errors: list[str]) -> Non
 # ---------------------------------------------------------------- store action
 @admin.action(description="Refresh FNAC carriers", permissions=["sync"])
 def refresh_carriers_action(modeladmin, request, queryset):
-    done = []
-    for store in queryset:
-        try:
-            run = services.carriers_refresh(store=store, trigger="admin")
-            done.append(f"{store.name} ({run.counts.get('carriers', 0)} carriers)")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.ERROR)
+    done = [f"{store.name} ({run.counts.get('carriers', 0)} carriers)" for store, run in stores_each(
+        modeladmin, request, queryset, lambda store: services.carriers_refresh(store=store, trigger="admin"),
+        level=messages.ERROR)]
     if done:
         modeladmin.message_user(request, "Carriers refreshed: " + ", ".join(done) + ".", messages.SUCCESS)
 
@@ -148,14 +144,10 @@ ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_s
 
 
 # ---------------------------------------------------------------- panels on the order page
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "state_badge", "carrier_code", "tracking_number", "awb", "source", "shipped_lines",
               "last_error", "label_link"]
-    readonly_fields = fields
     verbose_name_plural = "shipments"
 
     def get_queryset(self, request):
@@ -181,25 +173,17 @@ class ShipmentInline(admin.TabularInline):
                            reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
 
 
-class WmsEventInline(admin.TabularInline):
+class WmsEventInline(ReadOnlyInline):
     model = WmsEvent
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["received_at", "event_id", "kind", "lines", "outcome", "note", "duplicates"]
-    readonly_fields = fields
     verbose_name_plural = "WMS events"
 
 
-class WmsDeliveryInline(admin.TabularInline):
+class WmsDeliveryInline(ReadOnlyInline):
     model = WmsDelivery
     fk_name = "order"
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "kind", "state", "attempts", "last_status_code", "last_error", "next_attempt_at",
               "delivered_at"]
-    readonly_fields = fields
     verbose_name_plural = "WMS deliveries"
 
 
@@ -236,7 +220,7 @@ class ShipForm(forms.Form):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
                     "created_at", "label_link"]
     list_filter = ["state", "source", StoreFilter]
@@ -249,12 +233,6 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("label_pdf", "label_data")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, shipment):
@@ -336,22 +314,16 @@ class ShipmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WmsEvent)
-class WmsEventAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsEventAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "store", "event_id", "kind", "order_ref", "lines", "outcome", "duplicates", "note"]
     list_filter = ["outcome", "kind", StoreFilter]
     list_select_related = ["store"]
     search_fields = ["event_id", "order_ref"]
     readonly_fields = [f.name for f in WmsEvent._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WmsDelivery)
-class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsDeliveryAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "store", "kind", "key", "order", "state_badge", "attempts", "last_status_code",
                     "next_attempt_at", "delivered_at", "last_error"]
     list_filter = ["state", "kind", StoreFilter]
@@ -359,12 +331,6 @@ class WmsDeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["key", "order__marketplace_order_id"]
     readonly_fields = [f.name for f in WmsDelivery._meta.fields]
     actions = ["retry_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, delivery):

@@ -101,6 +101,13 @@ ShipResultSerializer = inline_serializer("ShipResult", {
 LABEL_PERMS = {"GET": ["orders.view_order", "fulfilment.view_shipment"]}
 
 
+def _valid(serializer_class, request) -> dict:
+    """The request body checked by ``serializer_class`` (a 400 with the field errors when it does not pass)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 def _order(request, pk: int):
     return get_object_or_404(orders_for_user(request.user), pk=pk)
 
@@ -124,12 +131,11 @@ class ReadyToShipView(APIView):
                    summary="Ready to Ship: book the shipment and confirm it to FNAC")
     def post(self, request, pk: int):
         order = _order(request, pk)
-        data = ReadyToShipSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _valid(ReadyToShipSerializer, request)
         outcome = services.order_ready_to_ship(order=order, user=request.user, trigger="api",
-                                               lines=data.validated_data["lines"] or None,
-                                               tracking_number=data.validated_data["tracking_number"],
-                                               carrier_code=data.validated_data["carrier_code"])
+                                               lines=data["lines"] or None,
+                                               tracking_number=data["tracking_number"],
+                                               carrier_code=data["carrier_code"])
         return Response({"confirmed": outcome.ok, "error": outcome.error,
                          "shipment": ShipmentSerializer(outcome.shipment, context={"request": request}).data,
                          "order": OrderDetailSerializer(order_detail(order.pk)).data})
@@ -144,10 +150,9 @@ class RetryConfirmationView(APIView):
         summary="Retry the shipment confirmation to FNAC (after fixing what it refused)")
     def post(self, request, pk: int):
         order = _order(request, pk)
-        data = RetrySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _valid(RetrySerializer, request)
         shipments = services.order_shipments_retry(order=order, user=request.user, trigger="api",
-                                                   carrier_code=data.validated_data["carrier_code"])
+                                                   carrier_code=data["carrier_code"])
         detail = order_detail(order.pk)
         confirmed = all(s.state == Shipment.State.CONFIRMED for s in shipments)
         return Response({"confirmed": confirmed, "error": "" if confirmed else detail.last_push_error,
@@ -163,9 +168,8 @@ class CancelView(APIView):
                    summary="Cancel by the seller (refused lines before acceptance, refund after payment)")
     def post(self, request, pk: int):
         order = _order(request, pk)
-        data = CancelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        order = services.order_cancel_by_seller(order=order, reason=data.validated_data["reason"], user=request.user)
+        data = _valid(CancelSerializer, request)
+        order = services.order_cancel_by_seller(order=order, reason=data["reason"], user=request.user)
         return Response(OrderDetailSerializer(order_detail(order.pk)).data)
 
 

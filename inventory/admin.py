@@ -19,7 +19,14 @@ from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
+from stores.admin import (
+    ReadOnlyInline,
+    StoreFilter,
+    StoreScopedAdminMixin,
+    ViewOnlyAdminMixin,
+    badge,
+    store_sync_confirm,
+)
 from stores.models import Store
 from stores.selectors import stores_for_user
 
@@ -75,14 +82,10 @@ class AdjustForm(forms.Form):
                                max_value=services.MAX_ON_HAND)
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyInline):
     model = StockMovement
     fk_name = "product"
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "kind", "delta", "quantity_after", "source", "user", "note"]
-    readonly_fields = fields
     ordering = ["-created_at", "-id"]
     classes = ["collapse"]
 
@@ -290,7 +293,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PushBatch)
-class PushBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class PushBatchAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "batch_id", "offers", "status", "accepted", "rejected", "polls", "created_at",
                     "finished_at"]
     list_filter = [StoreFilter, "status"]
@@ -298,8 +301,3 @@ class PushBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["batch_id"]
     readonly_fields = [f.name for f in PushBatch._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -7,37 +7,30 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from fnac_connector.errors import ServiceError
 from inventory import services
 from stores import hooks
+from stores.admin import stores_each
 
 
 @admin.action(description="Sync Stock (push every active product's quantity and price to FNAC)",
               permissions=["sync"])
 def sync_stock(modeladmin, request, queryset):
-    for store in queryset:
-        try:
-            run = services.stock_sync_request(store=store, trigger="admin")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
-            continue
-        modeladmin.message_user(request, format_html(
-            'Sync Stock of {} started: <a href="{}">follow run #{}</a>.', store,
-            reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+    stores_each(modeladmin, request, queryset, lambda store: _started(
+        modeladmin, request, "Sync Stock", store, services.stock_sync_request(store=store, trigger="admin")))
 
 
 @admin.action(description="Reconcile offers (compare FNAC with what was pushed, repair drift)",
               permissions=["sync"])
 def reconcile_offers(modeladmin, request, queryset):
-    for store in queryset:
-        try:
-            run = services.offers_reconcile_request(store=store, full=True, trigger="admin")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
-            continue
-        modeladmin.message_user(request, format_html(
-            'Offers reconciliation of {} started: <a href="{}">follow run #{}</a>.', store,
-            reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+    stores_each(modeladmin, request, queryset, lambda store: _started(
+        modeladmin, request, "Offers reconciliation", store,
+        services.offers_reconcile_request(store=store, full=True, trigger="admin")))
+
+
+def _started(modeladmin, request, what: str, store, run) -> None:
+    modeladmin.message_user(request, format_html(
+        '{} of {} started: <a href="{}">follow run #{}</a>.', what, store,
+        reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
 
 
 def register() -> None:

@@ -16,7 +16,7 @@ from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.selectors import orders_search
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
-from stores.admin import StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm
+from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
 
 S = OrderStatus
 STATUS_COLOURS = {
@@ -34,13 +34,8 @@ def _status_badge(status: str, label: str):
 # ---------------------------------------------------------------- store side: Sync Orders
 @admin.action(description="Sync Orders", permissions=["sync"])
 def sync_orders_action(modeladmin, request, queryset):
-    started = []
-    for store in queryset:
-        try:
-            run = services.orders_sync_request(store=store, trigger="admin")
-            started.append(f"{store.name} (run #{run.pk})")
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store.name}: {exc}", messages.WARNING)
+    started = [f"{store.name} (run #{run.pk})" for store, run in stores_each(
+        modeladmin, request, queryset, lambda store: services.orders_sync_request(store=store, trigger="admin"))]
     if started:
         modeladmin.message_user(request, "Order sync started for " + ", ".join(started) + ".", messages.SUCCESS)
 
@@ -58,27 +53,19 @@ class FnacStateFilter(admin.SimpleListFilter):
 
 
 # ---------------------------------------------------------------- inlines
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["order_detail_id", "sku", "product", "product_name", "quantity", "price", "fees", "shipping_price",
               "state", "unmatched", "reserved_quantity", "tracking_number", "tracking_company"]
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
 
 
-class OrderStatusChangeInline(admin.TabularInline):
+class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
-    extra = 0
-    max_num = 0
-    can_delete = False
     verbose_name_plural = "status history"
     fields = ["created_at", "from_status", "to_status", "source", "user", "note"]
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")

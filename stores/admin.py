@@ -35,6 +35,51 @@ def badge(text: str, colour: str):
                        'font-size:11px;white-space:nowrap">{}</span>', colour, text)
 
 
+def stores_each(modeladmin, request, queryset, start, *, level=messages.WARNING) -> list:
+    """``start(store)`` for every selected store, in turn; a refusal (ServiceError) is shown as "store: why" at
+    ``level`` and the next store is tried. Returns the (store, result) pairs of the stores it worked for."""
+    done = []
+    for store in queryset:
+        try:
+            done.append((store, start(store)))
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"{store}: {exc}", level)
+    return done
+
+
+class ViewOnlyAdminMixin:
+    """A list to read: its records are written by the connector, never added or edited in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A panel that only shows rows: nothing added, edited or deleted from it; every field listed is read-only."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class SyncRunColumns:
+    """The state badge and progress bar of a sync run, for the run list and the runs panel of a store."""
+
+    @admin.display(description="State")
+    def state_badge(self, run):
+        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+    @admin.display(description="Progress")
+    def progress(self, run):
+        return progress_bar(run)
+
+
 def progress_bar(run: SyncRun):
     pct = run.progress_percent
     if pct is None:
@@ -139,13 +184,9 @@ class ConnectForm(forms.Form):
                                      help_text="Leave empty to use the stored key.")
 
 
-class SyncRunInline(admin.TabularInline):
+class SyncRunInline(SyncRunColumns, ReadOnlyInline):
     model = SyncRun
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["kind", "state_badge", "trigger", "started_at", "finished_at", "progress", "error_count"]
-    readonly_fields = fields
     ordering = ["-created_at"]
     show_change_link = True
 
@@ -155,24 +196,10 @@ class SyncRunInline(admin.TabularInline):
         ids = list(qs.order_by("-created_at").values_list("id", flat=True)[:10])
         return qs.filter(id__in=ids)
 
-    @admin.display(description="State")
-    def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
-
-    @admin.display(description="Progress")
-    def progress(self, run):
-        return progress_bar(run)
-
 
 @admin.action(description="Disconnect selected stores", permissions=["connect"])
 def disconnect_stores(modeladmin, request, queryset):
-    done = 0
-    for store in queryset:
-        try:
-            services.store_disconnect(store=store)
-            done += 1
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{store}: {exc}", messages.WARNING)
+    done = len(stores_each(modeladmin, request, queryset, lambda store: services.store_disconnect(store=store)))
     if done:
         modeladmin.message_user(request, f"{done} store(s) disconnected; their periodic jobs are stopped.")
 
@@ -354,7 +381,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
     list_filter = ["kind", "state", StoreFilter]
@@ -362,31 +389,13 @@ class SyncRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def get_inlines(self, request, obj):
         return [SyncIssueInline]
 
-    @admin.display(description="State")
-    def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
 
-    @admin.display(description="Progress")
-    def progress(self, run):
-        return progress_bar(run)
-
-
-class SyncIssueInline(admin.TabularInline):
+class SyncIssueInline(ReadOnlyInline):
     model = SyncIssue
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["code", "reference", "message", "details", "raw"]
-    readonly_fields = fields
     classes = ["collapse"]
 
 

@@ -128,13 +128,19 @@ def test_locally_invalid_offer_is_not_sent_and_others_are(connected_store, sandb
     assert "B1" not in sandbox.requests_for("offers_update")[0].body.decode()
 
 
-def test_a_slow_batch_is_followed_later(connected_store, sandbox, run_on_commit, settings):
+def _listed_slowly(store, sandbox, run_on_commit, settings, *, sku: str, ean: str) -> Product:
+    """A product listed while FNAC keeps its batch running (nothing followed inline), read back."""
     settings.CATALOGUE_FOLLOW_INLINE_SECONDS = 0
     sandbox.batch_delay = 600
-    p = Product.objects.create(store=connected_store, sku="S1", ean=ean13("376000000020"), name="s",
-                               price=Decimal("10.00"), stock_on_hand=1)
-    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk], trigger="test")
+    p = Product.objects.create(store=store, sku=sku, ean=ean13(ean), name="s", price=Decimal("10.00"),
+                               stock_on_hand=1)
+    run_on_commit(products_list_request, store=store, product_ids=[p.pk], trigger="test")
     p.refresh_from_db()
+    return p
+
+
+def test_a_slow_batch_is_followed_later(connected_store, sandbox, run_on_commit, settings):
+    p = _listed_slowly(connected_store, sandbox, run_on_commit, settings, sku="S1", ean="376000000020")
     job = ListingJob.objects.get()
     assert p.listing_state == LS.PENDING and not job.is_final and job.status in ("ACTIVE", "RUNNING")
     schedule = Schedule.objects.get(name=f"catalogue:follow:{job.pk}")
@@ -152,13 +158,8 @@ def test_a_slow_batch_is_followed_later(connected_store, sandbox, run_on_commit,
 
 
 def test_following_gives_up_after_the_limit(connected_store, sandbox, run_on_commit, settings):
-    settings.CATALOGUE_FOLLOW_INLINE_SECONDS = 0
     settings.CATALOGUE_FOLLOW_MAX_ATTEMPTS = 0
-    sandbox.batch_delay = 600
-    p = Product.objects.create(store=connected_store, sku="S2", ean=ean13("376000000021"), name="s",
-                               price=Decimal("10.00"), stock_on_hand=1)
-    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk], trigger="test")
-    p.refresh_from_db()
+    p = _listed_slowly(connected_store, sandbox, run_on_commit, settings, sku="S2", ean="376000000021")
     assert p.listing_state == LS.REJECTED and "did not finish" in p.listing_message
 
 

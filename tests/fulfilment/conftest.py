@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,8 +102,9 @@ class FakeWms:
                 and json.loads(r["body"])["type"] == kind]
 
 
-@pytest.fixture
-def wms():
+@contextlib.contextmanager
+def running_wms():
+    """A FakeWms serving on its thread for the time of the ``with`` block."""
     server = FakeWms()
     server.thread.start()
     try:
@@ -110,6 +112,12 @@ def wms():
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+@pytest.fixture
+def wms():
+    with running_wms() as server:
+        yield server
 
 
 @pytest.fixture

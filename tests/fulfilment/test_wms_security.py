@@ -13,20 +13,15 @@ from fulfilment.deliveries import wms_deliveries_drain
 from fulfilment.models import WmsDelivery
 from fulfilment.signing import signature_for
 from stores.models import Store
-from tests.fulfilment.conftest import FakeWms
+from tests.fulfilment.conftest import running_wms
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def other_wms():
-    server = FakeWms()
-    server.thread.start()
-    try:
+    with running_wms() as server:
         yield server
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
 
 
 def test_webhook_url_change_clears_the_secret_and_nothing_is_sent_until_a_new_one(

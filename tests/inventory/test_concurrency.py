@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from catalogue.models import Product
 from inventory import push, services
 from inventory.models import OfferChange
+from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -22,21 +22,7 @@ def _postgres_only():
 
 
 def _threads(n, target):
-    errors = []
-
-    def run(i):
-        try:
-            target(i)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(target, n)
     assert not errors, errors
 
 

@@ -17,6 +17,7 @@ from inventory.models import OfferChange
 from stores import hooks
 from stores.models import SyncCursor, SyncRun
 from stores.services import store_schedules_ensure
+from tests.catalogue.conftest import touch_offer
 
 from .conftest import offers_sent
 
@@ -34,20 +35,10 @@ def pushed(live_products, connected_store):
     return _make
 
 
-def _fnac_changes(sandbox, sku, **values):
-    """A change made on FNAC behind the connector's back (or a lost batch landing late)."""
-    with sandbox.state.lock:
-        offer = sandbox.state.offers[sku]
-        for name, value in values.items():
-            setattr(offer, name, value)
-        offer.changed(sandbox.clock.now())
-        sandbox.state.offers_changed()
-
-
 def test_drift_is_found_recorded_and_repaired(pushed, sandbox, connected_store):
     a, b, c = pushed(3, on_hand=10)
-    _fnac_changes(sandbox, a.sku, quantity=9)
-    _fnac_changes(sandbox, b.sku, price=Decimal("18.00"))
+    touch_offer(sandbox, a.sku, quantity=9)
+    touch_offer(sandbox, b.sku, price=Decimal("18.00"))
     sandbox.clear_requests()
     run = reconcile.offers_reconcile(store=connected_store, full=True, trigger="test")
     assert not offers_sent(sandbox)  # the reconciliation itself only reads
@@ -73,7 +64,7 @@ def test_drift_is_found_recorded_and_repaired(pushed, sandbox, connected_store):
 
 def test_the_repair_is_a_forced_push_even_if_the_product_thinks_fnac_has_it(pushed, sandbox, connected_store):
     p, = pushed(1, on_hand=10)
-    _fnac_changes(sandbox, p.sku, quantity=11)
+    touch_offer(sandbox, p.sku, quantity=11)
     reconcile.offers_reconcile(store=connected_store, full=True)
     row = OfferChange.objects.get(product=p)
     assert row.is_pending and row.force and row.reason == reconcile.REASON
@@ -88,7 +79,7 @@ def test_products_under_way_or_never_pushed_are_not_judged(pushed, live_products
     never, = live_products(1, on_hand=10)
     services.stock_set(product=in_flight, quantity=4, source="api")  # pending in the outbox: its push will fix it
     for sku in (in_flight.sku, settled.sku, never.sku):
-        _fnac_changes(sandbox, sku, quantity=1)
+        touch_offer(sandbox, sku, quantity=1)
     run = reconcile.offers_reconcile(store=connected_store, full=True)
     assert (run.counts["checked"], run.counts["drifted"], run.counts["in_flight"], run.counts["never_pushed"]) == (
         1, 1, 1, 1)
@@ -97,7 +88,7 @@ def test_products_under_way_or_never_pushed_are_not_judged(pushed, live_products
 
 def test_switched_off_flows_are_not_compared(pushed, sandbox, connected_store):
     p, = pushed(1, on_hand=10)
-    _fnac_changes(sandbox, p.sku, price=Decimal("30.00"))
+    touch_offer(sandbox, p.sku, price=Decimal("30.00"))
     connected_store.sync_prices_enabled = False
     connected_store.save()
     run = reconcile.offers_reconcile(store=connected_store, full=True)
@@ -116,7 +107,7 @@ def test_incremental_pass_reads_offers_modified_since_the_cursor(pushed, sandbox
         for offer in sandbox.state.offers.values():
             offer.modified_at = sandbox.clock.now() - dt.timedelta(hours=2)
         sandbox.state.offers_changed()
-    _fnac_changes(sandbox, b.sku, quantity=2)
+    touch_offer(sandbox, b.sku, quantity=2)
     sandbox.clear_requests()
     run = reconcile.offers_reconcile(store=connected_store)
     assert run.params["full"] is False and run.params["since"]
@@ -155,12 +146,12 @@ def test_task_and_command(pushed, sandbox, connected_store, capsys):
     from inventory.tasks import offers_reconcile_schedule_task
 
     p, = pushed(1, on_hand=10)
-    _fnac_changes(sandbox, p.sku, quantity=3)
+    touch_offer(sandbox, p.sku, quantity=3)
     run_id = offers_reconcile_schedule_task(connected_store.pk)
     run = SyncRun.objects.get(pk=run_id)
     assert run.trigger == "schedule" and run.counts["drifted"] == 1
     push.stock_push(store=connected_store)
-    _fnac_changes(sandbox, p.sku, quantity=5)
+    touch_offer(sandbox, p.sku, quantity=5)
     call_command("reconcile_offers", "--store", str(connected_store.pk), "--full")
     out = capsys.readouterr().out
     assert "checked 1, drifted 1, repaired 1" in out and p.sku in out
@@ -179,7 +170,7 @@ def test_a_disconnected_store_is_refused(store):
 def test_admin_action_queues_a_run(pushed, sandbox, connected_store, superuser, client,
                                    django_capture_on_commit_callbacks):
     p, = pushed(1, on_hand=10)
-    _fnac_changes(sandbox, p.sku, quantity=6)
+    touch_offer(sandbox, p.sku, quantity=6)
     client.force_login(superuser)
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post("/admin/stores/store/", {"action": "reconcile_offers",

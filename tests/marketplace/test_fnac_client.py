@@ -43,33 +43,19 @@ class Clock:
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
 def clock():
     return Clock()
 
 
+def fnac_client(sleeps, clock, **options) -> FnacClient:
+    """A client of the test seller that records its sleeps and reads the test clock."""
+    return FnacClient(base_url=BASE, partner_id=PARTNER, shop_id=SHOP, key=KEY, sleep=sleeps.append, clock=clock,
+                      **options)
+
+
 @pytest.fixture
 def client(sleeps, clock):
-    return FnacClient(
-        base_url=BASE,
-        partner_id=PARTNER,
-        shop_id=SHOP,
-        key=KEY,
-        sleep=sleeps.append,
-        clock=clock,
-        max_retries=3,
-        backoff=0.5,
-    )
+    return fnac_client(sleeps, clock, max_retries=3, backoff=0.5)
 
 
 def calls_to(rsps, service: str) -> list:
@@ -139,15 +125,7 @@ def test_token_is_renewed_when_its_validity_has_passed(rsps, client, clock):
 def test_shared_token_store_avoids_auth(rsps, sleeps, clock):
     store = InMemoryTokenStore()
     store.set(AuthToken(samples.TOKEN_2, NOW + dt.timedelta(hours=1)))
-    client = FnacClient(
-        base_url=BASE,
-        partner_id=PARTNER,
-        shop_id=SHOP,
-        key=KEY,
-        token_store=store,
-        sleep=sleeps.append,
-        clock=clock,
-    )
+    client = fnac_client(sleeps, clock, token_store=store)
     rsps.add(responses.POST, f"{URL}/carriers_query", body=samples.CARRIERS)
     client.carriers_query()
     assert calls_to(rsps, "auth") == []

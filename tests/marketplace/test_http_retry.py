@@ -18,17 +18,6 @@ from fnac_connector.marketplace.http import HttpTransport, parse_retry_after, re
 URL = "https://api.example.test/thing"
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
 def transport(sleeps, **kw) -> HttpTransport:
     options = {
         "service": "test",
@@ -96,14 +85,15 @@ def test_no_retries_when_max_retries_is_zero(rsps, sleeps):
 
 
 # ---------------------------------------------------------------- reads vs writes
-@pytest.mark.parametrize(
-    "failure",
-    [
-        requests.ReadTimeout("read timed out"),
-        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
-        requests.exceptions.ChunkedEncodingError("incomplete read"),
-    ],
-)
+# failures after the request went out: a read may retry them, a write may have landed
+SENT_THEN_LOST = [
+    requests.ReadTimeout("read timed out"),
+    requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
+    requests.exceptions.ChunkedEncodingError("incomplete read"),
+]
+
+
+@pytest.mark.parametrize("failure", SENT_THEN_LOST)
 def test_reads_retry_on_timeouts_and_dropped_connections(rsps, sleeps, failure):
     rsps.add(responses.GET, URL, body=failure)
     rsps.add(responses.GET, URL, body="ok")
@@ -118,14 +108,7 @@ def test_reads_give_up_with_unavailable(rsps, sleeps):
     assert len(rsps.calls) == 4
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        requests.ReadTimeout("read timed out"),
-        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
-        requests.exceptions.ChunkedEncodingError("incomplete read"),
-    ],
-)
+@pytest.mark.parametrize("failure", SENT_THEN_LOST)
 def test_writes_never_retry_when_the_request_may_have_landed(rsps, sleeps, failure):
     rsps.add(responses.POST, URL, body=failure)
     with pytest.raises(Unavailable, match="outcome is unknown"):

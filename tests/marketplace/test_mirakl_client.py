@@ -22,17 +22,6 @@ KEY = "3f1c2a9e-mirakl-secret"
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
 def client(sleeps):
     return MiraklClient(base_url=HOST + "/", api_key=KEY, sleep=sleeps.append, max_retries=2)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
 from orders.models import Order, OrderLine, OrderStatusChange
 from stores.models import Store
+from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -20,25 +19,7 @@ def _postgres_only():
 
 
 def _run_threads(target, n=2):
-    from django.db import connections
-
-    errors, barrier = [], threading.Barrier(n)
-
-    def work(i):
-        try:
-            barrier.wait()
-            target(i)
-        except Exception as exc:  # collected, asserted by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return errors
+    return run_in_threads(target, n, together=True, timeout=60)
 
 
 def _manual(store):

@@ -4,7 +4,7 @@ import pytest
 
 from fnac_sandbox.server import SandboxServer
 
-from .wire import Fnac
+from .wire import signed_in
 
 
 @pytest.fixture
@@ -30,6 +30,4 @@ def make_srv():
 
 @pytest.fixture
 def fnac(srv):
-    client = Fnac(srv)
-    client.auth()
-    return client
+    return signed_in(srv)

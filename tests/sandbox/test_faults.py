@@ -11,7 +11,7 @@ from lxml import etree
 from fnac_sandbox.faults import APPLIES_WRITE, FAULT_KINDS
 from fnac_sandbox.server import SandboxServer
 
-from .wire import Fnac, offers_update_xml, q
+from .wire import Fnac, offers_update_xml, q, signed_in
 
 UPDATE = offers_update_xml([{"sku": "SKU-000001", "quantity": 4242}])
 
@@ -25,9 +25,7 @@ def fsrv():
 
 @pytest.fixture
 def fclient(fsrv):
-    c = Fnac(fsrv)
-    c.auth()
-    return c
+    return signed_in(fsrv)
 
 
 def _send_update(client):

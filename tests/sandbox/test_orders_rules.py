@@ -9,7 +9,7 @@ from lxml import etree
 
 from fnac_sandbox.server import SandboxServer
 
-from .wire import Fnac, order_xml, q, texts
+from .wire import Fnac, order_xml, q, signed_in, texts
 
 
 @pytest.fixture
@@ -20,9 +20,7 @@ def osrv():
 
 @pytest.fixture
 def client(osrv):
-    c = Fnac(osrv)
-    c.auth()
-    return c
+    return signed_in(osrv)
 
 
 def _update(client, *orders):

@@ -71,6 +71,13 @@ class Fnac:
         return etree.fromstring(r.content)
 
 
+def signed_in(server) -> Fnac:
+    """A client of ``server`` that has authenticated (the token it got is kept for the next calls)."""
+    client = Fnac(server)
+    client.auth()
+    return client
+
+
 def offers_update_xml(offers: list[dict]) -> str:
     """offers: dicts with sku and optional ean, price, quantity, product_state, description, treatment."""
     parts = []

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from catalogue import services
 from fnac_connector.errors import ServiceError
-from stores.models import Store
+from stores.management.base import StoreCommand
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = ("Validate every row of FILE.xlsx and apply the valid ones (bad rows are reported, never block the "
             "others); --dry-run only validates.")
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("file", help="the .xlsx file (download a template per category first)")
         parser.add_argument("--category", default="", help="category code for rows without one")
         parser.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
 
     def handle(self, *args, **opts):
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"no store with id {opts['store']}")
+        store = self.get_store(opts)
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")

@@ -233,12 +233,16 @@ def _offer(parent: etree._Element, offer: OfferUpdate, index: int) -> None:
         _child(element, "time_to_ship", str(offer.time_to_ship))
 
 
+def _batch_size_check(service: str, items: Sequence, most: int, noun: str) -> None:
+    """One call of ``service`` carries 1 to ``most`` items; otherwise ValueError."""
+    if not items:
+        raise ValueError(f"{service} needs at least one {noun}")
+    if len(items) > most:
+        raise ValueError(f"{service} takes at most {most} {noun}s per call, got {len(items)}: split the batch")
+
+
 def build_offers_update(header: RequestHeader, offers: Sequence[OfferUpdate]) -> bytes:
-    if not offers:
-        raise ValueError("offers_update needs at least one offer")
-    if len(offers) > MAX_OFFERS_PER_UPDATE:
-        raise ValueError(f"offers_update takes at most {MAX_OFFERS_PER_UPDATE} offers per call, "
-                         f"got {len(offers)}: split the batch")
+    _batch_size_check("offers_update", offers, MAX_OFFERS_PER_UPDATE, "offer")
     root = _root("offers_update", header)
     for index, offer in enumerate(offers):
         _offer(root, offer, index)
@@ -293,11 +297,7 @@ def build_orders_query(
 
 
 def build_orders_update(header: RequestHeader, updates: Sequence[OrderUpdate]) -> bytes:
-    if not updates:
-        raise ValueError("orders_update needs at least one order")
-    if len(updates) > MAX_ORDERS_PER_UPDATE:
-        raise ValueError(f"orders_update takes at most {MAX_ORDERS_PER_UPDATE} orders per call, "
-                         f"got {len(updates)}: split the batch")
+    _batch_size_check("orders_update", updates, MAX_ORDERS_PER_UPDATE, "order")
     root = _root("orders_update", header)
     for update in updates:
         where = f"order {update.order_id!r}"

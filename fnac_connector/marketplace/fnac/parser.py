@@ -350,6 +350,11 @@ def _offer(element: etree._Element) -> Offer:
     )
 
 
+def _page_numbers(paging: dict[str, int]) -> dict[str, int]:
+    """The paging numbers of a page (0 for any the answer left out), once its items are read."""
+    return {name: paging.get(name, 0) for name in ("page", "total_paging", "nb_total_per_page", "nb_total_result")}
+
+
 def iter_offers_query(source: Source) -> tuple[dict[str, int], Iterator[Offer]]:
     """(paging numbers, offers). The paging dict fills as the stream is consumed; see parse_offers_query."""
     stream = _PagedStream(source, "offers_query", "offer")
@@ -359,9 +364,7 @@ def iter_offers_query(source: Source) -> tuple[dict[str, int], Iterator[Offer]]:
 def parse_offers_query(source: Source) -> OffersPage:
     paging, offers_iter = iter_offers_query(source)
     offers = list(offers_iter)
-    return OffersPage(page=paging.get("page", 0), total_paging=paging.get("total_paging", 0),
-                      nb_total_per_page=paging.get("nb_total_per_page", 0),
-                      nb_total_result=paging.get("nb_total_result", 0), offers=offers)
+    return OffersPage(**_page_numbers(paging), offers=offers)
 
 
 def _address(element: etree._Element | None) -> Address | None:
@@ -445,6 +448,4 @@ def iter_orders_query(source: Source) -> tuple[dict[str, int], Iterator[Order | 
 def parse_orders_query(source: Source) -> OrdersPage:
     paging, orders_iter = iter_orders_query(source)
     orders = list(orders_iter)
-    return OrdersPage(page=paging.get("page", 0), total_paging=paging.get("total_paging", 0),
-                      nb_total_per_page=paging.get("nb_total_per_page", 0),
-                      nb_total_result=paging.get("nb_total_result", 0), orders=orders)
+    return OrdersPage(**_page_numbers(paging), orders=orders)

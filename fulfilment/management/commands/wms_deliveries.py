@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fulfilment.models import WmsDelivery
 from fulfilment.services import wms_configured, wms_deliveries_drain
-from stores.models import Store
+from stores.management.base import StoreCommand
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = "Send due WMS deliveries of a store (--all: also the ones waiting for their backoff)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="ignore the backoff: try every pending delivery")
 
     def handle(self, *args, **opts):
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"no store with id {opts['store']}")
+        store = self.get_store(opts)
         if not wms_configured(store):
             raise CommandError(f"store {store.name!r} has no WMS (wms_enabled and wms_webhook_url)")
         if opts["all"]:

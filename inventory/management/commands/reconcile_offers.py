@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-
-from fnac_connector.errors import ServiceError
 from inventory import services
-from stores.models import Store, SyncRun
-from stores.syncs import LockBusy
+from stores.management.base import StoreCommand
+from stores.models import SyncRun
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = ("Offers reconciliation: read the store's offers on FNAC (modified since the last reconciliation, or "
             "every offer with --full), compare quantity and price with the values last pushed, and queue a push "
             "of the current values for every SKU that drifted.")
+    unknown_store = "unknown store id {}"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("--full", action="store_true", help="every offer, not only the recently modified ones")
 
     def handle(self, *args, **opts):
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"unknown store id {opts['store']}")
-        try:
-            run = services.offers_reconcile(store=store, full=opts["full"], trigger="command")
-        except LockBusy as exc:
-            raise CommandError(f"{exc}; try again when it has finished") from None
-        except ServiceError as exc:
-            raise CommandError(str(exc)) from None
-        except Exception as exc:
-            last = SyncRun.objects.filter(store=store, kind=SyncRun.Kind.OFFERS_RECONCILE).order_by("-id").first()
-            raise CommandError(f"offers reconciliation failed (run #{last.pk if last else '?'}): {exc}") from None
+        store = self.get_store(opts)
+        run = self.run_sync(lambda: services.offers_reconcile(store=store, full=opts["full"], trigger="command"),
+                            store=store, what="offers reconciliation", kind=SyncRun.Kind.OFFERS_RECONCILE)
         run.refresh_from_db()
         counts = run.counts or {}
         self.stdout.write(f"Offers reconciliation run #{run.pk}: {run.get_state_display()} - checked "
@@ -39,5 +27,4 @@ class Command(BaseCommand):
                           f"{counts.get('repaired', 0)}")
         if run.message:
             self.stdout.write(run.message)
-        for issue in run.issues.all()[:200]:
-            self.stdout.write(f"  {issue.reference}: {issue.message}")
+        self.write_issues(run, most=200)

@@ -5,24 +5,22 @@ from __future__ import annotations
 import csv
 import io
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from inventory import services
-from stores.models import Store
+from stores.management.base import StoreCommand
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = ("Set or adjust stock on hand from a CSV file with columns sku,quantity (set) or sku,delta (adjust). "
             "Bad rows are reported with their line number; valid rows are applied and pushed to FNAC.")
+    unknown_store = "unknown store id {}"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("file", help="CSV file (UTF-8; comma or semicolon separated; '-' for stdin)")
 
     def handle(self, *args, **opts):
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"unknown store id {opts['store']}")
+        store = self.get_store(opts)
         text = self._read(opts["file"])
         try:
             dialect = csv.Sniffer().sniff(text.splitlines()[0] if text.strip() else ",", delimiters=",;\t")

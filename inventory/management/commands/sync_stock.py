@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fnac_connector.errors import ServiceError
 from inventory import services
+from stores.management.base import StoreCommand
 from stores.models import SyncRun
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = ("Sync Stock: send the sellable quantity and price of every active product of a store (or of the given "
             "SKUs) to FNAC in batches, and report what changed on FNAC and what was rejected.")
+    unknown_store = "unknown store id {}"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("--sku", action="append", default=[], help="only this SKU (repeatable)")
 
     def handle(self, *args, **opts):
-        from stores.models import Store
-
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"unknown store id {opts['store']}")
+        store = self.get_store(opts)
         try:
             run = services.stock_sync(store=store, skus=opts["sku"] or None, trigger="command")
         except ServiceError as exc:
@@ -35,7 +32,6 @@ class Command(BaseCommand):
                           f"{counts.get('changed_on_fnac', 0)}")
         if run.message:
             self.stdout.write(run.message)
-        for issue in run.issues.all()[:200]:
-            self.stderr.write(f"{issue.reference}: {issue.message}")
+        self.write_issues(run, most=200, stream=self.stderr, indent="")
         if run.state == SyncRun.State.FAILED:
             raise CommandError("Sync Stock failed")

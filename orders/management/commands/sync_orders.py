@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
-from fnac_connector.errors import ServiceError
 from orders.services import SyncMode, orders_sync
-from stores.models import Store, SyncRun
-from stores.syncs import LockBusy
+from stores.management.base import StoreCommand
 
 
 def _date(text: str) -> dt.datetime:
@@ -21,35 +19,22 @@ def _date(text: str) -> dt.datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-class Command(BaseCommand):
+class Command(StoreCommand):
     help = ("Sync the orders of a store from FNAC: by default what changed since the last sync; --since DATE reads "
             "everything updated since DATE; --full re-reads the last 90 days (every state).")
 
-    def add_arguments(self, parser):
-        parser.add_argument("--store", type=int, required=True, help="store id")
+    def add_store_arguments(self, parser):
         parser.add_argument("--since", type=_date, default=None, help="ISO date: orders updated since then")
         parser.add_argument("--full", action="store_true", help="every order created in the last 90 days")
         parser.add_argument("--mode", choices=SyncMode.ALL, default=None,
                             help="new (created since the cursor) or status (updated since the cursor)")
 
     def handle(self, *args, **opts):
-        store = Store.objects.filter(pk=opts["store"]).first()
-        if store is None:
-            raise CommandError(f"no store with id {opts['store']}")
-        if not store.is_connected:
-            raise CommandError(f"store {store.name!r} is not connected ({store.get_status_display()})")
+        store = self.get_store(opts, connected=True)
         mode = opts["mode"] or (SyncMode.FULL if opts["full"] else SyncMode.MANUAL)
-        try:
-            run = orders_sync(store=store, mode=mode, since=opts["since"], trigger="command")
-        except LockBusy as exc:
-            raise CommandError(f"{exc}; try again when it has finished") from None
-        except ServiceError as exc:
-            raise CommandError(str(exc)) from None
-        except Exception as exc:
-            last = SyncRun.objects.filter(store=store).order_by("-id").first()
-            raise CommandError(f"order sync failed (run #{last.pk if last else '?'}): {exc}") from None
+        run = self.run_sync(lambda: orders_sync(store=store, mode=mode, since=opts["since"], trigger="command"),
+                            store=store, what="order sync")
         counts = ", ".join(f"{k}={v}" for k, v in sorted(run.counts.items())) or "nothing to do"
         self.stdout.write(f"run #{run.pk} {run.state}: {run.processed} orders read; {counts}")
         if run.error_count:
-            for issue in run.issues.all()[:20]:
-                self.stdout.write(f"  {issue.code} {issue.reference}: {issue.message}")
+            self.write_issues(run, most=20, with_code=True)
