@@ -159,9 +159,12 @@ def test_offers_query_filters(fnac, srv):
     assert root.findtext(q("nb_total_result")) == str(zero)
     root = fnac.call("offers_query", '<quantity mode="GreaterThan" value="0"/>', 'results_count="100"')
     assert root.findtext(q("nb_total_result")) == str(50 - zero)
-    # Modified date: only the offer changed now
-    fnac.call("offers_update", offers_update_xml([{"sku": "SKU-000010", "quantity": 3}]), validate=False)
+    # Modified date: only the offer changed now. The sandbox's dates are whole seconds, so "now" is read before
+    # the change (a second boundary between the change and the read would put the change before it), and the
+    # clock first moves a minute on so that no seeded offer shares that second.
+    srv.clock.advance(60)
     since = srv.clock.now().isoformat()
+    fnac.call("offers_update", offers_update_xml([{"sku": "SKU-000010", "quantity": 3}]), validate=False)
     root = fnac.call("offers_query", f'<date type="Modified"><min>{since}</min></date>')
     assert texts(root, "f:offer/f:offer_seller_id") == ["SKU-000010"]
     root = fnac.call("offers_query", f'<date type="Created"><min>{since}</min></date>')
