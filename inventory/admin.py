@@ -39,7 +39,7 @@ PUSH_COLOURS = {
 class StockChangeListForm(forms.ModelForm):
     """Inline edits of the Stock list; checked here so a bad value is refused on its own field, with the reason."""
 
-    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_ON_HAND, label="On hand")
+    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_STOCK_ON_HAND, label="On hand")
 
     class Meta:
         model = Stock
@@ -78,8 +78,8 @@ def _clean_price(form, name):
 
 
 class AdjustForm(forms.Form):
-    delta = forms.IntegerField(label="Add (negative to remove)", min_value=-services.MAX_ON_HAND,
-                               max_value=services.MAX_ON_HAND)
+    delta = forms.IntegerField(label="Add (negative to remove)", min_value=-services.MAX_STOCK_ON_HAND,
+                               max_value=services.MAX_STOCK_ON_HAND)
 
 
 class StockMovementInline(ReadOnlyInline):

@@ -42,9 +42,10 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockPatchSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_ON_HAND,
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_STOCK_ON_HAND,
                                         help_text="New stock on hand (an inventory count).")
-    delta = serializers.IntegerField(required=False, min_value=-services.MAX_ON_HAND, max_value=services.MAX_ON_HAND,
+    delta = serializers.IntegerField(required=False, min_value=-services.MAX_STOCK_ON_HAND,
+                                     max_value=services.MAX_STOCK_ON_HAND,
                                      help_text="Units to add (negative to remove).")
 
     def validate(self, attrs):

@@ -19,7 +19,7 @@ from django.db.models import F
 from catalogue.models import Product
 
 # what FNAC may sell, at what price: one rule, in the catalogue; re-exported for inventory's doors and higher apps
-from catalogue.rules import MAX_STOCK_ON_HAND, mapped_price, price_problem, sellable_quantity
+from catalogue.rules import CENT, MAX_STOCK_ON_HAND, mapped_price, price_problem, sellable_quantity
 from catalogue.rules import fnac_price_for as fnac_price_for
 from catalogue.rules import fnac_quantity_for as fnac_quantity_for
 from catalogue.rules import round_price as round_price
@@ -40,8 +40,6 @@ from stores.models import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ON_HAND = MAX_STOCK_ON_HAND
-CENT = Decimal("0.01")
 # a change that came from FNAC itself (catalogue import) must not be pushed straight back (echo loop)
 FNAC_SOURCES = frozenset({"fnac", "fnac_import", "catalogue_import"})
 
@@ -64,9 +62,9 @@ def _int(value, *, label: str) -> int:
                            details={label: ["not a whole number"]}) from None
     if not number.is_finite() or number != number.to_integral_value():
         raise InvalidInput(f"{label} must be a whole number, got {value!r}", details={label: ["not a whole number"]})
-    if number.copy_abs() > MAX_ON_HAND:  # before int(): "1e999999999" would be a billion-digit integer
-        raise InvalidInput(f"{label} {value!r} is too large (at most {MAX_ON_HAND} units)",
-                           details={label: [f"at most {MAX_ON_HAND} units"]})
+    if number.copy_abs() > MAX_STOCK_ON_HAND:  # before int(): "1e999999999" would be a billion-digit integer
+        raise InvalidInput(f"{label} {value!r} is too large (at most {MAX_STOCK_ON_HAND} units)",
+                           details={label: [f"at most {MAX_STOCK_ON_HAND} units"]})
     return int(number)
 
 
@@ -75,9 +73,9 @@ def _check_quantity(quantity) -> int:
     if quantity < 0:
         raise InvalidInput(f"quantity {quantity} is negative: stock on hand cannot go below 0",
                            details={"quantity": ["must be 0 or more"]})
-    if quantity > MAX_ON_HAND:
-        raise InvalidInput(f"quantity {quantity} is too large (at most {MAX_ON_HAND})",
-                           details={"quantity": [f"at most {MAX_ON_HAND}"]})
+    if quantity > MAX_STOCK_ON_HAND:
+        raise InvalidInput(f"quantity {quantity} is too large (at most {MAX_STOCK_ON_HAND})",
+                           details={"quantity": [f"at most {MAX_STOCK_ON_HAND}"]})
     return quantity
 
 
@@ -125,8 +123,8 @@ def stock_set(*, product: Product, quantity: int, source: str, user=None) -> Pro
 def stock_adjust(*, product: Product, delta: int, source: str, user=None) -> Product:
     """Add ``delta`` (negative to remove) to the stock on hand, atomically; refused if it would go below 0."""
     delta = _int(delta, label="delta")
-    if abs(delta) > MAX_ON_HAND:
-        raise InvalidInput(f"delta {delta} is too large", details={"delta": [f"at most {MAX_ON_HAND} units"]})
+    if abs(delta) > MAX_STOCK_ON_HAND:
+        raise InvalidInput(f"delta {delta} is too large", details={"delta": [f"at most {MAX_STOCK_ON_HAND} units"]})
     with transaction.atomic():
         qs = Product.objects.filter(pk=product.pk)
         if delta < 0:
@@ -215,7 +213,7 @@ def _validate_item(index: int, item) -> tuple[BatchItemResult, str | None, int |
         if has_q:
             return result, "quantity", _check_quantity(item["quantity"])
         delta = _int(item["delta"], label="delta")
-        if abs(delta) > MAX_ON_HAND:
+        if abs(delta) > MAX_STOCK_ON_HAND:
             raise InvalidInput(f"delta {delta} is too large")
         return result, "delta", delta
     except InvalidInput as exc:
