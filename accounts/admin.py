@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import knox.admin  # noqa: F401  (registers knox's own admin first, so it can be replaced here)
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 from knox.models import AuthToken
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from accounts import services
 from accounts.models import ApiToken
@@ -37,7 +42,7 @@ class ExpiredFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ModelAdmin):
     list_display = ["key_prefix", "user", "created", "expiry", "state"]
     list_filter = [ExpiredFilter]
     search_fields = ["user__username"]
@@ -74,3 +79,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Users and groups in the console's look (django-unfold's forms keep the password widgets styled).
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin, TabularInline
 
 from catalogue import services
 from catalogue.models import (
@@ -255,7 +256,7 @@ def _per_store(modeladmin, request, queryset, service, verb):
 
 # ---------------------------------------------------------------- product admin
 @admin.register(Product)
-class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
     form = ProductChangeForm
     list_display = ["sku", "name", "store", "ean", "category", "price", "stock_on_hand", "listing", "is_active",
                     "differs_from_fnac", "removed_on_fnac"]
@@ -464,7 +465,7 @@ class ProductAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 # ---------------------------------------------------------------- reference data and jobs
-class CategoryAttributeInline(admin.TabularInline):
+class CategoryAttributeInline(TabularInline):
     model = CategoryAttribute
     extra = 0
     can_delete = False
@@ -473,7 +474,7 @@ class CategoryAttributeInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ["code", "label", "level", "parent_code"]
     search_fields = ["code", "label"]
     list_filter = ["level"]
@@ -484,7 +485,7 @@ class CategoryAdmin(admin.ModelAdmin):
         return False
 
 
-class ValuesListValueInline(admin.TabularInline):
+class ValuesListValueInline(TabularInline):
     model = ValuesListValue
     extra = 0
     can_delete = False
@@ -493,7 +494,7 @@ class ValuesListValueInline(admin.TabularInline):
 
 
 @admin.register(ValuesList)
-class ValuesListAdmin(admin.ModelAdmin):
+class ValuesListAdmin(ModelAdmin):
     list_display = ["code", "label"]
     search_fields = ["code", "label", "values__label"]
     inlines = [ValuesListValueInline]
@@ -504,7 +505,7 @@ class ValuesListAdmin(admin.ModelAdmin):
 
 
 @admin.register(ListingJob)
-class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "store", "kind", "purpose", "external_id", "status", "is_final", "polls", "created_at",
                     "finished_at", "message"]
     list_filter = ["kind", "purpose", "is_final", StoreFilter]
@@ -525,7 +526,7 @@ class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
 
 
 @admin.register(ProductUpload)
-class ProductUploadAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class ProductUploadAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "store", "filename", "state", "total_rows", "valid_rows", "rejected_rows", "created_at",
                     "preview"]
     list_filter = ["state", StoreFilter]

@@ -28,6 +28,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
 
 INSTALLED_APPS = [
+    "unfold",  # the admin theme (seller console); must come before django.contrib.admin
+    "unfold.contrib.filters",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "orders",
     "inventory",
     "fulfilment",
+    "console",
 ]
 
 # The sandbox marketplace (fnac_sandbox/: `manage.py run_sandbox`, the wire tests, `make demo`) is a development,
@@ -89,6 +92,23 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "fnac_connector.wsgi.application"
+
+# ---------------------------------------------------------------- the seller console (django-unfold)
+UNFOLD = {
+    "SITE_TITLE": "FNAC connector",
+    "SITE_HEADER": "FNAC connector",
+    "SITE_SUBHEADER": "Seller console",
+    "SITE_SYMBOL": "storefront",
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_HISTORY": True,
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": "console.navigation.superuser",
+        "navigation": "console.navigation.sidebar",
+    },
+}
 
 # ---------------------------------------------------------------- database
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}

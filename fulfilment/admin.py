@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac.types import REFUND_REASONS
@@ -192,7 +193,7 @@ ORDER_INLINES = [ShipmentInline, WmsEventInline, WmsDeliveryInline]
 
 # ---------------------------------------------------------------- lists
 @admin.register(Carrier)
-class CarrierAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class CarrierAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_display = ["code", "name", "store", "is_global", "active", "refreshed_at"]
     list_filter = [StoreFilter, "active"]
     list_select_related = ["store"]
@@ -220,7 +221,7 @@ class ShipForm(forms.Form):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
                     "created_at", "label_link"]
     list_filter = ["state", "source", StoreFilter]
@@ -314,7 +315,7 @@ class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(WmsEvent)
-class WmsEventAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsEventAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["received_at", "store", "event_id", "kind", "order_ref", "lines", "outcome", "duplicates", "note"]
     list_filter = ["outcome", "kind", StoreFilter]
     list_select_related = ["store"]
@@ -323,7 +324,7 @@ class WmsEventAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(WmsDelivery)
-class WmsDeliveryAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class WmsDeliveryAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["created_at", "store", "kind", "key", "order", "state_badge", "attempts", "last_status_code",
                     "next_attempt_at", "delivered_at", "last_error"]
     list_filter = ["state", "kind", StoreFilter]

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
@@ -143,7 +144,7 @@ def sync_selected_stock(modeladmin, request, queryset):
 
 
 @admin.register(Stock)
-class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_display = ["sku", "name", "store", "stock_on_hand", "stock_reserved", "sellable", "price", "sale_price",
                     "fnac_price_shown", "push_badge", "pushed_quantity", "pushed_price", "pushed_at",
                     "push_message_short"]
@@ -293,7 +294,7 @@ class StockAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PushBatch)
-class PushBatchAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class PushBatchAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "store", "batch_id", "offers", "status", "accepted", "rejected", "polls", "created_at",
                     "finished_at"]
     list_filter = [StoreFilter, "status"]

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from unfold.admin import ModelAdmin
 
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
@@ -105,7 +106,7 @@ def clear_flag(modeladmin, request, queryset):
 
 # ---------------------------------------------------------------- the order admin
 @admin.register(Order)
-class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_display = ["marketplace_order_id", "store", "status_badge", "fnac_state", "created_at", "customer",
                     "total_amount", "has_unmatched_lines", "flagged", "decision_needed"]
     list_select_related = ["store"]

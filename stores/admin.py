@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import django_q.admin  # noqa: F401  (registers its model admins first, so superusers_only() below finds them)
+import axes.admin  # noqa: F401  (registers its model admins first, so superusers_only() below finds them)
+import django_q.admin  # noqa: F401
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -13,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from unfold.admin import ModelAdmin, TabularInline
 
 from fnac_connector.errors import ServiceError
 from stores import hooks, services
@@ -57,7 +59,7 @@ class ViewOnlyAdminMixin:
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     """A panel that only shows rows: nothing added, edited or deleted from it; every field listed is read-only."""
 
     extra = 0
@@ -205,7 +207,7 @@ def disconnect_stores(modeladmin, request, queryset):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ModelAdmin):
     form = StoreForm
     list_display = ["name", "status_badge", "shop_id", "connected_at", "last_error_short", "connect_link"]
     list_filter = ["status"]
@@ -381,7 +383,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
     list_filter = ["kind", "state", StoreFilter]
@@ -456,8 +458,11 @@ def superusers_only(app_label: str, site=admin.site) -> None:
     for model, model_admin in list(site._registry.items()):
         if model._meta.app_label == app_label and not isinstance(model_admin, SuperuserOnlyAdminMixin):
             site.unregister(model)
-            site.register(model, type(f"SuperuserOnly{type(model_admin).__name__}",
-                                      (SuperuserOnlyAdminMixin, type(model_admin)), {}))
+            bases = (SuperuserOnlyAdminMixin, type(model_admin))
+            if not isinstance(model_admin, ModelAdmin):  # the console's look (django-unfold) on third-party pages
+                bases += (ModelAdmin,)
+            site.register(model, type(f"SuperuserOnly{type(model_admin).__name__}", bases, {}))
 
 
 superusers_only("django_q")
+superusers_only("axes")

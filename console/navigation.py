@@ -1,0 +1,82 @@
+"""The admin sidebar, by seller task (django-unfold's ``SIDEBAR.navigation``).
+
+Each entry names the admin page and the model permission that shows it, so a user sees only the pages they may
+open; the System section (task queue, API tokens, users and groups, login attempts) is for superusers only.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse_lazy
+
+
+def _can_view(app_label: str, model_name: str):
+    codename = f"{app_label}.view_{model_name}"
+    change = f"{app_label}.change_{model_name}"
+    return lambda request: request.user.has_perm(codename) or request.user.has_perm(change)
+
+
+def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str = "") -> dict:
+    link = reverse_lazy(f"admin:{app_label}_{model_name}_changelist")
+    return {"title": title, "icon": icon, "link": f"{link}{query}" if query else link,
+            "permission": _can_view(app_label, model_name)}
+
+
+def superuser(request) -> bool:
+    return request.user.is_superuser
+
+
+SIDEBAR_NAVIGATION = [
+    {"title": "Today", "items": [
+        {"title": "Dashboard", "icon": "space_dashboard", "link": reverse_lazy("admin:index")},
+    ]},
+    {"title": "Orders", "items": [
+        _item("All orders", "receipt_long", "orders", "order"),
+        _item("Awaiting acceptance", "pending_actions", "orders", "order", query="?status__exact=awaiting_acceptance"),
+        _item("Needs attention", "flag", "orders", "order", query="?flagged__exact=1"),
+    ]},
+    {"title": "Shipping", "items": [
+        _item("Shipments", "local_shipping", "fulfilment", "shipment"),
+        _item("Carriers", "conveyor_belt", "fulfilment", "carrier"),
+    ]},
+    {"title": "Catalogue", "items": [
+        _item("Products", "inventory_2", "catalogue", "product"),
+        _item("Excel uploads", "upload_file", "catalogue", "productupload"),
+        _item("Listing jobs", "playlist_add_check", "catalogue", "listingjob"),
+        _item("Categories", "category", "catalogue", "category"),
+        _item("Values lists", "list", "catalogue", "valueslist"),
+    ]},
+    {"title": "Stock and prices", "items": [
+        _item("Stock", "warehouse", "inventory", "stock"),
+        _item("Pushes to FNAC", "cloud_upload", "inventory", "pushbatch"),
+    ]},
+    {"title": "Stores", "items": [
+        _item("Stores", "storefront", "stores", "store"),
+    ]},
+    {"title": "Activity", "items": [
+        _item("Sync runs", "sync", "stores", "syncrun"),
+        _item("WMS events", "move_to_inbox", "fulfilment", "wmsevent"),
+        _item("WMS deliveries", "outbox", "fulfilment", "wmsdelivery"),
+    ]},
+    {"title": "System", "collapsible": True, "items": [
+        {"title": "Scheduled jobs", "icon": "schedule", "link": reverse_lazy("admin:django_q_schedule_changelist"),
+         "permission": superuser},
+        {"title": "Failed tasks", "icon": "error", "link": reverse_lazy("admin:django_q_failure_changelist"),
+         "permission": superuser},
+        {"title": "Successful tasks", "icon": "task_alt", "link": reverse_lazy("admin:django_q_success_changelist"),
+         "permission": superuser},
+        {"title": "Queued tasks", "icon": "queue", "link": reverse_lazy("admin:django_q_ormq_changelist"),
+         "permission": superuser},
+        {"title": "API tokens", "icon": "key", "link": reverse_lazy("admin:accounts_apitoken_changelist"),
+         "permission": superuser},
+        {"title": "Users", "icon": "person", "link": reverse_lazy("admin:auth_user_changelist"),
+         "permission": superuser},
+        {"title": "Groups", "icon": "group", "link": reverse_lazy("admin:auth_group_changelist"),
+         "permission": superuser},
+        {"title": "Login attempts", "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+         "permission": superuser},
+    ]},
+]
+
+
+def sidebar(request) -> list[dict]:
+    return SIDEBAR_NAVIGATION
