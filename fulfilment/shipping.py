@@ -64,6 +64,56 @@ class CarrierFailure(ServiceError):
     http_status = 502
 
 
+class ShippingSetupMissing(InvalidInput):
+    """The store lacks something shipping needs (sender address, carrier, carrier adapter). Raised before anything
+    moves; ``missing`` names the store fields, ``where`` the place on the store page to fill them in."""
+
+    code = "shipping_setup_missing"
+
+    def __init__(self, message: str, *, store: Store, missing: Sequence[str], where: str):
+        super().__init__(message, details={"store": store.pk, "missing": list(missing), "where": where})
+        self.store, self.missing, self.where = store, list(missing), where
+
+
+# what a carrier needs of the sender, with the words the store page uses
+SENDER_FIELDS = {"sender_address1": "street", "sender_zipcode": "zip code", "sender_city": "city",
+                 "sender_country": "country"}
+SENDER_WHERE = "Shipping setup › Sender address"
+CARRIER_WHERE = "Shipping setup › Default carrier"
+ADAPTER_WHERE = "Shipping setup › Carrier adapter"
+
+
+def shipping_setup_check(*, store: Store, carrier_code: str, booking: bool) -> None:
+    """Everything the store must provide before an order of it can go Ready to Ship, or ShippingSetupMissing saying
+    exactly what to fill in and where. ``booking``: the parcel is booked with the carrier adapter (no typed
+    tracking number), so the adapter and the sender address are needed too."""
+    if not carrier_code:
+        raise ShippingSetupMissing(
+            f"Store {store.name!r} has no default carrier: choose one in {CARRIER_WHERE} on the store page "
+            "(or pick a carrier on the ship form).", store=store, missing=["default_carrier_code"],
+            where=CARRIER_WHERE)
+    if not booking:
+        return
+    if not store.carrier_adapter.strip():
+        raise ShippingSetupMissing(
+            f"Store {store.name!r}: no carrier adapter set for this store: choose one in {ADAPTER_WHERE} on the "
+            "store page (or type the tracking number).", store=store, missing=["carrier_adapter"],
+            where=ADAPTER_WHERE)
+    try:
+        get_adapter(store.carrier_adapter)
+    except UnknownCarrier as exc:
+        raise ShippingSetupMissing(
+            f"Store {store.name!r}: carrier adapter {store.carrier_adapter!r} does not exist: choose another in "
+            f"{ADAPTER_WHERE} on the store page ({exc}).", store=store, missing=["carrier_adapter"],
+            where=ADAPTER_WHERE) from exc
+    missing = [f for f in SENDER_FIELDS if not (getattr(store, f) or "").strip()]
+    if missing:
+        words = ", ".join(SENDER_FIELDS[f] for f in missing)
+        raise ShippingSetupMissing(
+            f"Store {store.name!r} has no sender address ({words} missing): fill in {SENDER_WHERE} on the store "
+            "page.", store=store, missing=missing, where=SENDER_WHERE)
+
+
 def shipping_mode_of(order: Order) -> str:
     return order.shipping_mode or order.store.shipping_mode
 
@@ -136,23 +186,15 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
     mode = shipping_mode_of(order)
     tracking_number = (tracking_number or "").strip()
     code = (carrier_code or order.carrier_code or store.default_carrier_code or "").strip()
+    if mode == Store.ShippingMode.CHANNEL and tracking_number:
+        raise InvalidInput(f"Order {ref} is shipped by the sales channel: its tracking number comes from the "
+                           "FNAC carrier label, it cannot be typed (switch the order to self ship to type one).",
+                           details={"tracking_number": ["not allowed in channel mode"]})
+    shipping_setup_check(store=store, carrier_code=code, booking=not tracking_number)
     if mode == Store.ShippingMode.CHANNEL:
-        if tracking_number:
-            raise InvalidInput(f"Order {ref} is shipped by the sales channel: its tracking number comes from the "
-                               "FNAC carrier label, it cannot be typed (switch the order to self ship to type one).",
-                               details={"tracking_number": ["not allowed in channel mode"]})
-        if not code:
-            raise InvalidInput(f"Order {ref}: no FNAC carrier code; set the store's default carrier code or "
-                               "give carrier_code.", details={"carrier_code": ["required"]})
         code = carrier_code_validate(store=store, code=code)
-    elif not code:
-        raise InvalidInput(f"Order {ref}: no carrier code; set the store's default carrier code, the order's "
-                           "carrier code, or give carrier_code.", details={"carrier_code": ["required"]})
     if len(code) > 100:
         raise InvalidInput(f"Carrier code {code[:20]!r}... is longer than FNAC's 100 characters.")
-    if not tracking_number and not store.carrier_adapter.strip():
-        raise InvalidInput(f"Order {ref}: no carrier adapter set for this store: choose one on the store page "
-                           "(or give the tracking number).", details={"carrier_adapter": ["required"]})
     if tracking_number and len(tracking_number) > 32:
         raise InvalidInput(f"Tracking number {tracking_number!r} is longer than FNAC's 32 characters.",
                            details={"tracking_number": ["at most 32 characters"]})
@@ -225,8 +267,9 @@ def _to_ready_to_ship(order: Order, *, source: str, user=None, note: str = "") -
                      note=note or "Ready to Ship")
 
 
-def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
-    """Book the parcel with the store's carrier adapter (or keep the typed tracking number) and record it.
+def shipment_book(*, plan: ShipPlan, user=None, source: str = Source.USER) -> Shipment:
+    """Book the parcel with the store's carrier adapter (or keep the typed tracking number), record it and move
+    the order to Ready to Ship, all in one transaction: when the booking fails, the order stays where it was.
     The order row is locked so two requests cannot ship the same lines; the WMS is told after commit."""
     order, store = plan.order, plan.order.store
     ref = order.marketplace_order_id
@@ -265,6 +308,7 @@ def shipment_book(*, plan: ShipPlan, user=None) -> Shipment:
             shipment.label_data = request_to_json(request)
         try:
             shipment.save()
+            _to_ready_to_ship(order, source=source, user=user)
             Order.objects.filter(pk=order.pk).update(tracking_number=shipment.tracking_number,
                                                      updated_at=timezone.now())
             ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, order_line=line, quantity=line.quantity)
@@ -303,8 +347,8 @@ def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = So
                          trigger: str = "") -> list[ShipOutcome]:
     """Ready to Ship for each order, then one confirmation to FNAC for all of them (25 per call).
 
-    Bad input for an order leaves it untouched and is reported in its outcome; a booking that fails after the
-    order went Ready to Ship is kept on the order (last_push_error, flag)."""
+    Bad input, a missing shipping setup or a booking the carrier refuses leaves the order untouched (status, flag,
+    history) and is reported in its outcome (``exception`` typed); nothing is sent to FNAC for it."""
     outcomes: list[ShipOutcome] = []
     booked: list[Shipment] = []
     for order in orders:
@@ -315,15 +359,10 @@ def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = So
         except ServiceError as exc:
             outcome.error, outcome.exception = str(exc), exc
             continue
-        _to_ready_to_ship(plan.order, source=source, user=user)
         try:
-            outcome.shipment = shipment_book(plan=plan, user=user)
-        except AlreadyShipped as exc:
-            outcome.error, outcome.exception = str(exc), exc
-            continue
+            outcome.shipment = shipment_book(plan=plan, user=user, source=source)
         except ServiceError as exc:
             outcome.error, outcome.exception = str(exc), exc
-            _record_problem(plan.order, str(exc))
             continue
         booked.append(outcome.shipment)
     per_store: dict[int, list[Shipment]] = defaultdict(list)

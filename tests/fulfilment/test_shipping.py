@@ -222,19 +222,19 @@ def test_bad_requests_change_nothing(sandbox, ship_store, paid_order):
     with pytest.raises(InvalidInput, match="32 characters"):
         services.order_ready_to_ship(order=order, tracking_number="X" * 40)
     Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="")
-    with pytest.raises(InvalidInput, match="no carrier code"):
+    with pytest.raises(InvalidInput, match="has no default carrier: choose one in Shipping setup › Default carrier"):
         services.order_ready_to_ship(order=order)
     order.refresh_from_db()
     assert order.status == S.NEW and not Shipment.objects.exists()
 
 
-def test_an_address_the_carrier_refuses_is_shown_on_the_order(sandbox, ship_store, paid_order):
+def test_an_address_the_carrier_refuses_leaves_the_order_where_it_was(sandbox, ship_store, paid_order):
     order = paid_order(["A"])
     Order.objects.filter(pk=order.pk).update(shipping_address={**order.shipping_address, "zipcode": "7500"})
     with pytest.raises(InvalidInput, match="zipcode must be 5 digits"):
         services.order_ready_to_ship(order=order)
     order.refresh_from_db()
-    assert order.status == S.READY_TO_SHIP and order.flagged and "zipcode" in order.last_push_error
+    assert order.status == S.NEW and not order.flagged and not order.status_changes.filter(to_status=S.READY_TO_SHIP)
     assert not updates_sent(sandbox) or "Shipped" not in updates_sent(sandbox)[-1]
 
 
