@@ -14,12 +14,16 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
 from fnac_connector.errors import ServiceError
-from fnac_connector.marketplace.fnac.types import REFUND_REASONS
 from fulfilment import services
+from fulfilment.forms import CarrierChoiceField
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
+from fulfilment.selectors import order_can_cancel, order_can_release, order_can_ship, order_has_label
+from orders.hooks import OrderButton
+from orders.labels import REFUND_REASONS, fnac_state_label
 from orders.models import Order, OrderStatus
 from orders.selectors import orders_for_user
 from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, ViewOnlyAdminMixin, badge, stores_each
+from stores.models import Store
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
 SHIPMENT_COLOURS = {
@@ -107,8 +111,9 @@ def retry_shipment_confirmation(modeladmin, request, queryset):
 
 
 class CancelForm(forms.Form):
-    reason = forms.ChoiceField(choices=[(r, r.replace("_", " ")) for r in REFUND_REASONS], initial="no_stock",
-                               help_text="Sent to FNAC as refund_reason when the order is already paid.")
+    reason = forms.ChoiceField(choices=[("", "— choose a reason —"), *REFUND_REASONS.items()],
+                               label="Why do you cancel?",
+                               help_text="Sent to FNAC as the refund reason when the order is already paid.")
 
 
 @admin.action(description="Cancel by seller (refuse or refund on FNAC)…", permissions=["cancel"])
@@ -139,6 +144,8 @@ def print_labels(modeladmin, request, queryset):
         return None
     return _pdf(pdf, "labels.pdf")
 
+
+cancel_by_seller.destructive = True  # never first in the action menu; asks for a reason on its own page
 
 ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_shipment_confirmation,
                  cancel_by_seller, print_labels]
@@ -205,19 +212,30 @@ class CarrierAdmin(StoreScopedAdminMixin, ModelAdmin):
 
 
 class ShipForm(forms.Form):
-    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                      help_text="Leave all unticked to ship every line not shipped yet.")
-    carrier_code = forms.CharField(required=False, max_length=100,
-                                   help_text="FNAC carrier code; empty: the order's or the store's default.")
-    tracking_number = forms.CharField(required=False, max_length=32,
+    """Ready to Ship with details: the carrier from FNAC's list for the store, the lines to ship now (split
+    shipment), or a tracking number typed from another system."""
+
+    carrier_code = forms.ChoiceField(required=False, label="Carrier")
+    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Lines to ship now",
+                                      help_text="Leave all unticked to ship every line not shipped yet; tick some "
+                                                "to ship only those now (the rest ships later).")
+    tracking_number = forms.CharField(required=False, max_length=32, label="Tracking number (optional)",
                                       help_text="Self ship only: a tracking number from another system (no label "
-                                                "is booked). Empty: book with the carrier adapter.")
+                                                "is booked). Empty: the parcel is booked with the store's carrier "
+                                                "adapter and its label printed.")
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
+        default = order.carrier_code or order.store.default_carrier_code
+        self.fields["carrier_code"] = CarrierChoiceField(
+            store=order.store, label="Carrier",
+            blank=f"Default: {default}" if default else "— choose a carrier —",
+            help_text="FNAC's carriers for this store (store action \"Refresh FNAC carriers\" reloads them). "
+                      "Sent to FNAC as tracking_company.")
         self.fields["lines"].choices = [
-            (str(line.order_detail_id), f"{line.order_detail_id}: {line.quantity} x {line.sku} {line.product_name}"
-                                        f" ({line.state})") for line in order.lines.all()]
+            (str(line.order_detail_id), f"{line.quantity} × {line.sku} — {line.product_name} (line "
+                                        f"{line.order_detail_id}, {fnac_state_label(line.state)})")
+            for line in order.lines.all() if line.state == "ToShip"]
 
 
 @admin.register(Shipment)
@@ -289,29 +307,89 @@ class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
         order = get_object_or_404(orders_for_user(request.user), pk=order_id)
         if not request.user.has_perm("orders.ship_order"):
             raise PermissionDenied
-        back = reverse("admin:orders_order_change", args=[order.pk])
-        form = ShipForm(request.POST if request.method == "POST" else None, order=order)
-        if request.method == "POST" and form.is_valid():
-            try:
-                outcome = services.order_ready_to_ship(
-                    order=order, user=request.user, lines=[int(i) for i in form.cleaned_data["lines"]] or None,
-                    tracking_number=form.cleaned_data["tracking_number"],
-                    carrier_code=form.cleaned_data["carrier_code"], trigger="admin")
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
+        return ship_page(self, request, order)
+
+
+def ship_page(model_admin, request, order: Order):
+    """The ship form (GET) and Ready to Ship (POST): the order page's "Ready to Ship" button and the list's "Ship
+    with details" action. A refusal is shown on the form; nothing has moved."""
+    back = reverse("admin:orders_order_change", args=[order.pk])
+    form = ShipForm(request.POST if request.method == "POST" else None, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = services.order_ready_to_ship(
+                order=order, user=request.user, lines=[int(i) for i in form.cleaned_data["lines"]] or None,
+                tracking_number=form.cleaned_data["tracking_number"],
+                carrier_code=form.cleaned_data["carrier_code"], trigger="admin")
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if outcome.ok:
+                model_admin.message_user(request, f"Shipped with {outcome.shipment.carrier_code} "
+                                                  f"{outcome.shipment.tracking_number}; FNAC confirmed.",
+                                         messages.SUCCESS)
             else:
-                if outcome.ok:
-                    self.message_user(request, f"Shipped with {outcome.shipment.carrier_code} "
-                                               f"{outcome.shipment.tracking_number}; FNAC confirmed.", messages.SUCCESS)
-                else:
-                    self.message_user(request, f"Shipment {outcome.shipment.tracking_number} booked, but FNAC did "
-                                               f"not confirm it: {outcome.error}", messages.ERROR)
-                return HttpResponseRedirect(back)
-        context = {**self.admin_site.each_context(request), "title": f"Ship order {order.marketplace_order_id}",
-                   "form": form, "order": order, "back": back, "opts": Order._meta,
-                   "shipping_mode": order.shipping_mode or order.store.shipping_mode,
-                   "status_label": OrderStatus(order.status).label}
-        return TemplateResponse(request, "admin/fulfilment/ship_form.html", context)
+                model_admin.message_user(request, f"Shipment {outcome.shipment.tracking_number} booked, but FNAC "
+                                                  f"did not confirm it: {outcome.error}", messages.ERROR)
+            return HttpResponseRedirect(back)
+    context = {**model_admin.admin_site.each_context(request), "title": f"Ship order {order.marketplace_order_id}",
+               "form": form, "order": order, "back": back, "opts": Order._meta,
+               "shipping_mode": Store.ShippingMode(order.shipping_mode or order.store.shipping_mode).label,
+               "status_label": OrderStatus(order.status).label, "fnac_state": fnac_state_label(order.fnac_state)}
+    return TemplateResponse(request, "admin/fulfilment/ship_form.html", context)
+
+
+# ---------------------------------------------------------------- the order page's buttons (served for orders)
+def release_page(model_admin, request, order: Order):
+    back = HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    if request.method == "POST":
+        try:
+            services.order_release_to_warehouse(order=order, user=request.user)
+        except ServiceError as exc:
+            model_admin.message_user(request, str(exc), messages.ERROR)
+        else:
+            model_admin.message_user(request, f"Order {order.marketplace_order_id} released to the warehouse.",
+                                     messages.SUCCESS)
+        return back
+    return model_admin.order_action_page(
+        request, order, title=f"Release order {order.marketplace_order_id} to the warehouse", submit="Release",
+        intro="The order goes to RFP (ready for pick/pack) and the warehouse is told to prepare it.")
+
+
+def label_page(model_admin, request, order: Order):
+    try:
+        return _pdf(services.order_label(order=order), f"label-{order.marketplace_order_id}.pdf")
+    except ServiceError as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+
+def cancel_page(model_admin, request, order: Order):
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.order_cancel_by_seller(order=order, reason=form.cleaned_data["reason"], user=request.user)
+        except ServiceError as exc:
+            model_admin.message_user(request, str(exc), messages.ERROR)
+        else:
+            model_admin.message_user(request, f"Order {order.marketplace_order_id} cancelled on FNAC.",
+                                     messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    paid = order.fnac_state == "ToShip"
+    intro = ("The order is paid: FNAC refunds the buyer (every line Refunded with the reason you choose) and its "
+             "stock is released." if paid else
+             "The order is not accepted yet: FNAC is told you refuse every line.")
+    return model_admin.order_action_page(
+        request, order, title=f"Cancel order {order.marketplace_order_id}", form=form, danger=True,
+        submit="Cancel the order on FNAC", intro=intro + " This cannot be undone.")
+
+
+ORDER_BUTTONS = [
+    OrderButton(name="release", applies=order_can_release, view=release_page, perms=("orders.ship_order",)),
+    OrderButton(name="ready_to_ship", applies=order_can_ship, view=ship_page, perms=("orders.ship_order",)),
+    OrderButton(name="label", applies=order_has_label, view=label_page, perms=LABEL_PERMS),
+    OrderButton(name="cancel", applies=order_can_cancel, view=cancel_page, perms=("orders.cancel_order",)),
+]
 
 
 @admin.register(WmsEvent)

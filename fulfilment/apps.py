@@ -34,3 +34,5 @@ class FulfilmentConfig(AppConfig):
             order_hooks.order_admin_action(action)
         for inline in fadmin.ORDER_INLINES:
             order_hooks.order_admin_inline(inline)
+        for button in fadmin.ORDER_BUTTONS:
+            order_hooks.order_admin_button(button)

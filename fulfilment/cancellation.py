@@ -20,6 +20,7 @@ from fnac_connector.errors import Conflict, InvalidInput, MarketplaceFailure
 from fnac_connector.marketplace.fnac import types as fnac
 from fulfilment.deliveries import order_payload, wms_configured, wms_delivery_create
 from fulfilment.models import ShipmentLine, WmsDelivery
+from orders.labels import REFUND_REASONS, refund_reason_label
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.services import describe_result, orders_push_updates
 from orders.status import CANCELLED_STATUSES, NO_CANCEL_STATUSES, IllegalTransition, order_transition
@@ -34,7 +35,8 @@ def order_cancel_by_seller(*, order: Order, reason: str = DEFAULT_REASON, user=N
     ref = order.marketplace_order_id
     reason = (reason or DEFAULT_REASON).strip()
     if reason not in fnac.REFUND_REASONS:
-        raise InvalidInput(f"Unknown refund reason {reason!r}; use one of: {', '.join(fnac.REFUND_REASONS)}.",
+        raise InvalidInput(f"Unknown cancel reason {reason!r}; use one of: "
+                           f"{', '.join(f'{c} ({w})' for c, w in REFUND_REASONS.items())}.",
                            details={"reason": [f"unknown reason {reason!r}"]})
     status = order.status
     if status in NO_CANCEL_STATUSES:
@@ -96,8 +98,8 @@ def _apply_cancellation(order: Order, update: fnac.OrderUpdate, result, targets:
         fnac_state = result.state or ("Refused" if line_state == "Refused" else "Refunded")
         Order.objects.filter(pk=order.pk).update(fnac_state=fnac_state, last_push_error="", updated_at=timezone.now())
         order.fnac_state = fnac_state
-        verb = "refused on FNAC (accept_order, lines Refused)" if line_state == "Refused" else \
-            f"refunded on FNAC (refund_order, reason {reason})"
+        verb = "refused on FNAC (lines Refused)" if line_state == "Refused" else \
+            f"refunded on FNAC, reason: {refund_reason_label(reason)}"
         order_transition(order=order, to_status=final, source=source, user=user,
                          note=f"Cancelled by the seller: {verb}")
         if final == S.CANCELLED_BY_SELLER_INPROCESS:

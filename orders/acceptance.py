@@ -35,6 +35,16 @@ class Decision:
     order: Order
     accept: list[int]  # order_detail_ids
     refuse: list[int]
+    reason: str = ""  # why the seller refused (kept in the status history; FNAC's accept_order carries none)
+
+
+class ReasonRequired(InvalidInput):
+    code = "reason_required"
+
+
+def order_awaits_decision(order: Order) -> bool:
+    """The order can be accepted or refused now (OMS Awaiting acceptance, FNAC Created)."""
+    return order.status == S.AWAITING_ACCEPTANCE and order.fnac_state == "Created"
 
 
 def _apply_decision_result(decision: Decision, result: PushResult, *, source: str, user=None) -> PushFailure | None:
@@ -65,6 +75,8 @@ def _apply_decision_result(decision: Decision, result: PushResult, *, source: st
             note = f"Order {verb} on FNAC"
             if decision.accept and decision.refuse:
                 note += f"; refused lines {decision.refuse}"
+            if decision.reason:
+                note += f". Reason: {decision.reason}"
             order_transition(order=order, to_status=target, source=source, user=user, note=note)
     return None
 
@@ -82,7 +94,7 @@ def _decide(decisions: list[Decision], *, store: Store, source: str, user=None,
 
 
 def _check_awaiting(order: Order) -> None:
-    if order.status != S.AWAITING_ACCEPTANCE or order.fnac_state != "Created":
+    if not order_awaits_decision(order):
         raise Conflict(f"Order {order.marketplace_order_id} is not waiting for acceptance "
                        f"(OMS status {order.get_status_display()}, FNAC state {order.fnac_state}).")
 
@@ -98,7 +110,7 @@ def order_accept(*, order: Order, user=None, refuse_lines: Sequence[int] = (), c
         raise InvalidInput(f"Order {order.marketplace_order_id} has no line(s) {unknown}; its lines are {details}.")
     accept = [i for i in details if i not in set(refuse_lines)]
     if not accept:
-        return order_refuse(order=order, user=user, client=client)
+        return order_refuse(order=order, user=user, client=client, reason="every line refused while accepting")
     decision = Decision(order=order, accept=accept, refuse=list(refuse_lines))
     source = Source.USER if user is not None else Source.SYSTEM
     if _decide([decision], store=order.store, source=source, user=user, client=client)[0] is not None:
@@ -107,11 +119,17 @@ def order_accept(*, order: Order, user=None, refuse_lines: Sequence[int] = (), c
     return order
 
 
-def order_refuse(*, order: Order, user=None, client=None) -> Order:
+def order_refuse(*, order: Order, reason: str, user=None, client=None) -> Order:
+    """Refuse the whole order on FNAC (``accept_order``, every line Refused). ``reason`` is required (a refusal
+    is final); it is kept in the order's status history."""
+    reason = " ".join((reason or "").split())[:500]
+    if not reason:
+        raise ReasonRequired(f"Say why order {order.marketplace_order_id} is refused: a reason is required.",
+                             details={"reason": ["required"]})
     order = Order.objects.select_related("store").get(pk=order.pk)
     _check_awaiting(order)
     details = list(order.lines.values_list("order_detail_id", flat=True))
-    decision = Decision(order=order, accept=[], refuse=details)
+    decision = Decision(order=order, accept=[], refuse=details, reason=reason)
     source = Source.USER if user is not None else Source.SYSTEM
     if _decide([decision], store=order.store, source=source, user=user, client=client)[0] is not None:
         raise MarketplaceFailure(f"FNAC did not refuse order {order.marketplace_order_id}: {order.last_push_error}")

@@ -3,19 +3,26 @@ acceptance, Sync Orders for stores, and the status mapping (read-only)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
+from unfold.enums import ActionVariant
 
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
+from orders.labels import fnac_state_label, shipping_method_label, status_label
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
-from orders.selectors import orders_search
+from orders.selectors import orders_awaiting_decision_q, orders_search
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
 
@@ -26,6 +33,7 @@ STATUS_COLOURS = {
     S.IN_TRANSIT: "#0097a7", S.COMPLETE: "#1e8e3e", S.ERROR: "#d93025", S.REFUSED: "#80868b",
     S.REFUNDED: "#80868b",
 }
+WARN = "#d93025"
 
 
 def _status_badge(status: str, label: str):
@@ -47,52 +55,105 @@ class FnacStateFilter(admin.SimpleListFilter):
     parameter_name = "fnac_state"
 
     def lookups(self, request, model_admin):
-        return [(s, s) for s in ORDER_STATES]
+        return [(s, fnac_state_label(s)) for s in ORDER_STATES]
 
     def queryset(self, request, queryset):
         return queryset.filter(fnac_state=self.value()) if self.value() else queryset
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("flagged", "Flagged (a problem to look at)"), ("decision", "Waiting for your decision"),
+                ("unmatched", "Unknown SKUs")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "flagged":
+            return queryset.filter(flagged=True)
+        if value == "decision":
+            return queryset.filter(orders_awaiting_decision_q())
+        if value == "unmatched":
+            return queryset.filter(has_unmatched_lines=True)
+        return queryset
 
 
 # ---------------------------------------------------------------- inlines
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = ["order_detail_id", "sku", "product", "product_name", "quantity", "price", "fees", "shipping_price",
-              "state", "unmatched", "reserved_quantity", "tracking_number", "tracking_company"]
+              "line_state", "unmatched", "reserved_quantity", "tracking_number", "tracking_company"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
+
+    @admin.display(description="FNAC line state")
+    def line_state(self, line):
+        return fnac_state_label(line.state)
 
 
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
     verbose_name_plural = "status history"
-    fields = ["created_at", "from_status", "to_status", "source", "user", "note"]
+    fields = ["created_at", "from_label", "to_label", "source", "user", "note"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
 
+    @admin.display(description="From")
+    def from_label(self, change):
+        return status_label(change.from_status)
 
-# ---------------------------------------------------------------- order actions
+    @admin.display(description="To")
+    def to_label(self, change):
+        return status_label(change.to_status)
+
+
+# ---------------------------------------------------------------- order actions (the list)
 @admin.action(description="Accept selected orders on FNAC", permissions=["accept"])
 def accept_orders(modeladmin, request, queryset):
-    _decide(modeladmin, request, queryset, services.order_accept, "accepted")
-
-
-@admin.action(description="Refuse selected orders on FNAC", permissions=["accept"])
-def refuse_orders(modeladmin, request, queryset):
-    _decide(modeladmin, request, queryset, services.order_refuse, "refused")
-
-
-def _decide(modeladmin, request, queryset, func, verb):
     done = 0
     for order in queryset.select_related("store"):
         try:
-            func(order=order, user=request.user)
+            services.order_accept(order=order, user=request.user)
             done += 1
         except ServiceError as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{done} order(s) {verb} on FNAC.", messages.SUCCESS)
+        modeladmin.message_user(request, f"{done} order(s) accepted on FNAC.", messages.SUCCESS)
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Required: why the order is refused. Kept in the order's status history "
+                                       "(FNAC is told the lines are Refused).")
+
+
+@admin.action(description="Refuse selected orders on FNAC…", permissions=["accept"])
+def refuse_orders(modeladmin, request, queryset):
+    """A confirmation page with the reason (required) first; a refusal is final."""
+    form = RefuseForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        done = 0
+        for order in queryset.select_related("store"):
+            try:
+                services.order_refuse(order=order, user=request.user, reason=form.cleaned_data["reason"])
+                done += 1
+            except ServiceError as exc:
+                modeladmin.message_user(request, str(exc), messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{done} order(s) refused on FNAC.", messages.SUCCESS)
+        return None
+    return TemplateResponse(request, "admin/orders/bulk_confirm.html", {
+        **modeladmin.admin_site.each_context(request), "title": "Refuse orders on FNAC", "opts": Order._meta,
+        "orders": queryset.select_related("store"), "form": form, "action": "refuse_orders",
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "submit": "Refuse these orders on FNAC",
+        "intro": "These orders will be refused on FNAC (every line Refused). A refusal cannot be undone."})
+
+
+refuse_orders.destructive = True
 
 
 @admin.action(description="Clear the flag (resolved)", permissions=["change"])
@@ -107,30 +168,33 @@ def clear_flag(modeladmin, request, queryset):
 # ---------------------------------------------------------------- the order admin
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["marketplace_order_id", "store", "status_badge", "fnac_state", "created_at", "customer",
-                    "total_amount", "has_unmatched_lines", "flagged", "decision_needed"]
+    list_display = ["marketplace_order_id", "created_at", "customer", "total_amount", "status_badge",
+                    "attention", "store"]
     list_select_related = ["store"]
-    list_filter = [StoreFilter, "status", FnacStateFilter, "created_at", "has_unmatched_lines", "flagged",
-                   "decision_needed"]
+    list_filter = [StoreFilter, "status", AttentionFilter, FnacStateFilter, "created_at"]
     search_fields = ["marketplace_order_id", "customer_lastname", "customer_firstname", "lines__sku"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 100
-    actions = [accept_orders, refuse_orders, clear_flag]
+    actions = [accept_orders, clear_flag, refuse_orders]
+    # the order page's buttons; each shows only in the states where it applies and to users with its permission
+    actions_detail = ["accept_button", "refuse_button", "release_button", "ready_to_ship_button", "label_button",
+                      "cancel_button"]
     readonly_fields = [
-        "store", "marketplace_order_id", "status_badge", "fnac_state", "created_at", "fnac_updated_at", "client_id",
-        "customer_firstname", "customer_lastname", "customer_email", "shipping_address_html", "billing_address_html",
-        "fees", "vat_rate", "total_amount", "shipping_total", "shipping_method", "delivery_note",
-        "has_unmatched_lines", "flagged", "flag_reason", "decision_needed", "decision_note", "last_push_error",
+        "store", "marketplace_order_id", "status_badge", "fnac_state_text", "created_at", "fnac_updated_at",
+        "client_id", "customer_firstname", "customer_lastname", "customer_email", "shipping_address_html",
+        "billing_address_html", "fees", "vat_rate", "total_amount", "shipping_total", "shipping_method_text",
+        "delivery_note", "has_unmatched_lines", "attention_html", "decision_html", "last_push_error",
         "shipping_mode", "carrier_code", "tracking_number", "sync_info", "imported_at", "updated_at", "raw_xml",
     ]
     fieldsets = [
-        (None, {"fields": ["store", "marketplace_order_id", "status_badge", "fnac_state", "created_at",
-                           "flagged", "flag_reason", "decision_needed", "decision_note", "last_push_error"]}),
+        (None, {"fields": ["store", "marketplace_order_id", "status_badge", "fnac_state_text", "created_at",
+                           "decision_html", "attention_html", "last_push_error"]}),
         ("Customer", {"fields": ["client_id", "customer_firstname", "customer_lastname", "customer_email",
                                  "shipping_address_html", "billing_address_html", "delivery_note"]}),
         ("Amounts and shipping", {"fields": ["total_amount", "shipping_total", "fees", "vat_rate",
-                                             "shipping_method", "shipping_mode", "carrier_code", "tracking_number"]}),
+                                             "shipping_method_text", "shipping_mode", "carrier_code",
+                                             "tracking_number"]}),
         ("Sync", {"fields": ["sync_info", "fnac_updated_at", "imported_at", "updated_at", "has_unmatched_lines"]}),
         ("FNAC data as received", {"classes": ["collapse"], "fields": ["raw_xml"]}),
     ]
@@ -139,7 +203,9 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        # Orders are FNAC's: deleting one would lose its history and the next sync would import it again.
+        # An order leaves by being refused or cancelled, never by deletion (no "Delete selected orders").
+        return False
 
     # the custom permissions of the order actions (``@admin.action(permissions=[...])``, here and from fulfilment)
     def has_accept_permission(self, request, obj=None):
@@ -160,12 +226,107 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
         for func in hooks.order_admin_actions():
             name = func.__name__
             if self._filter_actions_by_permissions(request, [(func, name, "")]):
                 actions[name] = (func, name, getattr(func, "short_description", name.replace("_", " ")))
-        return actions
+        # destructive actions (refuse, cancel) never come first: they close the menu
+        safe = {k: v for k, v in actions.items() if not getattr(v[0], "destructive", False)}
+        return {**safe, **{k: v for k, v in actions.items() if k not in safe}}
 
+    # ------------------------------------------------------------ the order page's buttons
+    def get_actions_detail(self, request, object_id):
+        allowed = super().get_actions_detail(request, object_id)
+        order = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if order is None:
+            return []
+        shown = set()
+        if services.order_awaits_decision(order):
+            shown |= {"accept_button", "refuse_button"}
+        for name, button in hooks.order_admin_buttons().items():
+            if request.user.has_perms(button.perms) and button.applies(order):
+                shown.add(f"{name}_button")
+        prefix = f"{self.model._meta.app_label}_{self.model._meta.model_name}_"
+        return [a for a in allowed if a.action_name.removeprefix(prefix) in shown]
+
+    def _order_for(self, request, object_id) -> Order:
+        order = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if order is None:
+            raise Http404("No such order among your stores.")
+        return order
+
+    def _back(self, order) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+    def order_action_page(self, request, order, *, title, intro, form=None, submit, danger=False, extra=None):
+        """The confirmation page of a button (POST only past it); fulfilment's buttons use it too."""
+        return TemplateResponse(request, "admin/orders/order_action.html", {
+            **self.admin_site.each_context(request), "title": title, "opts": Order._meta, "order": order,
+            "original": order, "intro": intro, "form": form, "submit": submit, "danger": danger,
+            "back": reverse("admin:orders_order_change", args=[order.pk]), **(extra or {})})
+
+    @action(description="Accept", url_path="accept", permissions=["accept"], icon="check_circle",
+            variant=ActionVariant.PRIMARY)
+    def accept_button(self, request, object_id):
+        order = self._order_for(request, object_id)
+        if request.method == "POST":
+            try:
+                services.order_accept(order=order, user=request.user)
+            except ServiceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Order {order.marketplace_order_id} accepted on FNAC.", messages.SUCCESS)
+            return self._back(order)
+        return self.order_action_page(
+            request, order, title=f"Accept order {order.marketplace_order_id}", submit="Accept on FNAC",
+            intro="FNAC is told you accept every line of this order; its stock is reserved.")
+
+    @action(description="Refuse…", url_path="refuse", permissions=["accept"], icon="block",
+            variant=ActionVariant.DANGER)
+    def refuse_button(self, request, object_id):
+        order = self._order_for(request, object_id)
+        form = RefuseForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.order_refuse(order=order, user=request.user, reason=form.cleaned_data["reason"])
+            except ServiceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Order {order.marketplace_order_id} refused on FNAC.", messages.SUCCESS)
+            return self._back(order)
+        return self.order_action_page(
+            request, order, title=f"Refuse order {order.marketplace_order_id}", form=form, danger=True,
+            submit="Refuse on FNAC",
+            intro="FNAC is told you refuse every line of this order. A refusal cannot be undone.")
+
+    def _hooked(self, request, object_id, name):
+        button = hooks.order_admin_buttons().get(name)
+        if button is None:
+            raise Http404(f"No {name} button here.")
+        if not request.user.has_perms(button.perms):
+            raise PermissionDenied
+        return button.view(self, request, self._order_for(request, object_id))
+
+    @action(description="Release to warehouse", url_path="release", permissions=["ship"], icon="warehouse")
+    def release_button(self, request, object_id):
+        return self._hooked(request, object_id, "release")
+
+    @action(description="Ready to Ship…", url_path="ready-to-ship", permissions=["ship"], icon="local_shipping",
+            variant=ActionVariant.PRIMARY)
+    def ready_to_ship_button(self, request, object_id):
+        return self._hooked(request, object_id, "ready_to_ship")
+
+    @action(description="Print label", url_path="print-label", permissions=["view"], icon="print")
+    def label_button(self, request, object_id):
+        return self._hooked(request, object_id, "label")
+
+    @action(description="Cancel order…", url_path="cancel", permissions=["cancel"], icon="cancel",
+            variant=ActionVariant.DANGER)
+    def cancel_button(self, request, object_id):
+        return self._hooked(request, object_id, "cancel")
+
+    # ------------------------------------------------------------ readable fields
     @admin.display(description="OMS status", ordering="status")
     def status_badge(self, order):
         return _status_badge(order.status, order.get_status_display())
@@ -195,7 +356,49 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
         if not order.last_sync_run_id:
             return "—"
         url = reverse("admin:stores_syncrun_change", args=[order.last_sync_run_id])
-        return format_html('<a href="{}">run #{}</a> at {}', url, order.last_sync_run_id, order.synced_at)
+        when = date_format(localtime(order.synced_at), "DATETIME_FORMAT") if order.synced_at else "—"
+        return format_html('<a href="{}">run #{}</a> at {}', url, order.last_sync_run_id, when)
+
+    @admin.display(description="FNAC state", ordering="fnac_state")
+    def fnac_state_text(self, order):
+        return fnac_state_label(order.fnac_state)
+
+    @admin.display(description="Shipping method")
+    def shipping_method_text(self, order):
+        return shipping_method_label(order.shipping_method)
+
+    @admin.display(description="Needs attention")
+    def attention(self, order):
+        """The list's flag column: a warning, never a ✓."""
+        if order.flagged:
+            return badge("⚠ Flagged", WARN)
+        if order.status == S.AWAITING_ACCEPTANCE and order.fnac_state == "Created" and (
+                order.decision_needed or order.store.acceptance_mode == "manual"):
+            return badge("Decide", "#f29900")
+        if order.has_unmatched_lines:
+            return badge("Unknown SKU", "#f29900")
+        return ""
+
+    @admin.display(description="Problems")
+    def attention_html(self, order):
+        if not order.flagged:
+            return "None"
+        reasons = [r for r in (order.flag_reason or "").split("\n") if r.strip()] or ["(no reason recorded)"]
+        return format_html('{}<ul style="margin:4px 0 0 18px;list-style:disc">{}</ul>', badge("⚠ Flagged", WARN),
+                           format_html_join("", "<li>{}</li>", ((r,) for r in reasons)))
+
+    @admin.display(description="Acceptance")
+    def decision_html(self, order):
+        if order.status != S.AWAITING_ACCEPTANCE:
+            if order.fnac_state in ("Created",):
+                return "—"
+            return "Decided" if order.status not in (S.AWAITING_PAYMENT,) else "Accepted, waiting for payment"
+        manual = order.store.acceptance_mode == "manual"
+        if order.decision_needed or manual:
+            why = order.decision_note or ("This store leaves every new order for you to accept or refuse."
+                                          if manual else "")
+            return format_html("{} {}", badge("Waiting for you: accept or refuse", "#f29900"), why)
+        return "The store accepts automatically at the next order sync (every line known and in stock)."
 
     # ------------------------------------------------------------ extra pages
     def get_urls(self):

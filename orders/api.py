@@ -91,6 +91,11 @@ class AcceptSerializer(serializers.Serializer):
                                          help_text="order_detail_ids to refuse while accepting the others.")
 
 
+class RefuseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why the order is refused (required; kept in the "
+                                                               "order's status history).")
+
+
 class OrderViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Orders of the stores the user may see. Search (``search=``) looks in the order id, customer names and
     SKUs."""
@@ -119,10 +124,14 @@ class OrderViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
         order = services.order_accept(order=order, user=request.user, refuse_lines=data.validated_data["refuse_lines"])
         return Response(OrderDetailSerializer(selectors.order_detail(order.pk)).data)
 
-    @extend_schema(request=None, responses={200: OrderDetailSerializer, 409: DetailSerializer, 502: DetailSerializer})
+    @extend_schema(request=RefuseSerializer, responses={200: OrderDetailSerializer, 400: DetailSerializer,
+                                                        409: DetailSerializer, 502: DetailSerializer})
     @action(detail=True, methods=["post"])
     def refuse(self, request, pk=None):
-        order = services.order_refuse(order=self.get_object(), user=request.user)
+        order = self.get_object()
+        data = RefuseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_refuse(order=order, user=request.user, reason=data.validated_data["reason"])
         return Response(OrderDetailSerializer(selectors.order_detail(order.pk)).data)
 
     @extend_schema(responses={200: inline_serializer("StatusMappingRow", {

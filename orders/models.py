@@ -17,7 +17,7 @@ class OrderStatus(models.TextChoices):
     READY_TO_SHIP = "ready_to_ship", "Ready to Ship"
     IN_TRANSIT = "in_transit", "In transit"
     COMPLETE = "complete", "Complete"
-    CANCELED = "canceled", "Canceled"
+    CANCELED = "canceled", "Cancelled"
     CANCEL_IN_PROCESS = "cancel_in_process", "Cancel in process"
     CANCELLED_BY_SELLER = "cancelled_by_seller", "Cancelled by seller"
     CANCELLED_BY_SELLER_INPROCESS = "cancelled_by_seller_inprocess", "Cancelled by seller (in process)"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OrderStatus
+from stores.models import Store
 from stores.selectors import stores_for_user
 
 
@@ -26,3 +27,10 @@ def orders_search(qs: QuerySet[Order], text: str) -> QuerySet[Order]:
                        | Q(customer_firstname__icontains=term)
                        | Exists(OrderLine.objects.filter(order_id=OuterRef("pk"), sku__icontains=term)))
     return qs
+
+
+def orders_awaiting_decision_q() -> Q:
+    """Orders a person must accept or refuse: waiting for acceptance and either left for a decision by the
+    automatic rule or of a store that accepts by hand."""
+    return Q(status=OrderStatus.AWAITING_ACCEPTANCE, fnac_state="Created") & (
+        Q(decision_needed=True) | Q(store__acceptance_mode=Store.AcceptanceMode.MANUAL))

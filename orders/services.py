@@ -5,7 +5,7 @@ automatic acceptance; queued syncs), ``promotion`` (waiting orders), ``acceptanc
 (order updates sent to FNAC, failures typed).
 """
 
-from orders.acceptance import order_accept, order_refuse, orders_auto_accept
+from orders.acceptance import ReasonRequired, order_accept, order_awaits_decision, order_refuse, orders_auto_accept
 from orders.importing import (
     CURSOR_NEW,
     CURSOR_STATUS,
@@ -21,7 +21,8 @@ from orders.status_push import PushFailure, PushResult, describe_result, orders_
 from orders.sync import orders_sync, orders_sync_request, orders_sync_task_run
 
 __all__ = [
-    "CURSOR_NEW", "CURSOR_STATUS", "INITIAL_DAYS", "LOCK_NAME", "PushFailure", "PushResult", "SyncMode", "_Importer",
+    "CURSOR_NEW", "CURSOR_STATUS", "INITIAL_DAYS", "LOCK_NAME", "PushFailure", "PushResult", "ReasonRequired",
+    "SyncMode", "_Importer", "order_awaits_decision",
     "describe_result", "order_accept", "order_refuse", "orders_auto_accept", "orders_promote_waiting",
     "orders_push_updates", "orders_refetch", "orders_rematch_lines", "orders_stock_arrived", "orders_sync",
     "orders_sync_request", "orders_sync_task_run", "order_unflag",

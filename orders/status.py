@@ -75,7 +75,7 @@ MAPPING: tuple[MappingRow, ...] = (
     MappingRow(S.NOT_RECEIVED, "NotReceived", "the buyer says the parcel did not arrive"),
     MappingRow(S.CANCELED, "Cancelled", "cancelled on FNAC before the warehouse started (stock released)"),
     MappingRow(S.CANCEL_IN_PROCESS, "Cancelled", "cancelled on FNAC while the warehouse still has to stop work "
-                                                 "on it (RFP or Picked); Canceled once the warehouse confirms"),
+                                                 "on it (RFP or Picked); Cancelled once the warehouse confirms"),
     MappingRow(S.CANCELLED_BY_SELLER, "", "seller-side cancellation (not pushed to FNAC by the reference "
                                           "connectors; stock released)"),
     MappingRow(S.CANCELLED_BY_SELLER_INPROCESS, "", "seller-side cancellation while the warehouse is working "

@@ -109,7 +109,7 @@ def test_cancellation_refused_after_shipping_and_awaiting_payment(sandbox, ship_
     assert waiting.status == S.AWAITING_PAYMENT
     with pytest.raises(Conflict, match="waiting for payment"):
         services.order_cancel_by_seller(order=waiting)
-    with pytest.raises(InvalidInput, match="Unknown refund reason"):
+    with pytest.raises(InvalidInput, match="Unknown cancel reason"):
         services.order_cancel_by_seller(order=paid_order(["B"]), reason="bored")
 
 

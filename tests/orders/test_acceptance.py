@@ -92,7 +92,10 @@ def test_manual_accept_and_refuse(sandbox, manual_store, sync, make_product, sup
     two = sandbox.add_order(state="Created", lines=[{"sku": "A", "quantity": 1}])
     sync(mode="new")
     services.order_accept(order=Order.objects.get(marketplace_order_id=one), user=superuser)
-    services.order_refuse(order=Order.objects.get(marketplace_order_id=two), user=superuser)
+    with pytest.raises(services.ReasonRequired):
+        services.order_refuse(order=Order.objects.get(marketplace_order_id=two), user=superuser, reason="  ")
+    assert sandbox.order_json(two)["state"] == "Created"  # nothing sent without a reason
+    services.order_refuse(order=Order.objects.get(marketplace_order_id=two), user=superuser, reason="Price error")
     assert sandbox.order_json(one)["state"] == "Accepted" and sandbox.order_json(two)["state"] == "Refused"
     accepted = Order.objects.get(marketplace_order_id=one)
     assert accepted.status == S.AWAITING_PAYMENT

@@ -173,7 +173,11 @@ def test_api_accept_and_refuse(sandbox, token_client, superuser, manual_store, m
     assert response.data["status"] == S.AWAITING_PAYMENT
     assert {line["state"] for line in response.data["lines"]} == {"Accepted", "Refused"}
     response = api.post(f"/api/orders/{o2.pk}/refuse/", format="json")
+    assert response.status_code == 400 and "reason" in response.json()["errors"]
+    assert sandbox.order_json(two)["state"] == "Created"
+    response = api.post(f"/api/orders/{o2.pk}/refuse/", {"reason": "Price error"}, format="json")
     assert response.status_code == 200 and response.data["status"] == S.REFUSED
+    assert response.data["status_history"][-1]["note"].endswith("Reason: Price error")
     # deciding twice is a conflict that says why
     response = api.post(f"/api/orders/{o2.pk}/accept/", {}, format="json")
     assert response.status_code == 409 and "not waiting for acceptance" in response.data["detail"]
@@ -225,7 +229,8 @@ def test_admin_action_failure_is_shown(sandbox, client, superuser, manual_store)
     client.force_login(superuser)
     order = Order.objects.get()
     response = client.post(reverse("admin:orders_order_changelist"),
-                           {"action": "refuse_orders", "_selected_action": [order.pk]}, follow=True)
+                           {"action": "refuse_orders", "_selected_action": [order.pk], "apply": "1",
+                            "reason": "Out of stock"}, follow=True)
     assert b"ERR_112" in response.content
 
 

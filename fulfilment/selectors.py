@@ -1,0 +1,46 @@
+"""Read-side questions of fulfilment: which order-page buttons apply to an order's state, carriers to pick."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from fulfilment.carriers import carriers_for_store
+from fulfilment.models import Carrier, Shipment, ShipmentLine
+from fulfilment.shipping import SHIPPABLE_LINE_STATE, SHIPPABLE_STATUSES
+from orders.models import Order, OrderStatus
+from stores.models import Store
+
+S = OrderStatus
+CANCELLABLE_PAID = (S.NEW, S.PARTIAL, S.RFP, S.PICKED)
+
+
+def order_can_release(order: Order) -> bool:
+    return order.status == S.NEW
+
+
+def order_can_ship(order: Order) -> bool:
+    """Paid, in a shippable status, with a line not shipped yet."""
+    if order.status not in SHIPPABLE_STATUSES or order.fnac_state != "ToShip":
+        return False
+    live = ShipmentLine.objects.filter(order_line__order=order, cancelled=False).values("order_line_id")
+    return order.lines.filter(state=SHIPPABLE_LINE_STATE).exclude(pk__in=live).exists()
+
+
+def order_has_label(order: Order) -> bool:
+    """A parcel booked with a carrier adapter (a typed tracking number has no label)."""
+    return Shipment.objects.filter(order=order, source=Shipment.Source.CARRIER).exclude(
+        state=Shipment.State.CANCELLED).exists()
+
+
+def order_can_cancel(order: Order) -> bool:
+    """The seller may cancel: not accepted yet (refused on FNAC) or paid and not packed (refunded on FNAC)."""
+    if order.status == S.AWAITING_ACCEPTANCE:
+        return order.fnac_state == "Created"
+    if order.status not in CANCELLABLE_PAID or order.fnac_state != "ToShip":
+        return False
+    return not ShipmentLine.objects.filter(order_line__order=order, cancelled=False).exists()
+
+
+def carriers_to_pick(store: Store) -> QuerySet[Carrier]:
+    """The carriers FNAC listed for the store at the last refresh, for drop-downs."""
+    return carriers_for_store(store)
