@@ -33,9 +33,8 @@ def order_has_label(order: Order) -> bool:
 
 
 def order_can_cancel(order: Order) -> bool:
-    """The seller may cancel: not accepted yet (refused on FNAC) or paid and not packed (refunded on FNAC)."""
-    if order.status == S.AWAITING_ACCEPTANCE:
-        return order.fnac_state == "Created"
+    """The order page's Cancel: a paid order not packed yet (refunded on FNAC). An order waiting for acceptance is
+    refused with the Refuse button instead (the service still cancels one, for the API and the bulk action)."""
     if order.status not in CANCELLABLE_PAID or order.fnac_state != "ToShip":
         return False
     return not ShipmentLine.objects.filter(order_line__order=order, cancelled=False).exists()
