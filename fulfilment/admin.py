@@ -6,16 +6,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from fnac_connector.errors import ServiceError
 from fulfilment import services
-from fulfilment.forms import CarrierChoiceField
+from fulfilment.forms import CarrierChoiceField, carrier_label
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from fulfilment.selectors import order_can_cancel, order_can_release, order_can_ship, order_has_label
 from orders.hooks import OrderButton
@@ -112,7 +114,7 @@ def retry_shipment_confirmation(modeladmin, request, queryset):
 
 class CancelForm(forms.Form):
     reason = forms.ChoiceField(choices=[("", "— choose a reason —"), *REFUND_REASONS.items()],
-                               label="Why do you cancel?",
+                               label="Why do you cancel?", widget=UnfoldAdminSelectWidget,
                                help_text="Sent to FNAC as the refund reason when the order is already paid.")
 
 
@@ -154,12 +156,24 @@ ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_s
 # ---------------------------------------------------------------- panels on the order page
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["created_at", "state_badge", "carrier_code", "tracking_number", "awb", "source", "shipped_lines",
-              "last_error", "label_link"]
+    hide_title = True
+    fields = ["created_at", "state_badge", "carrier", "tracking", "source", "shipped_lines", "last_error",
+              "label_link"]
     verbose_name_plural = "shipments"
 
+    @admin.display(description="Carrier")
+    def carrier(self, shipment):
+        return carrier_name(shipment)
+
+    @admin.display(description="Tracking number")
+    def tracking(self, shipment):
+        if shipment.tracking_url:
+            return format_html('<a href="{}" target="_blank">{}</a>', shipment.tracking_url, shipment.tracking_number)
+        return shipment.tracking_number
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("lines__order_line").defer("label_pdf")
+        return with_carrier_names(super().get_queryset(request).prefetch_related("lines__order_line")
+                                  .defer("label_pdf"))
 
     @admin.display(description="State")
     def state_badge(self, shipment):
@@ -179,6 +193,20 @@ class ShipmentInline(ReadOnlyInline):
             return "typed by hand"
         return format_html('<a href="{}" target="_blank">Print label</a>',
                            reverse("admin:fulfilment_shipment_label", args=[shipment.pk]))
+
+
+def carrier_name(shipment) -> str:
+    """"Colissimo (COLISSIMO)" when FNAC's list names the code (``carrier_label_name`` annotated by the lists)."""
+    name = getattr(shipment, "carrier_label_name", None)
+    if name is None:
+        name = Carrier.objects.filter(store_id=shipment.store_id, code=shipment.carrier_code).values_list(
+            "name", flat=True).first()
+    return carrier_label(shipment.carrier_code, name or "")
+
+
+def with_carrier_names(qs):
+    return qs.annotate(carrier_label_name=Subquery(Carrier.objects.filter(
+        store_id=OuterRef("store_id"), code=OuterRef("carrier_code")).values("name")[:1]))
 
 
 class WmsEventInline(ReadOnlyInline):
@@ -201,7 +229,7 @@ ORDER_INLINES = [ShipmentInline, WmsEventInline, WmsDeliveryInline]
 # ---------------------------------------------------------------- lists
 @admin.register(Carrier)
 class CarrierAdmin(StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["code", "name", "store", "is_global", "active", "refreshed_at"]
+    list_display = ["name_and_code", "store", "scope", "listed", "refreshed_at"]
     list_filter = [StoreFilter, "active"]
     list_select_related = ["store"]
     search_fields = ["code", "name"]
@@ -210,16 +238,30 @@ class CarrierAdmin(StoreScopedAdminMixin, ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description="Carrier", ordering="code")
+    def name_and_code(self, carrier):
+        return carrier_label(carrier.code, carrier.name)
+
+    @admin.display(description="Scope")
+    def scope(self, carrier):
+        return "Every country" if carrier.is_global else "Some countries"
+
+    @admin.display(description="Listed by FNAC", ordering="active")
+    def listed(self, carrier):
+        return "Yes" if carrier.active else badge("No longer listed", "#f29900")
+
 
 class ShipForm(forms.Form):
     """Ready to Ship with details: the carrier from FNAC's list for the store, the lines to ship now (split
     shipment), or a tracking number typed from another system."""
 
     carrier_code = forms.ChoiceField(required=False, label="Carrier")
-    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Lines to ship now",
+    lines = forms.MultipleChoiceField(required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget,
+                                      label="Lines to ship now",
                                       help_text="Leave all unticked to ship every line not shipped yet; tick some "
                                                 "to ship only those now (the rest ships later).")
     tracking_number = forms.CharField(required=False, max_length=32, label="Tracking number (optional)",
+                                      widget=UnfoldAdminTextInputWidget,
                                       help_text="Self ship only: a tracking number from another system (no label "
                                                 "is booked). Empty: the parcel is booked with the store's carrier "
                                                 "adapter and its label printed.")
@@ -240,8 +282,8 @@ class ShipForm(forms.Form):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "order", "store", "state_badge", "carrier_code", "tracking_number", "awb", "source",
-                    "created_at", "label_link"]
+    list_display = ["order", "created_at", "state_badge", "carrier", "tracking_number", "source_text",
+                    "label_link", "store"]
     list_filter = ["state", "source", StoreFilter]
     list_select_related = ["order", "store"]
     search_fields = ["tracking_number", "awb", "order__marketplace_order_id"]
@@ -251,7 +293,15 @@ class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     actions = ["print_selected_labels"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("label_pdf", "label_data")
+        return with_carrier_names(super().get_queryset(request).defer("label_pdf", "label_data"))
+
+    @admin.display(description="Carrier", ordering="carrier_code")
+    def carrier(self, shipment):
+        return carrier_name(shipment)
+
+    @admin.display(description="How", ordering="source")
+    def source_text(self, shipment):
+        return "Booked, label" if shipment.source == Shipment.Source.CARRIER else "Typed by hand"
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, shipment):

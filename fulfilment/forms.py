@@ -5,6 +5,7 @@ picks a carrier: the ship form here, the store's default carrier on the store pa
 from __future__ import annotations
 
 from django import forms
+from unfold.widgets import UnfoldAdminSelectWidget
 
 from fulfilment.selectors import carriers_to_pick
 from stores.models import Store
@@ -29,6 +30,7 @@ class CarrierChoiceField(forms.ChoiceField):
 
     def __init__(self, *, store: Store | None, blank: str = "—", current: str = "", **kwargs):
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", UnfoldAdminSelectWidget)
         super().__init__(choices=carrier_choices(store, blank=blank, current=current), **kwargs)
 
 

@@ -16,7 +16,9 @@ from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 from unfold.enums import ActionVariant
+from unfold.widgets import UnfoldAdminTextareaWidget
 
+from fnac_connector.choices import choice_label
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
@@ -25,6 +27,7 @@ from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.selectors import orders_awaiting_decision_q, orders_search
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
+from stores.models import Store
 
 S = OrderStatus
 STATUS_COLOURS = {
@@ -83,8 +86,8 @@ class AttentionFilter(admin.SimpleListFilter):
 # ---------------------------------------------------------------- inlines
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["order_detail_id", "sku", "product", "product_name", "quantity", "price", "fees", "shipping_price",
-              "line_state", "unmatched", "reserved_quantity", "tracking_number", "tracking_company"]
+    hide_title = True
+    fields = ["order_detail_id", "item", "quantity", "price", "fees", "line_state", "stock", "tracking"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
@@ -93,9 +96,27 @@ class OrderLineInline(ReadOnlyInline):
     def line_state(self, line):
         return fnac_state_label(line.state)
 
+    @admin.display(description="Item")
+    def item(self, line):
+        name = line.product_name or (line.product.name if line.product else "")
+        if line.product_id:
+            url = reverse("admin:catalogue_product_change", args=[line.product_id])
+            return format_html('<a href="{}">{}</a><br><span class="text-xs">{}</span>', url, line.sku, name)
+        return format_html('{} {}<br><span class="text-xs">{}</span>', line.sku,
+                           badge("Unknown SKU", "#f29900"), name)
+
+    @admin.display(description="Reserved")
+    def stock(self, line):
+        return f"{line.reserved_quantity} of {line.quantity}"
+
+    @admin.display(description="Tracking")
+    def tracking(self, line):
+        return f"{line.tracking_company} {line.tracking_number}".strip() or "—"
+
 
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
+    hide_title = True
     verbose_name_plural = "status history"
     fields = ["created_at", "from_label", "to_label", "source", "user", "note"]
 
@@ -126,7 +147,7 @@ def accept_orders(modeladmin, request, queryset):
 
 
 class RefuseForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+    reason = forms.CharField(max_length=500, widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
                              help_text="Required: why the order is refused. Kept in the order's status history "
                                        "(FNAC is told the lines are Refused).")
 
@@ -183,19 +204,20 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     readonly_fields = [
         "store", "marketplace_order_id", "status_badge", "fnac_state_text", "created_at", "fnac_updated_at",
         "client_id", "customer_firstname", "customer_lastname", "customer_email", "shipping_address_html",
-        "billing_address_html", "fees", "vat_rate", "total_amount", "shipping_total", "shipping_method_text",
-        "delivery_note", "has_unmatched_lines", "attention_html", "decision_html", "last_push_error",
-        "shipping_mode", "carrier_code", "tracking_number", "sync_info", "imported_at", "updated_at", "raw_xml",
+        "billing_address_html", "fees", "vat_rate_text", "total_amount", "shipping_total", "shipping_method_text",
+        "delivery_note", "unmatched_text", "attention_html", "decision_html", "last_push_error",
+        "shipping_mode_text", "carrier_code", "tracking_number", "sync_info", "fnac_updated_text", "imported_at",
+        "updated_at", "raw_xml",
     ]
     fieldsets = [
         (None, {"fields": ["store", "marketplace_order_id", "status_badge", "fnac_state_text", "created_at",
                            "decision_html", "attention_html", "last_push_error"]}),
         ("Customer", {"fields": ["client_id", "customer_firstname", "customer_lastname", "customer_email",
                                  "shipping_address_html", "billing_address_html", "delivery_note"]}),
-        ("Amounts and shipping", {"fields": ["total_amount", "shipping_total", "fees", "vat_rate",
-                                             "shipping_method_text", "shipping_mode", "carrier_code",
+        ("Amounts and shipping", {"fields": ["total_amount", "shipping_total", "fees", "vat_rate_text",
+                                             "shipping_method_text", "shipping_mode_text", "carrier_code",
                                              "tracking_number"]}),
-        ("Sync", {"fields": ["sync_info", "fnac_updated_at", "imported_at", "updated_at", "has_unmatched_lines"]}),
+        ("Sync", {"fields": ["sync_info", "fnac_updated_text", "imported_at", "updated_at", "unmatched_text"]}),
         ("FNAC data as received", {"classes": ["collapse"], "fields": ["raw_xml"]}),
     ]
 
@@ -366,6 +388,30 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     @admin.display(description="Shipping method")
     def shipping_method_text(self, order):
         return shipping_method_label(order.shipping_method)
+
+    @admin.display(description="VAT rate")
+    def vat_rate_text(self, order):
+        return f"{order.vat_rate} %" if order.vat_rate is not None else "—"
+
+    @admin.display(description="Shipped by")
+    def shipping_mode_text(self, order):
+        mode = order.shipping_mode or order.store.shipping_mode
+        label = choice_label(Store.ShippingMode, mode)
+        return label if order.shipping_mode else f"{label} (the store's default)"
+
+    @admin.display(description="Updated on FNAC")
+    def fnac_updated_text(self, order):
+        return date_format(localtime(order.fnac_updated_at), "DATETIME_FORMAT") if order.fnac_updated_at else "—"
+
+    @admin.display(description="Unknown SKUs")
+    def unmatched_text(self, order):
+        return badge("⚠ Some lines have an SKU unknown here", "#f29900") if order.has_unmatched_lines else "None"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # nothing on the order page is edited by hand: its buttons do the work, so no Save buttons
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Needs attention")
     def attention(self, order):

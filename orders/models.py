@@ -139,4 +139,9 @@ class OrderStatusChange(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status} ({self.source})"
+        def label(code: str) -> str:
+            try:
+                return OrderStatus(code).label
+            except ValueError:
+                return code or "—"
+        return f"{label(self.from_status)} → {label(self.to_status)} ({self.get_source_display()})"
