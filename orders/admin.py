@@ -405,7 +405,7 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     @admin.display(description="Unknown SKUs")
     def unmatched_text(self, order):
-        return badge("⚠ Some lines have an SKU unknown here", "#f29900") if order.has_unmatched_lines else "None"
+        return badge("⚠ Some lines have an SKU unknown here", "#f29900") if order.has_unmatched_lines else "Every SKU is known"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # nothing on the order page is edited by hand: its buttons do the work, so no Save buttons
@@ -428,7 +428,7 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     @admin.display(description="Problems")
     def attention_html(self, order):
         if not order.flagged:
-            return "None"
+            return "No problem recorded"
         reasons = [r for r in (order.flag_reason or "").split("\n") if r.strip()] or ["(no reason recorded)"]
         return format_html('{}<ul style="margin:4px 0 0 18px;list-style:disc">{}</ul>', badge("⚠ Flagged", WARN),
                            format_html_join("", "<li>{}</li>", ((r,) for r in reasons)))

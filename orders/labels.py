@@ -48,6 +48,8 @@ FNAC_STATES = {
     "Created": "Created (to accept)", "Accepted": "Accepted (awaiting payment)", "Refused": "Refused",
     "ToShip": "Paid (to ship)", "Shipped": "Shipped", "NotReceived": "Not received", "Received": "Received",
     "Refunded": "Refunded", "Cancelled": "Cancelled", "Error": "Error",
+    # line states
+    "ToAccept": "To accept",  # a line state
 }
 
 

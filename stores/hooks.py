@@ -135,6 +135,19 @@ def store_admin_actions() -> list[Callable]:
     return list(_admin_actions)
 
 
+_form_fields: dict[str, Callable] = {}
+
+
+def store_form_field(name: str, factory: Callable) -> None:
+    """Replace a field of the store page's form: ``factory(store, field) -> forms.Field`` (store is None on the
+    add page). Fulfilment uses it for "Default carrier": a drop-down of FNAC's carriers loaded for the store."""
+    _form_fields[name] = factory
+
+
+def store_form_fields() -> dict[str, Callable]:
+    return dict(_form_fields)
+
+
 def store_buttons() -> list[tuple[str, Callable]]:
     return list(_store_buttons)
 
