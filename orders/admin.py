@@ -405,7 +405,9 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     @admin.display(description="Unknown SKUs")
     def unmatched_text(self, order):
-        return badge("⚠ Some lines have an SKU unknown here", "#f29900") if order.has_unmatched_lines else "Every SKU is known"
+        if order.has_unmatched_lines:
+            return badge("⚠ Some lines have an SKU unknown here", "#f29900")
+        return "Every SKU is known"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # nothing on the order page is edited by hand: its buttons do the work, so no Save buttons

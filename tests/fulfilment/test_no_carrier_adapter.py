@@ -25,7 +25,8 @@ def test_ready_to_ship_without_a_carrier_adapter_fails_before_moving_any_status(
     Store.objects.filter(pk=ship_store.pk).update(carrier_adapter="")
     order = paid_order(["A"])
     before = len(sandbox.requests)
-    with pytest.raises(InvalidInput, match="no carrier adapter set for this store: choose one in Shipping setup › Carrier adapter on the store page"):
+    with pytest.raises(InvalidInput, match="no carrier adapter set for this store: "
+                       "choose one in Shipping setup › Carrier adapter on the store page"):
         services.order_ready_to_ship(order=order)
     outcome = services.orders_ready_to_ship(orders=[order])[0]
     assert "no carrier adapter set for this store" in outcome.error and outcome.shipment is None

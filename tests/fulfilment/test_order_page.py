@@ -165,7 +165,7 @@ def test_ready_to_ship_form_offers_fnacs_carriers_and_split_lines(sandbox, ship_
     assert "FNAC confirmed" in response.content.decode()
     shipment = Shipment.objects.get(order=order)
     assert shipment.carrier_code == "UPS" and [sl.order_line_id for sl in shipment.lines.all()] == [first.pk]
-    assert f"<tracking_company>UPS</tracking_company>" in updates_sent(sandbox)[-1]
+    assert "<tracking_company>UPS</tracking_company>" in updates_sent(sandbox)[-1]
     label = client.get(f"/admin/orders/order/{order.pk}/print-label/")
     assert label.status_code == 200 and label["Content-Type"] == "application/pdf"
     assert label.content.startswith(b"%PDF")
