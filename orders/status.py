@@ -180,7 +180,10 @@ def order_transition(*, order: Order, to_status: str, source: str, user=None, no
 
 
 def order_flag(*, order: Order, reason: str) -> Order:
-    """Flag the order for a person (kept reasons are not repeated)."""
+    """Flag the order for a person (kept reasons are not repeated). Reasons are kept one per line, so a reason is
+    written on one line (an FNAC message with line breaks would otherwise split into lines that lose the prefix
+    ``fulfilment`` clears its own reasons by)."""
+    reason = " ".join((reason or "").split())
     reasons = [r for r in (order.flag_reason or "").split("\n") if r]
     if reason not in reasons:
         reasons.append(reason)

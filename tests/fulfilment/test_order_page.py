@@ -234,3 +234,20 @@ def test_order_list_fits_and_does_not_grow_queries(sandbox, paid_order, superuse
                    "Store"):
         assert column in page, column
     assert orders[0].marketplace_order_id in page
+
+
+def test_a_multi_line_problem_is_cleared_whole_when_the_shipment_is_fixed(sandbox, paid_order):
+    """Flag reasons are one per line: a message with line breaks stays one reason, so clearing the shipment's
+    reasons (by their "Shipment: " prefix) leaves no orphan fragment behind."""
+    from fulfilment.shipping import _clear_problem, _record_problem
+    from orders.status import order_flag
+
+    order = paid_order(["A"])
+    order_flag(order=order, reason="Stock is short")
+    _record_problem(order, "FNAC refused:\nERR_115 unknown carrier\n  try DHL")
+    order.refresh_from_db()
+    assert order.flag_reason.split("\n") == ["Stock is short",
+                                             "Shipment: FNAC refused: ERR_115 unknown carrier try DHL"]
+    _clear_problem(order)
+    order.refresh_from_db()
+    assert order.flagged and order.flag_reason == "Stock is short"
