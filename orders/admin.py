@@ -105,9 +105,13 @@ class OrderLineInline(ReadOnlyInline):
         return format_html('{} {}<br><span class="text-xs">{}</span>', line.sku,
                            badge("Unknown SKU", "#f29900"), name)
 
-    @admin.display(description="Reserved")
+    @admin.display(description="Stock held")
     def stock(self, line):
-        return f"{line.reserved_quantity} of {line.quantity}"
+        if line.state in ("Shipped", "Received", "NotReceived"):
+            return "Shipped"
+        if line.state in ("Refused", "Refunded", "Cancelled"):
+            return "—"
+        return f"{line.reserved_quantity} of {line.quantity} reserved"
 
     @admin.display(description="Tracking")
     def tracking(self, line):
