@@ -15,7 +15,7 @@ from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
-from orders.selectors import orders_search
+from orders.selectors import SHIP_BY_LATE, SHIP_BY_TODAY, orders_search, ship_by_q
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
 
@@ -51,6 +51,19 @@ class FnacStateFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(fnac_state=self.value()) if self.value() else queryset
+
+
+class ShipByFilter(admin.SimpleListFilter):
+    """Paid orders not yet handed over, by their ship-by day (orders.selectors.ship_by_q; the dashboard links here)."""
+
+    title = "ship-by date"
+    parameter_name = "ship_by"
+
+    def lookups(self, request, model_admin):
+        return [(SHIP_BY_TODAY, "To ship today"), (SHIP_BY_LATE, "Late")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(ship_by_q(self.value())) if self.value() in (SHIP_BY_TODAY, SHIP_BY_LATE) else queryset
 
 
 # ---------------------------------------------------------------- inlines
@@ -111,7 +124,7 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
                     "total_amount", "has_unmatched_lines", "flagged", "decision_needed"]
     list_select_related = ["store"]
     list_filter = [StoreFilter, "status", FnacStateFilter, "created_at", "has_unmatched_lines", "flagged",
-                   "decision_needed"]
+                   "decision_needed", ShipByFilter]
     search_fields = ["marketplace_order_id", "customer_lastname", "customer_firstname", "lines__sku"]
     date_hierarchy = "created_at"
     show_full_result_count = False

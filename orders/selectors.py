@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+import datetime as dt
 
-from orders.models import Order, OrderLine
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from orders.models import Order, OrderLine, OrderStatus
 from stores.selectors import stores_for_user
 
 
@@ -26,3 +29,30 @@ def orders_search(qs: QuerySet[Order], text: str) -> QuerySet[Order]:
                        | Q(customer_firstname__icontains=term)
                        | Exists(OrderLine.objects.filter(order_id=OuterRef("pk"), sku__icontains=term)))
     return qs
+
+
+# ---------------------------------------------------------------- ship-by date (dashboard "to ship today" / "late")
+# FNAC's order answer carries no ship-by date (OrdersQueryService.xsd has created_at only), so the connector
+# derives one: an order must be handed to the carrier within SHIP_WITHIN_DAYS calendar days of being placed
+# (local time, settings.TIME_ZONE). It is "to ship today" on its ship-by day and "late" once that day has passed,
+# as long as it is paid and not yet handed over (TO_SHIP_STATUSES).
+SHIP_WITHIN_DAYS = 2
+TO_SHIP_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIAL, OrderStatus.RFP, OrderStatus.PICKED, OrderStatus.PACKED,
+                    OrderStatus.READY_TO_SHIP)
+SHIP_BY_TODAY, SHIP_BY_LATE = "today", "late"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def ship_by_q(due: str, *, now: dt.datetime | None = None) -> Q:
+    """Orders whose ship-by day is today (``SHIP_BY_TODAY``) or has passed (``SHIP_BY_LATE``)."""
+    placed_on = timezone.localdate(now or timezone.now()) - dt.timedelta(days=SHIP_WITHIN_DAYS)
+    to_ship = Q(status__in=TO_SHIP_STATUSES)
+    if due == SHIP_BY_LATE:
+        return to_ship & Q(created_at__lt=_day_start(placed_on))
+    if due == SHIP_BY_TODAY:
+        return to_ship & Q(created_at__gte=_day_start(placed_on),
+                           created_at__lt=_day_start(placed_on + dt.timedelta(days=1)))
+    raise ValueError(f"unknown ship-by filter {due!r}")
