@@ -127,6 +127,9 @@ def _charts(data: DashboardFigures) -> dict:
     return charts
 
 
+PICKER_TABS = 6  # up to this many stores the picker is a row of tabs, beyond it a drop-down
+
+
 def selected_store(request) -> int | None:
     """The ``?store=`` of the page: a whole number, else a 404 (as for any store the user may not see)."""
     raw = request.GET.get("store", "").strip()
@@ -143,8 +146,8 @@ def dashboard_callback(request, context: dict) -> dict:
     except StoreNotVisible:
         raise Http404("No such store among yours.") from None
     store_name = {s.id: s.name for s in data.stores}.get(data.store_id)
-    picker = [{"title": "All stores", "link": reverse("admin:index"), "active": data.store_id is None}] + [
-        {"title": s.name, "link": f"{reverse('admin:index')}?store={s.id}", "active": s.id == data.store_id}
+    picker = [{"id": "", "title": "All stores", "link": reverse("admin:index"), "active": data.store_id is None}] + [
+        {"id": s.id, "title": s.name, "link": f"{reverse('admin:index')}?store={s.id}", "active": s.id == data.store_id}
         for s in data.stores]
     context.update({
         "title": "Dashboard",
@@ -156,6 +159,7 @@ def dashboard_callback(request, context: dict) -> dict:
             {"title": "Stock, prices and syncs", "cards": _cards(data.totals, data.store_id, OTHER_FIGURES)},
         ) if g["cards"]],
         "dashboard_picker": picker if len(data.stores) > 1 else [],
+        "dashboard_picker_tabs": len(data.stores) <= PICKER_TABS,
         "dashboard_by_store": _store_rows(data) if data.store_id is None and len(data.stores) > 1 else None,
         "dashboard_charts": _charts(data),
         "dashboard_chart_options": CHART_OPTIONS,

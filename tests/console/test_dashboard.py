@@ -217,6 +217,24 @@ def test_store_picker(client, django_user_model, two_stores):
     assert "All stores" not in html and 'id="dashboard-by-store"' not in html
 
 
+def test_many_stores_get_a_drop_down_and_the_page_costs_the_same_queries(client, superuser):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    populate(make_store("First"))
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("admin:index")).status_code == 200
+    stores = [make_store(f"Shop {n}") for n in range(8)]
+    for store in stores[:3]:
+        populate(store)
+    with CaptureQueriesContext(connection) as nine:
+        html = client.get(reverse("admin:index")).content.decode()
+    assert len(nine) == len(one)
+    assert 'id="dashboard-store"' in html and f'<option value="{stores[-1].pk}"' in html
+    assert html.count("data-store-row=") == 9
+
+
 # ---------------------------------------------------------------- permissions
 def test_figures_of_lists_the_user_may_not_open_are_left_out(client, api_client, django_user_model, two_stores):
     a, _b, expected_a, *_rest = two_stores
