@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.dashboard import FIGURES, figure_links
-from console.selectors import StoreNotVisible, dashboard_figures
+from console.selectors import FIGURE_LISTS, StoreNotVisible, can_view, dashboard_figures
 from fnac_connector.api import DetailSerializer, query_int
 
 
@@ -76,9 +76,17 @@ class DashboardSerializer(serializers.Serializer):
 
 
 class DashboardView(APIView):
-    """Staff only; no model permission needed to call it, but each figure is null unless you may view its list."""
+    """Staff holding the view (or change) permission of at least one list the figures count (``FIGURE_LISTS``);
+    each figure is null unless the user may open its own list."""
 
-    required_perms = {"GET": []}
+    required_perms = {"GET": []}  # "any of" FIGURE_LISTS, checked in initial(): the default class knows "all of"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authenticated active staff (StaffModelPermissions)
+        if not any(can_view(request.user, app_label, model) for app_label, model in FIGURE_LISTS):
+            names = ", ".join(f"{app_label}.view_{model}" for app_label, model in FIGURE_LISTS)
+            raise PermissionDenied(f"You do not have the permission to do this (missing: one of {names}); ask an "
+                                   "administrator for a role that includes it.")
 
     @extend_schema(
         parameters=[OpenApiParameter("store", int, required=False,

@@ -28,6 +28,10 @@ SYNCS_CHART_DAYS = 14
 RECENT_SYNCS = 8
 
 
+# the admin lists the figures count rows of
+FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"))
+
+
 def can_view(user, app_label: str, model_name: str) -> bool:
     """May ``user`` open this admin list (the same test as the sidebar's links)?"""
     return user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(f"{app_label}.change_{model_name}")

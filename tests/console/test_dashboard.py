@@ -269,6 +269,12 @@ def test_api_refuses_anonymous_non_staff_and_bad_store(api_client, django_user_m
         assert response.status_code == 400, bad
         assert response.json()["code"] == "invalid" and "store" in response.json()["errors"], bad
     assert api_client.get("/api/dashboard/?store=987654").status_code == 404
+    bare = django_user_model.objects.create_user("bare", "bare@example.com", "pw-bare-123", is_staff=True)
+    a.users.add(bare)  # staff of the store, but may open none of the lists the figures count
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(bare)}")
+    for response in (api_client.get("/api/dashboard/"), api_client.options("/api/dashboard/")):
+        assert response.status_code == 403 and "missing: one of orders.view_order" in response.json()["detail"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(admin_user)}")
     assert api_client.post("/api/dashboard/").status_code == 405
     assert api_client.get(f"/api/dashboard/?store={a.pk}").json()["store"] == a.pk
 
