@@ -1,18 +1,19 @@
 """The admin sidebar, by seller task (django-unfold's ``SIDEBAR.navigation``).
 
 Each entry names the admin page and the model permission that shows it, so a user sees only the pages they may
-open; the System section (task queue, API tokens, users and groups, login attempts) is for superusers only.
+open (``sidebar`` leaves the others out, and any group left empty); the System section (task queue, API tokens,
+users and groups, login attempts) is for superusers only.
 """
 
 from __future__ import annotations
 
 from django.urls import reverse_lazy
 
+from console.selectors import can_view
+
 
 def _can_view(app_label: str, model_name: str):
-    codename = f"{app_label}.view_{model_name}"
-    change = f"{app_label}.change_{model_name}"
-    return lambda request: request.user.has_perm(codename) or request.user.has_perm(change)
+    return lambda request: can_view(request.user, app_label, model_name)
 
 
 def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str = "") -> dict:
@@ -32,7 +33,7 @@ SIDEBAR_NAVIGATION = [
     {"title": "Orders", "items": [
         _item("All orders", "receipt_long", "orders", "order"),
         _item("Awaiting acceptance", "pending_actions", "orders", "order", query="?status__exact=awaiting_acceptance"),
-        _item("Needs attention", "flag", "orders", "order", query="?flagged__exact=1"),
+        _item("Needs attention", "flag", "orders", "order", query="?attention=flagged"),
     ]},
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),
@@ -79,4 +80,11 @@ SIDEBAR_NAVIGATION = [
 
 
 def sidebar(request) -> list[dict]:
-    return SIDEBAR_NAVIGATION
+    """The groups and links this user may open: a link without its permission is left out of the page (not just
+    hidden), and so is a group left without links (a staff user gets no System heading at all)."""
+    groups = []
+    for group in SIDEBAR_NAVIGATION:
+        items = [item for item in group["items"] if item.get("permission") is None or item["permission"](request)]
+        if items:
+            groups.append({**group, "items": items})
+    return groups

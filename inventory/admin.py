@@ -20,6 +20,7 @@ from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
 from inventory import services
 from inventory.models import PushBatch, Stock, StockMovement
+from inventory.selectors import out_of_stock_q, push_waiting_q
 from stores.admin import (
     ReadOnlyInline,
     StoreFilter,
@@ -35,6 +36,32 @@ PUSH_COLOURS = {
     Product.PushState.IN_SYNC: "#1e8e3e", Product.PushState.PENDING: "#1a73e8",
     Product.PushState.REJECTED: "#d93025", Product.PushState.HELD: "#80868b",
 }
+
+
+class PushWaitingFilter(admin.SimpleListFilter):
+    """Changes FNAC has not answered for more than 10 minutes (inventory.selectors; the dashboard links here)."""
+
+    title = "push waiting"
+    parameter_name = "push_waiting"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Pending for more than 10 minutes")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(push_waiting_q()) if self.value() == "1" else queryset
+
+
+class OutOfStockFilter(admin.SimpleListFilter):
+    """Live, active offers with nothing to sell on FNAC (inventory.selectors; the dashboard links here)."""
+
+    title = "out of stock"
+    parameter_name = "out_of_stock"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Out of stock on FNAC")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(out_of_stock_q()) if self.value() == "1" else queryset
 
 
 class StockChangeListForm(forms.ModelForm):
@@ -150,7 +177,7 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
                     "push_message_short"]
     list_display_links = ["sku"]
     list_editable = ["stock_on_hand", "price", "sale_price"]
-    list_filter = [StoreFilter, "push_state", "is_active", "listing_state"]
+    list_filter = [StoreFilter, "push_state", "is_active", "listing_state", PushWaitingFilter, OutOfStockFilter]
     list_select_related = ["store"]
     search_fields = ["sku", "ean", "name"]
     actions = [adjust_stock, sync_selected_stock]

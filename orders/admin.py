@@ -24,7 +24,7 @@ from fnac_connector.marketplace.fnac.types import ORDER_STATES
 from orders import hooks, services
 from orders.labels import fnac_state_label, shipping_method_label, status_label
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
-from orders.selectors import orders_awaiting_decision_q, orders_search
+from orders.selectors import SHIP_BY_LATE, SHIP_BY_TODAY, orders_awaiting_decision_q, orders_search, ship_by_q
 from orders.status import MAPPING, TRANSITIONS, mapping_rows
 from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, badge, store_sync_confirm, stores_each
 from stores.models import Store
@@ -81,6 +81,17 @@ class AttentionFilter(admin.SimpleListFilter):
         if value == "unmatched":
             return queryset.filter(has_unmatched_lines=True)
         return queryset
+class ShipByFilter(admin.SimpleListFilter):
+    """Paid orders not yet handed over, by their ship-by day (orders.selectors.ship_by_q; the dashboard links here)."""
+
+    title = "ship-by date"
+    parameter_name = "ship_by"
+
+    def lookups(self, request, model_admin):
+        return [(SHIP_BY_TODAY, "To ship today"), (SHIP_BY_LATE, "Late")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(ship_by_q(self.value())) if self.value() in (SHIP_BY_TODAY, SHIP_BY_LATE) else queryset
 
 
 # ---------------------------------------------------------------- inlines
@@ -196,7 +207,7 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_display = ["marketplace_order_id", "created_at", "customer", "total_amount", "status_badge",
                     "attention", "store"]
     list_select_related = ["store"]
-    list_filter = [StoreFilter, "status", AttentionFilter, FnacStateFilter, "created_at"]
+    list_filter = [StoreFilter, "status", AttentionFilter, ShipByFilter, FnacStateFilter, "created_at"]
     search_fields = ["marketplace_order_id", "customer_lastname", "customer_firstname", "lines__sku"]
     date_hierarchy = "created_at"
     show_full_result_count = False

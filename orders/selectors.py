@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from orders.models import Order, OrderLine, OrderStatus
 from stores.models import Store
@@ -34,3 +37,28 @@ def orders_awaiting_decision_q() -> Q:
     automatic rule or of a store that accepts by hand."""
     return Q(status=OrderStatus.AWAITING_ACCEPTANCE, fnac_state="Created") & (
         Q(decision_needed=True) | Q(store__acceptance_mode=Store.AcceptanceMode.MANUAL))
+# ---------------------------------------------------------------- ship-by date (dashboard "to ship today" / "late")
+# FNAC's order answer carries no ship-by date (OrdersQueryService.xsd has created_at only), so the connector
+# derives one: an order must be handed to the carrier within SHIP_WITHIN_DAYS calendar days of being placed
+# (local time, settings.TIME_ZONE). It is "to ship today" on its ship-by day and "late" once that day has passed,
+# as long as it is paid and not yet handed over (TO_SHIP_STATUSES).
+SHIP_WITHIN_DAYS = 2
+TO_SHIP_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIAL, OrderStatus.RFP, OrderStatus.PICKED, OrderStatus.PACKED,
+                    OrderStatus.READY_TO_SHIP)
+SHIP_BY_TODAY, SHIP_BY_LATE = "today", "late"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def ship_by_q(due: str, *, now: dt.datetime | None = None) -> Q:
+    """Orders whose ship-by day is today (``SHIP_BY_TODAY``) or has passed (``SHIP_BY_LATE``)."""
+    placed_on = timezone.localdate(now or timezone.now()) - dt.timedelta(days=SHIP_WITHIN_DAYS)
+    to_ship = Q(status__in=TO_SHIP_STATUSES)
+    if due == SHIP_BY_LATE:
+        return to_ship & Q(created_at__lt=_day_start(placed_on))
+    if due == SHIP_BY_TODAY:
+        return to_ship & Q(created_at__gte=_day_start(placed_on),
+                           created_at__lt=_day_start(placed_on + dt.timedelta(days=1)))
+    raise ValueError(f"unknown ship-by filter {due!r}")

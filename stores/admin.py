@@ -20,7 +20,7 @@ from fnac_connector.errors import ServiceError
 from stores import hooks, services
 from stores.endpoints import SECRET_OF_URL, store_url_problems
 from stores.models import Store, SyncIssue, SyncRun
-from stores.selectors import store_schedules, stores_for_user
+from stores.selectors import recent_runs_q, store_schedules, stores_for_user
 
 STATUS_COLOURS = {
     Store.Status.CONNECTED: "#1e8e3e", Store.Status.FAILED: "#d93025",
@@ -382,11 +382,24 @@ class StoreAdmin(ModelAdmin):
         return TemplateResponse(request, "admin/stores/store/connect.html", context)
 
 
+class RecentRunsFilter(admin.SimpleListFilter):
+    """Runs of the last 24 hours (stores.selectors.recent_runs_q; the dashboard's failed-runs figure links here)."""
+
+    title = "period"
+    parameter_name = "since"
+
+    def lookups(self, request, model_admin):
+        return [("24h", "Last 24 hours")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(recent_runs_q()) if self.value() == "24h" else queryset
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, ModelAdmin):
     list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
                     "progress", "error_count"]
-    list_filter = ["kind", "state", StoreFilter]
+    list_filter = ["kind", "state", StoreFilter, RecentRunsFilter]
     list_select_related = ["store"]
     readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
     date_hierarchy = "created_at"

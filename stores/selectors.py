@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_q.models import Schedule
 
 from stores.models import Store, SyncRun
@@ -21,3 +24,12 @@ def sync_runs_for_user(user) -> QuerySet[SyncRun]:
 
 def store_schedules(store: Store) -> QuerySet[Schedule]:
     return Schedule.objects.filter(name__startswith=f"store:{store.pk}:").order_by("name")
+
+
+# the dashboard's "failed sync runs" and the sync run list's "Last 24 hours" filter
+RECENT_RUNS_WINDOW = dt.timedelta(hours=24)
+
+
+def recent_runs_q(*, now: dt.datetime | None = None) -> Q:
+    """Sync runs created in the last ``RECENT_RUNS_WINDOW``."""
+    return Q(created_at__gte=(now or timezone.now()) - RECENT_RUNS_WINDOW)
