@@ -39,8 +39,8 @@ def days_ago(days: int, *, hour: int = 12) -> dt.datetime:
 
 def order(store, status, *, placed=None, **extra) -> Order:
     fnac_state = "Created" if status == S.AWAITING_ACCEPTANCE else "x"
-    return Order.objects.create(store=store, marketplace_order_id=f"O{next(_seq)}", fnac_state=fnac_state, status=status,
-                                created_at=placed or timezone.now(), **extra)
+    return Order.objects.create(store=store, marketplace_order_id=f"O{next(_seq)}", fnac_state=fnac_state,
+                                status=status, created_at=placed or timezone.now(), **extra)
 
 
 def product(store, *, on_hand=5, reserved=0, push_state=Product.PushState.IN_SYNC, waiting_for=None,
