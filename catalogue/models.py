@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from fnac_connector.marketplace.fnac.types import PRODUCT_STATES
+
 
 class Category(models.Model):
     """A node of the FNAC Darty category tree (Mirakl H11)."""
@@ -101,7 +103,8 @@ class Product(models.Model):
     images = models.JSONField(default=list, blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     attributes = models.JSONField(default=dict, blank=True)
-    condition = models.CharField("Condition (product_state)", max_length=2, default="11")
+    condition = models.CharField("Condition", max_length=2, default="11", choices=list(PRODUCT_STATES.items()),
+                                 help_text="FNAC's product_state of the offer.")
 
     fnac_product_id = models.CharField(max_length=64, blank=True, default="")
     fnac_offer_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
@@ -224,6 +227,7 @@ class ProductUpload(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "Excel upload"
 
     def __str__(self) -> str:
         return f"{self.filename or 'upload'} #{self.pk} ({self.get_state_display()})"
