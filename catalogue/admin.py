@@ -181,8 +181,8 @@ class ProductCreateForm(forms.Form):
     """Single product: the fixed fields, then the chosen category's attributes (required ones marked)."""
 
     store = forms.ModelChoiceField(queryset=Store.objects.none())
-    category = forms.ChoiceField(help_text="Leaf category; its attribute fields appear below as soon as it is "
-                                           "chosen (nothing else needs to be filled first).")
+    category = forms.ChoiceField(help_text="Leaf category; its attribute fields appear as soon as it is chosen "
+                                           "(nothing else needs to be filled first).")
     sku = forms.CharField(label="SKU", max_length=100)
     ean = forms.CharField(label="EAN", max_length=20)
     name = forms.CharField(label="Title", max_length=200)
@@ -329,7 +329,8 @@ def thumbnail(product: Product, size: int = 40):
         return format_html('<span style="display:inline-block;width:{}px;height:{}px;border-radius:4px;'
                            'background:#eee" title="no picture"></span>', size, size)
     return format_html('<img src="{}" alt="" loading="lazy" width="{}" height="{}" class="product-thumb" '
-                       'style="object-fit:contain;border-radius:4px;background:#fff;max-width:none">',
+                       'style="object-fit:contain;border-radius:4px;background:#f1f3f4;max-width:none" '
+                       'onerror="this.removeAttribute(\'src\');this.title=\'picture not reachable\'">',
                        url, size, size)
 
 
@@ -351,6 +352,14 @@ def job_status_badge(status: str):
     return badge(label, colour)
 
 
+def without_store_column(request, columns) -> list:
+    """A user who sees one store does not need a Store column (the lists then fit 1366 px)."""
+    columns = list(columns)
+    if "store" in columns and stores_for_user(request.user).count() <= 1:
+        columns.remove("store")
+    return columns
+
+
 def when(value) -> str:
     return date_format(localtime(value), "d/m/Y H:i") if value else "—"
 
@@ -367,6 +376,7 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_select_related = ["store", "category"]
     list_per_page = 100
     actions = [list_on_fnac, activate, deactivate, delete_offer]
+    actions_list = ["list_add", "list_upload", "list_template"]
     actions_detail = ["detail_list", "detail_activate", "detail_deactivate", "detail_push", "detail_delete_offer"]
     readonly_fields = ["picture", "store", "sku", "ean", "listing", "listing_message", "listing_updated_at",
                        "fnac_product_id", "fnac_offer_id", "product_url", "fnac_price", "fnac_quantity",
@@ -397,6 +407,9 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return fields + [f for f, perm in FIELD_PERMS.items() if not request.user.has_perm(perm)]
+
+    def get_list_display(self, request):
+        return without_store_column(request, super().get_list_display(request))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # the attribute fields are added by the form itself (they depend on the category)
@@ -577,13 +590,18 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
             run=lambda p: self._run_link(p, "Offer deletion sent for", services.products_delete_request(
                 store=p.store, product_ids=[p.pk], trigger="admin", reason=form.cleaned_data["reason"])))
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "catalogue_links": [
-            ("Add product", reverse("admin:catalogue_product_create")),
-            ("Upload Excel", reverse("admin:catalogue_product_upload")),
-            ("Download template", reverse("admin:catalogue_product_template")),
-        ]}
-        return super().changelist_view(request, extra_context)
+    # -- links at the top of the product list (unfold actions_list)
+    @action(description="Add product", url_path="go-add", icon="add", permissions=["add"])
+    def list_add(self, request):
+        return HttpResponseRedirect(reverse("admin:catalogue_product_create"))
+
+    @action(description="Upload Excel", url_path="go-upload", icon="upload_file", permissions=list(UPLOAD_PERMS))
+    def list_upload(self, request):
+        return HttpResponseRedirect(reverse("admin:catalogue_product_upload"))
+
+    @action(description="Download template", url_path="go-template", icon="download", permissions=["view"])
+    def list_template(self, request):
+        return HttpResponseRedirect(reverse("admin:catalogue_product_template"))
 
     def add_view(self, request, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:catalogue_product_create"))

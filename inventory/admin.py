@@ -17,8 +17,9 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminIntegerFieldWidget
 
-from catalogue.admin import job_status_badge, push_badge, thumbnail, when
+from catalogue.admin import job_status_badge, push_badge, thumbnail, when, without_store_column
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
@@ -39,11 +40,14 @@ from stores.selectors import stores_for_user
 class StockChangeListForm(forms.ModelForm):
     """Inline edits of the Stock list; checked here so a bad value is refused on its own field, with the reason."""
 
-    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_STOCK_ON_HAND, label="On hand")
+    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_STOCK_ON_HAND, label="On hand",
+                                       widget=UnfoldAdminIntegerFieldWidget(attrs={"style": "width:80px"}))
 
     class Meta:
         model = Stock
         fields = ["stock_on_hand", "price", "sale_price"]
+        widgets = {"price": UnfoldAdminDecimalFieldWidget(attrs={"style": "width:96px", "step": "0.01"}),
+                   "sale_price": UnfoldAdminDecimalFieldWidget(attrs={"style": "width:96px", "step": "0.01"})}
 
     def clean_price(self):
         return _clean_price(self, "price")
@@ -144,9 +148,9 @@ def sync_selected_stock(modeladmin, request, queryset):
 
 @admin.register(Stock)
 class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["sku", "name_short", "store", "stock_on_hand", "stock_reserved", "sellable", "price",
-                    "sale_price", "fnac_price_shown", "last_push"]
-    list_display_links = ["sku"]
+    list_display = ["sku_cell", "name_short", "store", "stock_on_hand", "reserved", "price", "sale_price",
+                    "fnac_gets", "last_push"]
+    list_display_links = ["sku_cell"]
     list_editable = ["stock_on_hand", "price", "sale_price"]
     list_filter = [StoreFilter, "push_state", "is_active", "listing_state"]
     list_select_related = ["store"]
@@ -161,6 +165,9 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
     readonly_fields = ["picture", "sku", "name", "store", "active", "listing_state", "stock_reserved", "sellable",
                        "fnac_price_shown", "push_badge", "push_message", "pushed_quantity", "pushed_price",
                        "pushed_at", "fnac_quantity", "fnac_price"]
+
+    def get_list_display(self, request):
+        return without_store_column(request, super().get_list_display(request))
 
     def get_changelist_form(self, request, **kwargs):
         return StockChangeListForm
@@ -233,10 +240,25 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
         value = services.fnac_price_for(obj, obj.store)
         return "—" if value is None else value
 
+    @admin.display(description="SKU", ordering="sku")
+    def sku_cell(self, obj):
+        return format_html('<span style="white-space:nowrap">{}</span>', obj.sku)
+
+    @admin.display(description="Reserved", ordering="stock_reserved")
+    def reserved(self, obj):
+        return obj.stock_reserved
+
+    @admin.display(description="Sellable on FNAC")
+    def fnac_gets(self, obj):
+        """What the next push sends: the sellable quantity and the mapped price (the store's rule)."""
+        price = services.fnac_price_for(obj, obj.store)
+        return format_html('<span style="white-space:nowrap"><strong>{}</strong> at {}</span>',
+                           services.fnac_quantity_for(obj, obj.store), "—" if price is None else f"{price} €")
+
     @admin.display(description="Name", ordering="name")
     def name_short(self, obj):
-        return format_html('<span title="{}" style="display:inline-block;max-width:180px;white-space:normal">{}'
-                           '</span>', obj.name, Truncator(obj.name).chars(45) or "—")
+        return format_html('<span title="{}" style="display:inline-block;min-width:140px;max-width:200px;'
+                           'white-space:normal">{}</span>', obj.name, Truncator(obj.name).chars(45) or "—")
 
     @admin.display(description="Push", ordering="push_state")
     def push_badge(self, obj):
