@@ -224,11 +224,15 @@ class ProductCreateForm(forms.Form):
 class UploadForm(forms.Form):
     store = forms.ModelChoiceField(queryset=Store.objects.none())
     file = forms.FileField(help_text=".xlsx, made from a category template")
-    category = forms.CharField(required=False, help_text="Category for rows without one (the template sets it).")
+    category = forms.ChoiceField(required=False, help_text="Category for rows without one (the template sets it).")
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores_for_user(user)
+        parents = set(Category.objects.exclude(parent_code="").values_list("parent_code", flat=True))
+        self.fields["category"].choices = [("", "— the file's category column —")] + [
+            (code, f"{label} ({code})") for code, label in
+            Category.objects.exclude(code__in=parents).order_by("label").values_list("code", "label")]
         console_look(self)
 
     def clean_file(self):
