@@ -368,6 +368,27 @@ def when(value) -> str:
     return date_format(localtime(value), "d/m/Y H:i") if value else "—"
 
 
+def short_id(value: str):
+    """A long batch / import id, its first characters shown (all of it on hover)."""
+    return format_html('<span title="{}" style="white-space:nowrap">{}</span>', value,
+                       value[:8] + "…" if len(value) > 10 else value or "—")
+
+
+class CompactListMixin:
+    """Lists of runs and jobs: local times without seconds, no Store column for a one-store user."""
+
+    def get_list_display(self, request):
+        return without_store_column(request, super().get_list_display(request))
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return format_html('<span style="white-space:nowrap">{}</span>', when(obj.created_at))
+
+    @admin.display(description="Finished", ordering="finished_at")
+    def finished(self, obj):
+        return format_html('<span style="white-space:nowrap">{}</span>', when(obj.finished_at))
+
+
 # ---------------------------------------------------------------- product admin
 @admin.register(Product)
 class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
@@ -837,8 +858,8 @@ UPLOAD_COLOURS = {ProductUpload.State.VALIDATED: "#1a73e8", ProductUpload.State.
 
 
 @admin.register(ListingJob)
-class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "created_at", "store", "kind", "purpose", "external_id", "status_badge", "finished_at",
+class ListingJobAdmin(CompactListMixin, ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
+    list_display = ["id", "created", "store", "kind", "purpose", "job_id", "status_badge", "finished",
                     "message_short"]
     list_filter = ["kind", "purpose", "is_final", StoreFilter]
     list_select_related = ["store"]
@@ -850,6 +871,10 @@ class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, job):
         return job_status_badge(job.status)
+
+    @admin.display(description="Batch / import id", ordering="external_id")
+    def job_id(self, job):
+        return short_id(job.external_id)
 
     @admin.display(description="Message")
     def message_short(self, job):
@@ -866,8 +891,8 @@ class ListingJobAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
 
 
 @admin.register(ProductUpload)
-class ProductUploadAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "created_at", "store", "filename", "state_badge", "rows", "preview"]
+class ProductUploadAdmin(CompactListMixin, ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
+    list_display = ["id", "created", "store", "filename", "state_badge", "rows", "preview"]
     list_filter = ["state", StoreFilter]
     list_select_related = ["store"]
 

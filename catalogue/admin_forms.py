@@ -70,7 +70,8 @@ def console_look_field(field: forms.Field) -> None:
     elif isinstance(widget, forms.Textarea):
         field.widget = uw.UnfoldAdminTextareaWidget(attrs=dict(widget.attrs))
     elif isinstance(widget, forms.FileInput):
-        widget.attrs["class"] = "block text-sm"
+        widget.attrs.update({"class": "block text-sm",
+                             "style": "border:1px solid #e5e7eb;border-radius:6px;padding:6px"})
     elif isinstance(widget, forms.NumberInput):
         field.widget = uw.UnfoldAdminIntegerFieldWidget(attrs=dict(widget.attrs))
     elif isinstance(widget, forms.TextInput):

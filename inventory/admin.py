@@ -19,7 +19,15 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminIntegerFieldWidget
 
-from catalogue.admin import job_status_badge, push_badge, thumbnail, when, without_store_column
+from catalogue.admin import (
+    CompactListMixin,
+    job_status_badge,
+    push_badge,
+    short_id,
+    thumbnail,
+    when,
+    without_store_column,
+)
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
@@ -381,13 +389,17 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
 
 
 @admin.register(PushBatch)
-class PushBatchAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "created_at", "store", "batch_id", "offers", "status_badge", "accepted", "rejected",
-                    "finished_at", "message_short"]
+class PushBatchAdmin(CompactListMixin, ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
+    list_display = ["id", "created", "store", "batch", "offers", "status_badge", "accepted", "rejected", "finished",
+                    "message_short"]
     list_filter = [StoreFilter, "status"]
     list_select_related = ["store"]
     search_fields = ["batch_id"]
     readonly_fields = [f.name for f in PushBatch._meta.fields if f.name != "status"] + ["status_badge"]
+
+    @admin.display(description="Batch id", ordering="batch_id")
+    def batch(self, batch):
+        return short_id(batch.batch_id)
 
     @admin.display(description="FNAC status", ordering="status")
     def status_badge(self, batch):
