@@ -349,11 +349,13 @@ JOB_STATUS = {
 }
 
 
+def job_status_label(status: str) -> str:
+    label, _ = JOB_STATUS.get((status or "").upper(), (None, ""))
+    return label or status.replace("_", " ").capitalize()  # e.g. Mirakl's TRANSFORMATION_RUNNING
+
+
 def job_status_badge(status: str):
-    label, colour = JOB_STATUS.get((status or "").upper(), (None, "#5f6368"))
-    if label is None:
-        label = status.replace("_", " ").capitalize()  # e.g. Mirakl's TRANSFORMATION_RUNNING
-    return badge(label, colour)
+    return badge(job_status_label(status), JOB_STATUS.get((status or "").upper(), ("", "#5f6368"))[1])
 
 
 def without_store_column(request, columns) -> list:
@@ -509,8 +511,9 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
         jobs = listing_jobs_for_product(product) if product.pk else []
         if not jobs:
             return "—"
-        return format_html_join(format_html("<br>"), "{} {} — {} {} {}", (
-            (when(j.created_at), j.get_kind_display(), j.external_id, j.status or "sent", j.message) for j in jobs))
+        return format_html_join(format_html("<br>"), "{} {} {} — {}: {}", (
+            (when(j.created_at), j.get_kind_display(), short_id(j.external_id), job_status_label(j.status),
+             j.message or "—") for j in jobs))
 
     # -- buttons on the product page (unfold actions_detail): each is shown only with the permission of the
     #    same bulk action / API call and when it applies; GET shows a confirmation, POST calls the service.
@@ -542,7 +545,8 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     def has_detail_delete_offer_permission(self, request, object_id=None):
         return self._applies(request, object_id, "catalogue.publish_product",
-                             lambda p: p.listing_state in (LS.LIVE, LS.PENDING) or bool(p.fnac_offer_id))
+                             lambda p: p.listing_state in (LS.LIVE, LS.PENDING) or (
+                                 bool(p.fnac_offer_id) and p.listing_state != LS.DELISTED and not p.removed_on_fnac))
 
     def has_detail_push_permission(self, request, object_id=None):
         return self._applies(request, object_id, "stores.sync_store",

@@ -250,3 +250,11 @@ def test_destructive_bulk_actions_come_last_in_the_menu(root, mouse_product):
     options = re.findall(r'<option value="([a-z_]+)"', re.search(r'<select name="action".*?</select>', html,
                                                                 re.S).group(0))
     assert options[0] == "list_on_fnac" and options[-2:] == ["delete_offer", "delete_selected"]
+
+
+def test_a_delisted_product_offers_list_again_not_delete(root, mouse_product):
+    Product.objects.filter(pk=mouse_product.pk).update(listing_state=LS.DELISTED, fnac_offer_id="OFF-1",
+                                                       removed_on_fnac=True)
+    html = root.get(change_url(mouse_product)).content.decode()
+    assert detail_url(mouse_product, "list-on-fnac") in html and detail_url(mouse_product, "delete-offer") not in html
+    assert root.get(detail_url(mouse_product, "delete-offer")).status_code == 403
