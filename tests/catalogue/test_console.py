@@ -258,3 +258,32 @@ def test_a_delisted_product_offers_list_again_not_delete(root, mouse_product):
     html = root.get(change_url(mouse_product)).content.decode()
     assert detail_url(mouse_product, "list-on-fnac") in html and detail_url(mouse_product, "delete-offer") not in html
     assert root.get(detail_url(mouse_product, "delete-offer")).status_code == 403
+
+
+def test_a_view_only_user_sees_the_attributes_without_editing_them(client, django_user_model, mouse_product):
+    clerk = staff_client(client, django_user_model, "view_product", stores=[mouse_product.store])
+    html = clerk.get(change_url(mouse_product)).content.decode()
+    connection = re.search(r'<select name="attr_connection".*?</select>', html, re.S).group(0)
+    assert "disabled" in connection and re.search(r'<option value="BLUETOOTH" selected>', connection)
+
+
+def test_job_and_upload_lists_read_in_words_with_a_bounded_query_count(root, reference_data,
+                                                                      django_assert_max_num_queries):
+    from catalogue.models import ListingJob, ProductUpload
+
+    def add(n, start):
+        for i in range(start, start + n):
+            ListingJob.objects.create(store=reference_data, kind=ListingJob.Kind.OFFERS_UPDATE,
+                                      external_id=f"batch-{i}", status="WARNING", message="ERR_105 price")
+            ProductUpload.objects.create(store=reference_data, filename=f"f{i}.xlsx", total_rows=3, valid_rows=2,
+                                         rejected_rows=1)
+
+    add(2, 0)
+    for offset, name in ((100, "listingjob"), (200, "productupload")):
+        url = reverse(f"admin:catalogue_{name}_changelist")
+        with django_assert_max_num_queries(20) as small:
+            root.get(url)
+        add(10, offset)
+        with django_assert_max_num_queries(len(small.captured_queries)):
+            html = root.get(url).content.decode()
+        assert ("Done with warnings" in html) if name == "listingjob" else ("1 rejected" in html)

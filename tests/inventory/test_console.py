@@ -73,8 +73,14 @@ def test_stock_list_reads_right(root, live_products, make_store):
     assert "column-store" in root.get(url).content.decode()
 
 
-def test_pushes_list_shows_fnac_statuses_in_words(root, connected_store):
+def test_pushes_list_shows_fnac_statuses_in_words(root, connected_store, django_assert_max_num_queries):
     PushBatch.objects.create(store=connected_store, batch_id="B-1", offers=3, status="OK", accepted=3)
     PushBatch.objects.create(store=connected_store, batch_id="B-2", offers=1, status="ERROR", rejected=1)
-    html = root.get(reverse("admin:inventory_pushbatch_changelist")).content.decode()
+    url = reverse("admin:inventory_pushbatch_changelist")
+    with django_assert_max_num_queries(20) as small:
+        html = root.get(url).content.decode()
     assert ">Done<" in html and ">Failed<" in html and ">OK<" not in html
+    PushBatch.objects.bulk_create([PushBatch(store=connected_store, batch_id=f"B-{i}", status="WARNING")
+                                   for i in range(3, 30)])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert "Done with warnings" in root.get(url).content.decode()
