@@ -287,3 +287,16 @@ def test_job_and_upload_lists_read_in_words_with_a_bounded_query_count(root, ref
         with django_assert_max_num_queries(len(small.captured_queries)):
             html = root.get(url).content.decode()
         assert ("Done with warnings" in html) if name == "listingjob" else ("1 rejected" in html)
+
+
+def test_changing_the_category_saves_the_new_category_attributes(root, mouse_product):
+    coques = Category.objects.get(code="TEL_COQUES")
+    data = form_data(mouse_product, category=str(coques.pk), attr_connection=None, attr_weight_kg=None,
+                     attr_operating_system=None)
+    response = root.post(change_url(mouse_product), data)
+    assert response.status_code == 200  # its required attribute is missing: refused on its own field
+    assert "required" in response.context["adminform"].form.errors["attr_compatible_model"][0]
+    response = root.post(change_url(mouse_product), {**data, "attr_compatible_model": "iPhone 15"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    mouse_product.refresh_from_db()
+    assert mouse_product.category_id == coques.pk and mouse_product.attributes == {"compatible_model": "iPhone 15"}
