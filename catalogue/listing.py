@@ -155,13 +155,16 @@ def products_list_request(*, store: Store, product_ids: Sequence[int], trigger: 
     return run
 
 
-def products_delete_request(*, store: Store, product_ids: Sequence[int], trigger: str = "") -> SyncRun:
+def products_delete_request(*, store: Store, product_ids: Sequence[int], trigger: str = "",
+                            reason: str = "") -> SyncRun:
     """Queue the deletion of these products' offers on FNAC (treatment delete). The OMS records stay,
-    marked delisted once FNAC confirms."""
+    marked delisted once FNAC confirms. ``reason`` (why the seller deletes them) is kept on the run."""
     ids = _store_product_ids(store, product_ids, none="No product of this store to delete on FNAC.")
+    params = {"purpose": ListingJob.Purpose.DELETE, "product_ids": ids}
+    if reason.strip():
+        params["reason"] = reason.strip()[:500]
     with transaction.atomic():
-        run = run_create(store=store, kind=SyncRun.Kind.PRODUCT_LISTING, trigger=trigger,
-                         params={"purpose": ListingJob.Purpose.DELETE, "product_ids": ids})
+        run = run_create(store=store, kind=SyncRun.Kind.PRODUCT_LISTING, trigger=trigger, params=params)
         enqueue("catalogue.tasks.products_send_task", run.pk, group=f"store:{store.pk}:listing",
                 task_name=f"offer delete store {store.pk} run {run.pk}")
     return run

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from fnac_connector.marketplace.fnac.types import PRODUCT_STATES
+
 
 class Category(models.Model):
     """A node of the FNAC Darty category tree (Mirakl H11)."""
@@ -101,11 +103,12 @@ class Product(models.Model):
     images = models.JSONField(default=list, blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     attributes = models.JSONField(default=dict, blank=True)
-    condition = models.CharField("Condition (product_state)", max_length=2, default="11")
+    condition = models.CharField("Condition", max_length=2, default="11", choices=list(PRODUCT_STATES.items()),
+                                 help_text="FNAC's product_state of the offer.")
 
-    fnac_product_id = models.CharField(max_length=64, blank=True, default="")
-    fnac_offer_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    product_url = models.URLField(max_length=500, blank=True, default="")
+    fnac_product_id = models.CharField("FNAC product ID", max_length=64, blank=True, default="")
+    fnac_offer_id = models.CharField("FNAC offer ID", max_length=64, blank=True, default="", db_index=True)
+    product_url = models.URLField("Page on FNAC", max_length=500, blank=True, default="")
 
     # prices: the OMS owns them after the first import
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
@@ -115,11 +118,12 @@ class Product(models.Model):
     stock_reserved = models.IntegerField(default=0)
 
     # what FNAC last reported, kept to flag differences instead of overwriting OMS values
-    fnac_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    fnac_quantity = models.IntegerField(null=True, blank=True)
+    fnac_price = models.DecimalField("Price on FNAC", max_digits=10, decimal_places=2, null=True, blank=True)
+    fnac_quantity = models.IntegerField("Quantity on FNAC", null=True, blank=True)
     differs_from_fnac = models.BooleanField(default=False, db_index=True)
 
-    is_active = models.BooleanField(default=True, help_text="Deactivated: quantity 0 on FNAC, stock pushes held.")
+    is_active = models.BooleanField("Active", default=True,
+                                    help_text="Off (deactivated): FNAC shows quantity 0 and stock pushes are held.")
     listing_state = models.CharField(max_length=20, choices=ListingState.choices, default=ListingState.NOT_LISTED,
                                      db_index=True)
     listing_message = models.TextField(blank=True, default="")
@@ -224,6 +228,7 @@ class ProductUpload(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "Excel upload"
 
     def __str__(self) -> str:
         return f"{self.filename or 'upload'} #{self.pk} ({self.get_state_display()})"

@@ -9,12 +9,25 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminIntegerFieldWidget
 
+from catalogue.admin import (
+    CompactListMixin,
+    job_status_badge,
+    push_badge,
+    short_id,
+    thumbnail,
+    when,
+    without_store_column,
+)
 from catalogue.models import Product
 from fnac_connector.errors import ServiceError
 from fnac_connector.marketplace.fnac import limits
@@ -31,11 +44,6 @@ from stores.admin import (
 )
 from stores.models import Store
 from stores.selectors import stores_for_user
-
-PUSH_COLOURS = {
-    Product.PushState.IN_SYNC: "#1e8e3e", Product.PushState.PENDING: "#1a73e8",
-    Product.PushState.REJECTED: "#d93025", Product.PushState.HELD: "#80868b",
-}
 
 
 class PushWaitingFilter(admin.SimpleListFilter):
@@ -67,11 +75,14 @@ class OutOfStockFilter(admin.SimpleListFilter):
 class StockChangeListForm(forms.ModelForm):
     """Inline edits of the Stock list; checked here so a bad value is refused on its own field, with the reason."""
 
-    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_STOCK_ON_HAND, label="On hand")
+    stock_on_hand = forms.IntegerField(min_value=0, max_value=services.MAX_STOCK_ON_HAND, label="On hand",
+                                       widget=UnfoldAdminIntegerFieldWidget(attrs={"style": "width:80px"}))
 
     class Meta:
         model = Stock
         fields = ["stock_on_hand", "price", "sale_price"]
+        widgets = {"price": UnfoldAdminDecimalFieldWidget(attrs={"style": "width:96px", "step": "0.01"}),
+                   "sale_price": UnfoldAdminDecimalFieldWidget(attrs={"style": "width:96px", "step": "0.01"})}
 
     def clean_price(self):
         return _clean_price(self, "price")
@@ -172,23 +183,26 @@ def sync_selected_stock(modeladmin, request, queryset):
 
 @admin.register(Stock)
 class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["sku", "name", "store", "stock_on_hand", "stock_reserved", "sellable", "price", "sale_price",
-                    "fnac_price_shown", "push_badge", "pushed_quantity", "pushed_price", "pushed_at",
-                    "push_message_short"]
-    list_display_links = ["sku"]
+    list_display = ["sku_cell", "name_short", "store", "stock_on_hand", "reserved", "price", "sale_price",
+                    "fnac_gets", "last_push"]
+    list_display_links = ["sku_cell"]
     list_editable = ["stock_on_hand", "price", "sale_price"]
     list_filter = [StoreFilter, "push_state", "is_active", "listing_state", PushWaitingFilter, OutOfStockFilter]
     list_select_related = ["store"]
     search_fields = ["sku", "ean", "name"]
     actions = [adjust_stock, sync_selected_stock]
+    actions_detail = ["push_now"]
     list_per_page = 100
     inlines = [StockMovementInline]
-    fields = ["sku", "name", "store", "is_active", "listing_state", "stock_on_hand", "stock_reserved", "sellable",
-              "price", "sale_price", "fnac_price_shown", "push_badge", "push_message", "pushed_quantity",
+    fields = ["picture", "sku", "name", "store", "active", "listing_state", "stock_on_hand", "stock_reserved",
+              "sellable", "price", "sale_price", "fnac_price_shown", "push_badge", "push_message", "pushed_quantity",
               "pushed_price", "pushed_at", "fnac_quantity", "fnac_price"]
-    readonly_fields = ["sku", "name", "store", "is_active", "listing_state", "stock_reserved", "sellable",
+    readonly_fields = ["picture", "sku", "name", "store", "active", "listing_state", "stock_reserved", "sellable",
                        "fnac_price_shown", "push_badge", "push_message", "pushed_quantity", "pushed_price",
                        "pushed_at", "fnac_quantity", "fnac_price"]
+
+    def get_list_display(self, request):
+        return without_store_column(request, super().get_list_display(request))
 
     def get_changelist_form(self, request, **kwargs):
         return StockChangeListForm
@@ -261,14 +275,95 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
         value = services.fnac_price_for(obj, obj.store)
         return "—" if value is None else value
 
+    @admin.display(description="SKU", ordering="sku")
+    def sku_cell(self, obj):
+        return format_html('<span style="white-space:nowrap">{}</span>', obj.sku)
+
+    @admin.display(description="Reserved", ordering="stock_reserved")
+    def reserved(self, obj):
+        return obj.stock_reserved
+
+    @admin.display(description="Sellable on FNAC")
+    def fnac_gets(self, obj):
+        """What the next push sends: the sellable quantity and the mapped price (the store's rule)."""
+        price = services.fnac_price_for(obj, obj.store)
+        return format_html('<span style="white-space:nowrap"><strong>{}</strong> at {}</span>',
+                           services.fnac_quantity_for(obj, obj.store), "—" if price is None else f"{price} €")
+
+    @admin.display(description="Name", ordering="name")
+    def name_short(self, obj):
+        return format_html('<span title="{}" style="display:inline-block;min-width:140px;max-width:200px;'
+                           'white-space:normal">{}</span>', obj.name, Truncator(obj.name).chars(45) or "—")
+
     @admin.display(description="Push", ordering="push_state")
     def push_badge(self, obj):
-        return badge(obj.get_push_state_display(), PUSH_COLOURS.get(obj.push_state, "#888"))
+        return push_badge(obj)
 
-    @admin.display(description="Push message")
-    def push_message_short(self, obj):
-        text = obj.push_message or ""
-        return (text[:80] + "…") if len(text) > 80 else text
+    @admin.display(description="Last push to FNAC", ordering="pushed_at")
+    def last_push(self, obj):
+        """The push state, what was sent and when (local time), FNAC's message on hover."""
+        sent = ""
+        if obj.pushed_at:
+            price = "—" if obj.pushed_price is None else obj.pushed_price
+            qty = "—" if obj.pushed_quantity is None else obj.pushed_quantity
+            sent = f"qty {qty} · {price} € · {when(obj.pushed_at)}"
+        return format_html('<div style="white-space:normal;max-width:190px" title="{}">{}<div style="font-size:11px;'
+                           'color:#5f6368">{}</div>{}</div>', obj.push_message, push_badge(obj), sent,
+                           format_html('<div style="font-size:11px;color:#d93025">{}</div>',
+                                       Truncator(obj.push_message).chars(60)) if obj.push_message else "")
+
+    @admin.display(description="Active")
+    def active(self, obj):
+        return "Yes" if obj.is_active else badge("Deactivated: quantity 0 on FNAC, pushes held", "#80868b")
+
+    @admin.display(description="Picture")
+    def picture(self, obj):
+        return thumbnail(obj, size=96)
+
+    # ------------------------------------------------------------ Push now (stock page and product page)
+    def has_push_now_permission(self, request, object_id=None):
+        if not self.has_sync_permission(request):
+            return False
+        if object_id is None:
+            return True
+        product = self._push_product(request, object_id)
+        return product is not None and product.store.is_connected and product.is_active and \
+            product.listing_state == Product.ListingState.LIVE
+
+    def _push_product(self, request, object_id):
+        key = str(object_id)
+        cache = request.__dict__.setdefault("_inventory_products", {})
+        if key not in cache:
+            cache[key] = self.get_queryset(request).select_related("store").filter(pk=key).first() \
+                if key.isdigit() else None
+        return cache[key]
+
+    @action(description="Push now", url_path="push-now", permissions=["push_now"])
+    def push_now(self, request, object_id):
+        """Push this product's sellable quantity and price to FNAC now (a Sync Stock of one product)."""
+        product = self._push_product(request, object_id)
+        if product is None:
+            raise Http404
+        back = reverse("admin:catalogue_product_change" if request.GET.get("from") == "product"
+                       else "admin:inventory_stock_change", args=[product.pk])
+        if request.method == "POST":
+            try:
+                run = services.stock_sync_request(store=product.store, product_ids=[product.pk], trigger="admin")
+            except ServiceError as exc:
+                self.message_user(request, f"{product.sku}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, format_html(
+                    'Push of {} to FNAC started: <a href="{}">follow run #{}</a>.', product.sku,
+                    reverse("admin:stores_syncrun_change", args=[run.pk]), run.pk), messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request), "title": f"Push now: {product.sku}", "opts": Product._meta,
+            "product": product, "back": back, "button": "Push now", "picture": thumbnail(product, size=64),
+            "text": f"FNAC gets quantity {services.fnac_quantity_for(product, product.store)} and price "
+                    f"{services.fnac_price_for(product, product.store) or '(unchanged)'} now, without waiting "
+                    "for the next push.",
+        }
+        return TemplateResponse(request, "admin/catalogue/product/action_confirm.html", context)
 
     # ------------------------------------------------------------ store pages (reached from the store's buttons)
     def get_urls(self):
@@ -321,11 +416,24 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
 
 
 @admin.register(PushBatch)
-class PushBatchAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "store", "batch_id", "offers", "status", "accepted", "rejected", "polls", "created_at",
-                    "finished_at"]
+class PushBatchAdmin(CompactListMixin, ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
+    list_display = ["id", "created", "store", "batch", "offers", "status_badge", "accepted", "rejected", "finished",
+                    "message_short"]
     list_filter = [StoreFilter, "status"]
     list_select_related = ["store"]
     search_fields = ["batch_id"]
-    readonly_fields = [f.name for f in PushBatch._meta.fields]
+    readonly_fields = [f.name for f in PushBatch._meta.fields if f.name != "status"] + ["status_badge"]
+
+    @admin.display(description="Batch id", ordering="batch_id")
+    def batch(self, batch):
+        return short_id(batch.batch_id)
+
+    @admin.display(description="FNAC status", ordering="status")
+    def status_badge(self, batch):
+        return job_status_badge(batch.status)
+
+    @admin.display(description="Message")
+    def message_short(self, batch):
+        return format_html('<span title="{}">{}</span>', batch.message, Truncator(batch.message).chars(50) or "—")
+
 

@@ -74,6 +74,8 @@ class PushBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "push to FNAC"
+        verbose_name_plural = "pushes to FNAC"
 
     def __str__(self) -> str:
         return f"push batch {self.batch_id or '(not sent)'} ({self.status or 'sent'})"
@@ -110,5 +112,5 @@ class Stock(Product):
 
     class Meta:
         proxy = True
-        verbose_name = "stock"
-        verbose_name_plural = "stock"
+        verbose_name = "stock line"
+        verbose_name_plural = "stock lines"

@@ -200,9 +200,15 @@ def test_delete_offer_from_the_admin_with_confirmation(connected_store, sandbox,
     page = client.post("/admin/catalogue/product/", {"action": "delete_offer", "_selected_action": [p.pk]})
     assert page.status_code == 200 and "Yes, delete the offers on FNAC" in page.content.decode()
     assert not sandbox.requests_for("offers_update")
+    # confirmed without a reason: the page again, with the field error, and nothing sent
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/admin/catalogue/product/", {"action": "delete_offer", "_selected_action": [p.pk],
+                                                         "confirmed": "yes"})
+    assert page.status_code == 200 and "This field is required" in page.content.decode()
+    assert not sandbox.requests_for("offers_update")
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/catalogue/product/", {"action": "delete_offer", "_selected_action": [p.pk],
-                                                  "confirmed": "yes"})
+                                                  "confirmed": "yes", "reason": "end of range"})
     p.refresh_from_db()
     assert p.listing_state == LS.DELISTED and "deleted on FNAC" in p.listing_message
     assert "SKU-000002" not in sandbox.state.offers
