@@ -120,6 +120,8 @@ class WmsEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = "WMS event"
+        verbose_name_plural = "WMS events"
         ordering = ["-received_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="uniq_wms_event")]
 
@@ -158,6 +160,7 @@ class WmsDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "WMS delivery"
         verbose_name_plural = "WMS deliveries"
         constraints = [models.UniqueConstraint(fields=["store", "key"], name="uniq_wms_delivery_key")]
         indexes = [models.Index(fields=["store", "state", "next_attempt_at"])]

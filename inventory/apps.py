@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class InventoryConfig(AppConfig):
     name = "inventory"
-    verbose_name = "Inventory and prices"
+    verbose_name = "Stock and prices"
 
     def ready(self) -> None:
         from inventory import services
