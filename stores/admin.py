@@ -70,12 +70,16 @@ class ReadOnlyInline(TabularInline):
         return self.fields
 
 
+def run_state_badge(run: SyncRun):
+    return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+
 class SyncRunColumns:
     """The state badge and progress bar of a sync run, for the run list and the runs panel of a store."""
 
     @admin.display(description="State")
     def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+        return run_state_badge(run)
 
     @admin.display(description="Progress")
     def progress(self, run):
