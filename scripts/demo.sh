@@ -7,7 +7,8 @@ PY=.venv/bin/python
 WEB_PORT=${DEMO_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8100}
 # the demo store's URLs point at the loopback sandbox: the one extra host its keys may go to
-export MARKETPLACE_EXTRA_HOSTS=${MARKETPLACE_EXTRA_HOSTS:-127.0.0.1:$SANDBOX_PORT}
+# (and a second sandbox on the next port, for a second demo store: demo_setup prints how to start it)
+export MARKETPLACE_EXTRA_HOSTS=${MARKETPLACE_EXTRA_HOSTS:-127.0.0.1:$SANDBOX_PORT,127.0.0.1:$((SANDBOX_PORT + 1))}
 mkdir -p .demo
 
 if [ ! -f .env ]; then
