@@ -1,10 +1,11 @@
 """API token authentication: hashed, expiring tokens (django-rest-knox) with a limit on bad tokens per client.
 
-``Authorization: Token <key>`` as before, or ``Authorization: Bearer <key>`` (what Swagger UI's Authorize sends
-for the key pasted as it was printed: the schema declares an HTTP bearer scheme). A client address that sends ``API_TOKEN_FAILURE_LIMIT`` bad tokens
-(unknown, expired, revoked, malformed) within ``API_TOKEN_FAILURE_WINDOW_SECONDS`` gets 429 with
-``Retry-After`` on every token request until its window ends, good token or not, so guessing stops paying.
-Failures are counted in the cache; a shared cache (``REDIS_URL``) makes the count hold across processes.
+``Authorization: Token <key>`` as before, or ``Authorization: Bearer <key>`` (what Swagger UI's Authorize
+sends for the key pasted as it was printed: the schema declares an HTTP bearer scheme). A client address that
+sends ``API_TOKEN_FAILURE_LIMIT`` bad tokens (unknown, expired, revoked, malformed) within
+``API_TOKEN_FAILURE_WINDOW_SECONDS`` gets 429 with ``Retry-After`` on every token request until its window
+ends, good token or not, so guessing stops paying. Failures are counted in the cache; a shared cache
+(``REDIS_URL``) makes the count hold across processes.
 """
 
 from __future__ import annotations
