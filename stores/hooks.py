@@ -114,7 +114,8 @@ def _registered(func: Callable | None, name: str) -> Callable:
 # Every app registers its store actions and buttons here, from its AppConfig.ready() (and order actions and
 # inlines in ``orders.hooks``), never by a side effect of importing a module.
 _admin_actions: list[Callable] = []
-_store_buttons: list[tuple[str, Callable]] = []
+_store_buttons: list[tuple[str, Callable, str | None]] = []
+SYNC_PERMISSION = "stores.sync_store"
 
 
 def store_admin_action(func: Callable) -> Callable:
@@ -124,11 +125,13 @@ def store_admin_action(func: Callable) -> Callable:
     return func
 
 
-def store_button(label: str, url: Callable) -> None:
-    """Add a button on the store page; ``url(store) -> str`` (a POST form target). One button per label, so
-    registering again (AppConfig.ready() run twice) changes nothing."""
-    if not any(known == label for known, _ in _store_buttons):
-        _store_buttons.append((label, url))
+def store_button(label: str, url: Callable, *, permission: str | None = SYNC_PERMISSION) -> None:
+    """Add a button on the store page; ``url(store) -> str`` (a page that confirms, then starts the job). It is
+    shown only to users with ``permission`` (by default stores.sync_store, what starting a sync needs; None:
+    everyone who sees the store, the page behind it checks its own). One button per label, so registering again
+    (AppConfig.ready() run twice) changes nothing."""
+    if not any(known == label for known, _, _ in _store_buttons):
+        _store_buttons.append((label, url, permission))
 
 
 def store_admin_actions() -> list[Callable]:
@@ -136,6 +139,11 @@ def store_admin_actions() -> list[Callable]:
 
 
 def store_buttons() -> list[tuple[str, Callable]]:
+    return [(label, url) for label, url, _ in _store_buttons]
+
+
+def store_button_specs() -> list[tuple[str, Callable, str | None]]:
+    """(label, url, permission) of every store-page button."""
     return list(_store_buttons)
 
 

@@ -287,15 +287,22 @@ def _after_connect(store: Store, trigger: str, first: bool) -> None:
             log.exception("connect hook %s failed for store %s", getattr(hook, "__name__", hook), store.pk)
 
 
-def store_disconnect(*, store: Store) -> Store:
+def store_disconnect(*, store: Store, reason: str = "") -> Store:
+    """Stop every periodic job of a connected store and forget its FNAC token; ``reason`` (why, in the words of
+    who did it) is kept on the store. Orders, products and settings stay; connecting again resumes."""
     store.refresh_from_db()
     if store.status != Store.Status.CONNECTED:
         raise Conflict(f"store {store.name!r} is not connected (status: {store.get_status_display()})")
+    reason = (reason or "").strip()
+    if len(reason) > 1000:
+        raise InvalidInput("The reason is longer than 1,000 characters.", details={"reason": ["too long"]})
     with transaction.atomic():
         store.status = Store.Status.DISCONNECTED
         store.disconnected_at = timezone.now()
+        store.disconnect_reason = reason
         store.fnac_token, store.fnac_token_validity = "", None
-        store.save(update_fields=["status", "disconnected_at", "fnac_token", "fnac_token_validity", "updated_at"])
+        store.save(update_fields=["status", "disconnected_at", "disconnect_reason", "fnac_token",
+                                  "fnac_token_validity", "updated_at"])
         transaction.on_commit(lambda: store_schedules_remove(store=store))
     return store
 
