@@ -30,6 +30,9 @@ class FulfilmentConfig(AppConfig):
         on_acknowledged(WmsDelivery.Kind.CANCELLED, delivery_cancellation_acknowledged)
 
         hooks.store_admin_action(fadmin.refresh_carriers_action)
+        from fulfilment.carriers import carriers_for_store
+
+        hooks.on_carrier_choices(lambda store: [(c.code, str(c)) for c in carriers_for_store(store)])
         for action in fadmin.ORDER_ACTIONS:
             order_hooks.order_admin_action(action)
         for inline in fadmin.ORDER_INLINES:

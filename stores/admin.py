@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.enums import ActionVariant
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget
 
 from fnac_connector.errors import ServiceError
 from stores import hooks, services
@@ -129,10 +130,11 @@ class StoreFilter(admin.SimpleListFilter):
         return queryset.filter(store_id=self.value()) if self.value() else queryset
 
 
-class SecretInput(forms.PasswordInput):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("render_value", False)
-        super().__init__(*args, **kwargs)
+class SecretInput(UnfoldAdminPasswordWidget):
+    """A key field in the console's look; the stored value is never sent back to the browser."""
+
+    def __init__(self, attrs=None, render_value: bool = False):
+        super().__init__({"autocomplete": "new-password", **(attrs or {})}, render_value=render_value)
 
 
 SECRETS = ("fnac_key", "mirakl_api_key", "wms_secret")
@@ -160,6 +162,7 @@ class StoreForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._carrier_picker()
         if not self.allow_credentials:
             for name in SECRETS:
                 self.fields.pop(name, None)
@@ -171,6 +174,23 @@ class StoreForm(forms.ModelForm):
             if stored:
                 self.fields[name].help_text = f"Stored: {getattr(self.instance, name + '_masked')}. " \
                                               "Leave empty to keep it."
+
+    def _carrier_picker(self) -> None:
+        """The default carrier as a drop-down of FNAC's carriers for this store, once they are loaded; free text
+        before (a new store, or carriers not refreshed yet). A stored code FNAC no longer lists stays choosable,
+        marked as such, so saving the page never changes it behind the seller's back."""
+        field = self.fields.get("default_carrier_code")
+        choices = hooks.carrier_choices(self.instance) if field is not None else []
+        if not choices:
+            return
+        current = (self.instance.default_carrier_code or "").strip()
+        options = [("", "— none (choose one to ship) —"), *choices]
+        if current and current not in {code for code, _ in choices}:
+            options.append((current, f"{current} (not in FNAC's carrier list)"))
+        self.fields["default_carrier_code"] = forms.ChoiceField(
+            label="Default carrier", choices=options, required=False, widget=UnfoldAdminSelectWidget,
+            help_text="FNAC carrier sent as tracking_company when an order is shipped (from FNAC's carrier "
+                      "list for this store).")
 
     def clean(self):
         data = super().clean()
@@ -209,12 +229,12 @@ class SyncRunInline(SyncRunColumns, ReadOnlyInline):
 
 
 # ---------------------------------------------------------------- readable values (local time, small tables)
-def local_time(value, *, seconds: bool = False) -> str:
+def local_time(value, *, seconds: bool = False, year: bool = True) -> str:
     """A moment in the installation's time zone (settings.TIME_ZONE, Europe/Paris), to the minute (or second),
     never with microseconds; "—" for none."""
     if not value:
         return "—"
-    return date_format(timezone.localtime(value), "j M Y, H:i:s" if seconds else "j M Y, H:i")
+    return date_format(timezone.localtime(value), ("j M Y, " if year else "j M, ") + ("H:i:s" if seconds else "H:i"))
 
 
 def duration_text(delta) -> str:
@@ -283,7 +303,6 @@ class StoreAdmin(ModelAdmin):
     list_display = ["name", "status_badge", "shop_id_short", "connected_local", "last_error_short", "connect_link"]
     list_filter = ["status"]
     search_fields = ["name", "shop_id", "partner_id"]
-    filter_horizontal = ["users"]
     readonly_fields = ["status_badge", "status_summary", "last_error", "connected_at", "disconnected_at",
                        "mirakl_shop_name", "schedules", "recent_runs"]
     fieldsets = [
@@ -548,8 +567,8 @@ class StoreAdmin(ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "store", "kind", "state_badge", "trigger", "started_local", "took", "progress",
-                    "error_count"]
+    list_display = ["id", "store", "kind", "state_badge", "trigger", "started_short", "took", "progress",
+                    "errors"]
     list_display_links = ["id", "kind"]
     list_filter = ["state", "kind", StoreFilter]
     list_select_related = ["store"]
@@ -565,6 +584,14 @@ class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, Mo
 
     def get_inlines(self, request, obj):
         return [SyncIssueInline]
+
+    @admin.display(description="Started", ordering="started_at")
+    def started_short(self, run):
+        return local_time(run.started_at, seconds=True, year=False)
+
+    @admin.display(description="Errors", ordering="error_count")
+    def errors(self, run):
+        return run.error_count or "—"
 
     @admin.display(description="Started", ordering="started_at")
     def started_local(self, run):

@@ -147,6 +147,25 @@ def store_button_specs() -> list[tuple[str, Callable, str | None]]:
     return list(_store_buttons)
 
 
+# ---------------------------------------------------------------- FNAC's carrier list (fulfilment -> store page)
+_carrier_choices: Callable | None = None
+
+
+def on_carrier_choices(func: Callable) -> Callable:
+    """Register ``func(store) -> [(code, label)]``: the carrier codes FNAC lists for the store (fulfilment loads
+    them); the store page offers them as a drop-down for the default carrier instead of free text."""
+    global _carrier_choices
+    _carrier_choices = func
+    return func
+
+
+def carrier_choices(store) -> list[tuple[str, str]]:
+    """FNAC's carriers for ``store`` as (code, label), or [] when none are loaded (or no app provides them)."""
+    if _carrier_choices is None or store is None or not getattr(store, "pk", None):
+        return []
+    return list(_carrier_choices(store))
+
+
 # ---------------------------------------------------------------- stock arrived (lower layers -> orders)
 _stock_arrived_hooks: list[Callable] = []
 

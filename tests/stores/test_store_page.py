@@ -172,5 +172,23 @@ def test_run_list_shows_badges_and_local_times(client, superuser, connected_stor
     client.force_login(superuser)
     html = client.get(reverse("admin:stores_syncrun_changelist")).content.decode()
     local = timezone.localtime(run.started_at, PARIS)
-    assert f"{local.day} {local:%b %Y, %H:%M:%S}" in html
+    assert f"{local.day} {local:%b, %H:%M:%S}" in html  # this year's runs: day, month, time
     assert ">Succeeded</span>" in html
+
+
+# ---------------------------------------------------------------- default carrier: FNAC's list, not free text
+def test_default_carrier_is_picked_from_fnacs_loaded_carriers(client, superuser, connected_store):
+    from fulfilment.carriers import carriers_refresh
+
+    client.force_login(superuser)
+    url = reverse("admin:stores_store_change", args=[connected_store.pk])
+    before = client.get(url).context["adminform"].form.fields["default_carrier_code"]
+    assert before.widget.input_type == "text"  # no list loaded yet: free text
+    carriers_refresh(store=connected_store, trigger="test")
+    Store.objects.filter(pk=connected_store.pk).update(default_carrier_code="OLDCODE")
+    page = client.get(url)
+    field = page.context["adminform"].form.fields["default_carrier_code"]
+    codes = [code for code, _ in field.choices]
+    assert "COLISSIMO" in codes and "CHRONOPOST" in codes
+    assert ("OLDCODE", "OLDCODE (not in FNAC's carrier list)") in field.choices  # kept, marked
+    assert '<select name="default_carrier_code"' in page.content.decode()
