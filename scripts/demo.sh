@@ -24,6 +24,14 @@ cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping demo..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # the django-q cluster may linger after TERM: give everything 10 s, then stop what is left for good
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "Stopped."
 }

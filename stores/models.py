@@ -92,16 +92,17 @@ class Store(models.Model):
     price_rounding = models.CharField(max_length=10, choices=PriceRounding.choices, default=PriceRounding.CENT)
 
     shipping_mode = models.CharField(max_length=20, choices=ShippingMode.choices, default=ShippingMode.SELF_SHIP)
-    default_carrier_code = models.CharField(max_length=100, blank=True, default="",
+    default_carrier_code = models.CharField("Default carrier", max_length=100, blank=True, default="",
                                             help_text="FNAC carrier code sent as tracking_company.")
     carrier_adapter = models.CharField(max_length=40, blank=True, default=default_carrier_adapter,
                                        help_text="Carrier adapter that books parcels (e.g. sandbox); "
                                                  "none: shipping asks for one.")
     sender_name = models.CharField(max_length=100, blank=True, default="")
-    sender_address1 = models.CharField(max_length=200, blank=True, default="")
-    sender_zipcode = models.CharField(max_length=20, blank=True, default="")
+    sender_address1 = models.CharField("Sender address", max_length=200, blank=True, default="")
+    sender_zipcode = models.CharField("Sender postcode", max_length=20, blank=True, default="")
     sender_city = models.CharField(max_length=100, blank=True, default="")
-    sender_country = models.CharField(max_length=3, blank=True, default="FRA")
+    sender_country = models.CharField(max_length=3, blank=True, default="FRA",
+                                      help_text="ISO 3166 three-letter code: FRA for France.")
     sender_phone = models.CharField(max_length=40, blank=True, default="")
 
     wms_enabled = models.BooleanField("Uses a WMS", default=False)
