@@ -192,3 +192,14 @@ def test_default_carrier_is_picked_from_fnacs_loaded_carriers(client, superuser,
     assert "COLISSIMO" in codes and "CHRONOPOST" in codes
     assert ("OLDCODE", "OLDCODE (not in FNAC's carrier list)") in field.choices  # kept, marked
     assert '<select name="default_carrier_code"' in page.content.decode()
+
+
+def test_add_store_page_shows_the_settings_tabs_without_runs_or_jobs(client, superuser, db):
+    client.force_login(superuser)
+    page = client.get(reverse("admin:stores_store_add"))
+    assert page.status_code == 200
+    fields = [f for fs in page.context["adminform"] for line in fs for f in line]
+    names = {f.field["name"] if isinstance(f.field, dict) else f.field.name for f in fields}
+    assert {"name", "shop_id", "default_carrier_code"} <= names
+    assert not {"recent_runs", "schedules", "status_summary"} & names
+    assert not page.context.get("actions_detail")  # no Connect / Sync / Disconnect before it exists
