@@ -540,6 +540,8 @@ class StoreAdmin(ModelAdmin):
             "title": f"Connect store: {store.name}",
             "form": form, "store": store, "opts": self.model._meta, "original": store,
             "has_view_permission": True,
+            "rows": [("Partner ID", store.partner_id), ("Shop ID", store.shop_id),
+                     ("FNAC API URL", store.fnac_base_url), ("Mirakl API URL", store.mirakl_base_url)],
         }
         return TemplateResponse(request, "admin/stores/store/connect.html", context)
 
