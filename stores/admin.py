@@ -262,6 +262,20 @@ def counts_table(counts: dict | None, *, empty: str = "—"):
                        rows)
 
 
+TRIGGER_LABELS = {
+    "admin": "Admin", "api": "API", "command": "Command", "schedule": "Schedule", "demo": "Demo setup",
+    "wms": "WMS", "task": "Background task", "sweep": "Daily sweep", "test": "Test",
+    "mirakl_created": "Mirakl product created", "connect": "After connecting", "excel": "Excel upload",
+}
+
+
+def trigger_label(trigger: str) -> str:
+    """What started a run, in words: "connect:admin" -> "After connecting (Admin)"."""
+    head, _, tail = (trigger or "").partition(":")
+    label = TRIGGER_LABELS.get(head, head.replace("_", " ").capitalize() or "—")
+    return f"{label} ({trigger_label(tail)})" if tail else label
+
+
 def _plain(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
@@ -569,17 +583,17 @@ class StoreAdmin(ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "store", "kind", "state_badge", "trigger", "started_short", "took", "progress",
+    list_display = ["id", "store", "kind", "state_badge", "started_by", "started_short", "took", "progress",
                     "errors"]
     list_display_links = ["id", "kind"]
     list_filter = ["state", "kind", StoreFilter]
     list_select_related = ["store"]
     date_hierarchy = "created_at"
-    readonly_fields = ["store", "kind", "state_badge", "trigger", "started_local", "finished_local", "took",
+    readonly_fields = ["store", "kind", "state_badge", "started_by", "started_local", "finished_local", "took",
                        "progress", "counts_table", "error_count", "message", "params_table", "created_local",
                        "heartbeat_local"]
     fieldsets = [
-        (None, {"fields": ["store", "kind", "state_badge", "trigger", "started_local", "finished_local", "took",
+        (None, {"fields": ["store", "kind", "state_badge", "started_by", "started_local", "finished_local", "took",
                            "progress", "counts_table", "error_count", "message"]}),
         ("Details", {"classes": ["collapse"], "fields": ["params_table", "created_local", "heartbeat_local"]}),
     ]
@@ -590,6 +604,10 @@ class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, Mo
     @admin.display(description="Started", ordering="started_at")
     def started_short(self, run):
         return local_time(run.started_at, seconds=True, year=False)
+
+    @admin.display(description="Started by", ordering="trigger")
+    def started_by(self, run):
+        return trigger_label(run.trigger)
 
     @admin.display(description="Errors", ordering="error_count")
     def errors(self, run):

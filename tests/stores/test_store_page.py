@@ -203,3 +203,13 @@ def test_add_store_page_shows_the_settings_tabs_without_runs_or_jobs(client, sup
     assert {"name", "shop_id", "default_carrier_code"} <= names
     assert not {"recent_runs", "schedules", "status_summary"} & names
     assert not page.context.get("actions_detail")  # no Connect / Sync / Disconnect before it exists
+
+
+@pytest.mark.parametrize("trigger, label", [("admin", "Admin"), ("connect:demo", "After connecting (Demo setup)"),
+                                            ("schedule", "Schedule"), ("some_thing", "Some thing")])
+def test_what_started_a_run_reads_in_words(client, superuser, store, trigger, label):
+    run = SyncRun.objects.create(store=store, kind=SyncRun.Kind.STOCK_PUSH, trigger=trigger)
+    client.force_login(superuser)
+    page = client.get(reverse("admin:stores_syncrun_change", args=[run.pk])).content.decode()
+    assert label in page
+    assert label in client.get(reverse("admin:stores_syncrun_changelist")).content.decode()
