@@ -1,9 +1,11 @@
 """API token authentication: hashed, expiring tokens (django-rest-knox) with a limit on bad tokens per client.
 
-``Authorization: Token <key>`` as before. A client address that sends ``API_TOKEN_FAILURE_LIMIT`` bad tokens
-(unknown, expired, revoked, malformed) within ``API_TOKEN_FAILURE_WINDOW_SECONDS`` gets 429 with
-``Retry-After`` on every token request until its window ends, good token or not, so guessing stops paying.
-Failures are counted in the cache; a shared cache (``REDIS_URL``) makes the count hold across processes.
+``Authorization: Token <key>`` as before, or ``Authorization: Bearer <key>`` (what Swagger UI's Authorize
+sends for the key pasted as it was printed: the schema declares an HTTP bearer scheme). A client address that
+sends ``API_TOKEN_FAILURE_LIMIT`` bad tokens (unknown, expired, revoked, malformed) within
+``API_TOKEN_FAILURE_WINDOW_SECONDS`` gets 429 with ``Retry-After`` on every token request until its window
+ends, good token or not, so guessing stops paying. Failures are counted in the cache; a shared cache
+(``REDIS_URL``) makes the count hold across processes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
 _PREFIX = "api-token-failures"
+# the words an Authorization header may start with for a token; "Bearer Token <key>" (the key pasted with the
+# prefix into Swagger's bearer field) is read as "Token <key>"
+TOKEN_PREFIXES = (b"token", b"bearer")
 
 
 def client_ip(request) -> str | None:
@@ -71,17 +76,26 @@ class ThrottledTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request):
         header = get_authorization_header(request).split()
-        if not header or header[0].lower() != self.authenticate_header(request).lower().encode():
+        if not header or header[0].lower() not in TOKEN_PREFIXES:
             return None  # not a token request: session authentication may apply
         ip = client_ip(request)
         wait = token_failures_wait(ip)
         if wait is not None:
             raise exceptions.Throttled(wait=wait, detail="Too many invalid API tokens from this address.")
         try:
-            return super().authenticate(request)
+            return self._authenticate_parts(header)
         except exceptions.AuthenticationFailed:
             token_failure_record(ip)
             raise
+
+    def _authenticate_parts(self, header: list[bytes]):
+        if len(header) == 3 and header[0].lower() == b"bearer" and header[1].lower() == b"token":
+            header = header[1:]
+        if len(header) == 1:
+            raise exceptions.AuthenticationFailed("Invalid token header. No credentials provided.")
+        if len(header) > 2:
+            raise exceptions.AuthenticationFailed("Invalid token header. Token string should not contain spaces.")
+        return self.authenticate_credentials(header[1])
 
     def authenticate_credentials(self, token: bytes):
         try:
@@ -98,10 +112,14 @@ class ThrottledTokenAuthentication(TokenAuthentication):
 
 
 class ThrottledTokenScheme(OpenApiAuthenticationExtension):
-    """The schema names the scheme as DRF did (``tokenAuth``), so generated clients keep working."""
+    """The schema names the scheme as DRF did (``tokenAuth``), so generated clients keep working. It is an HTTP
+    bearer scheme: Swagger UI's Authorize takes the key exactly as ``make demo`` prints it and sends
+    ``Authorization: Bearer <key>``, which the API accepts like ``Token <key>``."""
 
     target_class = ThrottledTokenAuthentication
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
+        return {**build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer"),
+                "description": "Paste the API key as it was printed (no prefix). Clients may send "
+                               "`Authorization: Bearer <key>` or `Authorization: Token <key>`."}

@@ -30,9 +30,9 @@ class FulfilmentConfig(AppConfig):
         on_acknowledged(WmsDelivery.Kind.CANCELLED, delivery_cancellation_acknowledged)
 
         hooks.store_admin_action(fadmin.refresh_carriers_action)
-        from fulfilment.forms import store_default_carrier_field
+        from fulfilment.forms import carrier_choices
 
-        hooks.store_form_field("default_carrier_code", store_default_carrier_field)
+        hooks.on_carrier_choices(lambda store: carrier_choices(store)[1:])  # without the blank choice
         for action in fadmin.ORDER_ACTIONS:
             order_hooks.order_admin_action(action)
         for inline in fadmin.ORDER_INLINES:

@@ -1,6 +1,6 @@
 """Form fields of fulfilment: the carrier drop-down (FNAC's carriers loaded for the store), usable wherever a seller
 picks a carrier: the ship form here, the store's default carrier on the store page (through
-``stores.hooks.store_form_field``)."""
+``stores.hooks.on_carrier_choices``)."""
 
 from __future__ import annotations
 
@@ -32,15 +32,3 @@ class CarrierChoiceField(forms.ChoiceField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", UnfoldAdminSelectWidget)
         super().__init__(choices=carrier_choices(store, blank=blank, current=current), **kwargs)
-
-
-def store_default_carrier_field(store: Store | None, field: forms.Field | None = None) -> forms.Field:
-    """The store page's "Default carrier" as a drop-down of the store's loaded carriers. A store with no carrier
-    list yet (new, not connected) keeps the free-text field it had."""
-    current = getattr(store, "default_carrier_code", "") or ""
-    if store is None or not store.pk or not carriers_to_pick(store).exists():
-        return field or forms.CharField(required=False, max_length=100)
-    return CarrierChoiceField(
-        store=store, current=current, blank="— none: choose on each shipment —", label="Default carrier",
-        help_text="From FNAC's carrier list for this store (refresh it with the store action "
-                  "\"Refresh FNAC carriers\"). Sent to FNAC as tracking_company.")

@@ -39,4 +39,5 @@ def register() -> None:
     hooks.store_admin_action(reconcile_offers)
     hooks.store_button("Sync Stock", lambda store: reverse("admin:inventory_store_sync_stock", args=[store.pk]))
     hooks.store_button("Price mapping",
-                       lambda store: reverse("admin:inventory_store_price_mapping", args=[store.pk]))
+                       lambda store: reverse("admin:inventory_store_price_mapping", args=[store.pk]),
+                       permission="inventory.view_stock")  # a page to read: what its view checks

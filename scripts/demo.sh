@@ -7,7 +7,8 @@ PY=.venv/bin/python
 WEB_PORT=${DEMO_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8100}
 # the demo store's URLs point at the loopback sandbox: the one extra host its keys may go to
-export MARKETPLACE_EXTRA_HOSTS=${MARKETPLACE_EXTRA_HOSTS:-127.0.0.1:$SANDBOX_PORT}
+# (and a second sandbox on the next port, for a second demo store: demo_setup prints how to start it)
+export MARKETPLACE_EXTRA_HOSTS=${MARKETPLACE_EXTRA_HOSTS:-127.0.0.1:$SANDBOX_PORT,127.0.0.1:$((SANDBOX_PORT + 1))}
 mkdir -p .demo
 
 if [ ! -f .env ]; then
@@ -23,6 +24,14 @@ cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping demo..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # the django-q cluster may linger after TERM: give everything 10 s, then stop what is left for good
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "Stopped."
 }

@@ -6,15 +6,19 @@ import axes.admin  # noqa: F401  (registers its model admins first, so superuser
 import django_q.admin  # noqa: F401
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.enums import ActionVariant
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget
 
 from fnac_connector.errors import ServiceError
 from stores import hooks, services
@@ -70,12 +74,16 @@ class ReadOnlyInline(TabularInline):
         return self.fields
 
 
+def run_state_badge(run: SyncRun):
+    return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+
+
 class SyncRunColumns:
     """The state badge and progress bar of a sync run, for the run list and the runs panel of a store."""
 
     @admin.display(description="State")
     def state_badge(self, run):
-        return badge(run.get_state_display(), RUN_COLOURS.get(run.state, "#888"))
+        return run_state_badge(run)
 
     @admin.display(description="Progress")
     def progress(self, run):
@@ -122,10 +130,11 @@ class StoreFilter(admin.SimpleListFilter):
         return queryset.filter(store_id=self.value()) if self.value() else queryset
 
 
-class SecretInput(forms.PasswordInput):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("render_value", False)
-        super().__init__(*args, **kwargs)
+class SecretInput(UnfoldAdminPasswordWidget):
+    """A key field in the console's look; the stored value is never sent back to the browser."""
+
+    def __init__(self, attrs=None, render_value: bool = False):
+        super().__init__({"autocomplete": "new-password", **(attrs or {})}, render_value=render_value)
 
 
 SECRETS = ("fnac_key", "mirakl_api_key", "wms_secret")
@@ -153,6 +162,7 @@ class StoreForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._carrier_picker()
         if not self.allow_credentials:
             for name in SECRETS:
                 self.fields.pop(name, None)
@@ -164,6 +174,23 @@ class StoreForm(forms.ModelForm):
             if stored:
                 self.fields[name].help_text = f"Stored: {getattr(self.instance, name + '_masked')}. " \
                                               "Leave empty to keep it."
+
+    def _carrier_picker(self) -> None:
+        """The default carrier as a drop-down of FNAC's carriers for this store, once they are loaded; free text
+        before (a new store, or carriers not refreshed yet). A stored code FNAC no longer lists stays choosable,
+        marked as such, so saving the page never changes it behind the seller's back."""
+        field = self.fields.get("default_carrier_code")
+        choices = hooks.carrier_choices(self.instance) if field is not None else []
+        if not choices:
+            return
+        current = (self.instance.default_carrier_code or "").strip()
+        options = [("", "— none (choose one to ship) —"), *choices]
+        if current and current not in {code for code, _ in choices}:
+            options.append((current, f"{current} (not in FNAC's carrier list)"))
+        self.fields["default_carrier_code"] = forms.ChoiceField(
+            label="Default carrier", choices=options, required=False, widget=UnfoldAdminSelectWidget,
+            help_text="FNAC carrier sent as tracking_company when an order is shipped (from FNAC's carrier "
+                      "list for this store).")
 
     def clean(self):
         data = super().clean()
@@ -187,6 +214,8 @@ class ConnectForm(forms.Form):
 
 
 class SyncRunInline(SyncRunColumns, ReadOnlyInline):
+    """The ten latest runs of a store as an inline (the store page shows them as a table in its Syncs tab)."""
+
     model = SyncRun
     fields = ["kind", "state_badge", "trigger", "started_at", "finished_at", "progress", "error_count"]
     ordering = ["-created_at"]
@@ -199,43 +228,116 @@ class SyncRunInline(SyncRunColumns, ReadOnlyInline):
         return qs.filter(id__in=ids)
 
 
-@admin.action(description="Disconnect selected stores", permissions=["connect"])
+# ---------------------------------------------------------------- readable values (local time, small tables)
+def local_time(value, *, seconds: bool = False, year: bool = True) -> str:
+    """A moment in the installation's time zone (settings.TIME_ZONE, Europe/Paris), to the minute (or second),
+    never with microseconds; "—" for none."""
+    if not value:
+        return "—"
+    return date_format(timezone.localtime(value), ("j M Y, " if year else "j M, ") + ("H:i:s" if seconds else "H:i"))
+
+
+def duration_text(delta) -> str:
+    if delta is None:
+        return "—"
+    total = int(delta.total_seconds())
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def counts_table(counts: dict | None, *, empty: str = "—"):
+    """A run's counts (``{"created": 3, "fnac_ok": 1}``) as a small two-column table, words for keys."""
+    if not counts:
+        return empty
+    rows = format_html_join(
+        "", '<tr><td style="padding:1px 12px 1px 0">{}</td><td style="padding:1px 0;text-align:right;'
+            'font-variant-numeric:tabular-nums">{}</td></tr>',
+        ((str(key).replace("_", " ").capitalize(), _plain(value)) for key, value in sorted(counts.items())))
+    return format_html('<table class="sync-counts" style="width:auto;font-size:12px"><tbody>{}</tbody></table>',
+                       rows)
+
+
+TRIGGER_LABELS = {
+    "admin": "Admin", "api": "API", "command": "Command", "schedule": "Schedule", "demo": "Demo setup",
+    "wms": "WMS", "task": "Background task", "sweep": "Daily sweep", "test": "Test",
+    "mirakl_created": "Mirakl product created", "connect": "After connecting", "excel": "Excel upload",
+}
+
+
+def trigger_label(trigger: str) -> str:
+    """What started a run, in words: "connect:admin" -> "After connecting (Admin)"."""
+    head, _, tail = (trigger or "").partition(":")
+    label = TRIGGER_LABELS.get(head, head.replace("_", " ").capitalize() or "—")
+    return f"{label} ({trigger_label(tail)})" if tail else label
+
+
+def _plain(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+@admin.action(description="Disconnect selected stores (asks for a reason)", permissions=["connect"])
 def disconnect_stores(modeladmin, request, queryset):
-    done = len(stores_each(modeladmin, request, queryset, lambda store: services.store_disconnect(store=store)))
-    if done:
-        modeladmin.message_user(request, f"{done} store(s) disconnected; their periodic jobs are stopped.")
+    """Destructive: a confirmation page with a reason first; the stores are disconnected only when it is sent."""
+    form = DisconnectForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        done = len(stores_each(modeladmin, request, queryset,
+                               lambda store: services.store_disconnect(store=store, reason=reason)))
+        if done:
+            modeladmin.message_user(request, f"{done} store(s) disconnected; their periodic jobs are stopped.")
+        return None
+    context = {**modeladmin.admin_site.each_context(request), "title": "Disconnect stores", "form": form,
+               "stores": list(queryset), "opts": Store._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+               "back": reverse("admin:stores_store_changelist"), "bulk": True}
+    return TemplateResponse(request, "admin/stores/store/disconnect_confirm.html", context)
+
+
+class DisconnectForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why the store is disconnected (kept on the store page).")
+
+
+def _button(title: str, path: str, *, variant=ActionVariant.DEFAULT, icon: str | None = None) -> dict:
+    """A button of the store page's top bar, as unfold's ``actions_detail`` template takes it."""
+    return {"title": title, "path": path, "variant": variant, "icon": icon, "attrs": {}, "dialog": None}
 
 
 @admin.register(Store)
 class StoreAdmin(ModelAdmin):
     form = StoreForm
-    list_display = ["name", "status_badge", "shop_id", "connected_at", "last_error_short", "connect_link"]
+    list_display = ["name", "status_badge", "shop_id_short", "connected_local", "last_error_short", "connect_link"]
     list_filter = ["status"]
     search_fields = ["name", "shop_id", "partner_id"]
-    filter_horizontal = ["users"]
-    inlines = [SyncRunInline]
-    readonly_fields = ["status_badge", "last_error", "connected_at", "disconnected_at", "mirakl_shop_name",
-                       "schedules", "store_buttons"]
+    readonly_fields = ["status_badge", "status_summary", "last_error", "connected_at", "disconnected_at",
+                       "mirakl_shop_name", "schedules", "recent_runs"]
     fieldsets = [
-        (None, {"fields": ["name", "status_badge", "last_error", "connected_at", "disconnected_at",
-                           "store_buttons"]}),
-        ("FNAC Darty credentials", {"fields": ["partner_id", "shop_id", "fnac_key", "mirakl_api_key",
-                                               "mirakl_shop_name", "fnac_base_url", "mirakl_base_url"]}),
-        ("Flows", {"fields": ["sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled",
-                              "sync_stock_enabled", "sync_prices_enabled", "orders_interval_minutes",
-                              "status_interval_minutes", "catalogue_interval_minutes", "schedules"]}),
-        ("Orders", {"fields": ["acceptance_mode", "uncovered_policy"]}),
-        ("Stock and prices", {"fields": ["safety_stock", "price_field", "price_rounding"]}),
-        ("Shipping", {"fields": ["shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name",
-                                 "sender_address1", "sender_zipcode", "sender_city", "sender_country",
-                                 "sender_phone"]}),
-        ("Warehouse (WMS)", {"fields": ["wms_enabled", "wms_webhook_url", "wms_secret"]}),
-        ("Access", {"fields": ["users"]}),
+        (None, {"fields": ["status_summary"]}),
+        ("Settings", {"classes": ["tab"], "fields": [
+            "name", "partner_id", "shop_id", "fnac_key", "mirakl_api_key", "mirakl_shop_name", "fnac_base_url",
+            "mirakl_base_url", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
+            "price_rounding", "users"]}),
+        ("Shipping setup", {"classes": ["tab"], "fields": [
+            "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1",
+            "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
+            "wms_secret"]}),
+        ("Syncs", {"classes": ["tab"], "fields": [
+            "sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled", "sync_stock_enabled",
+            "sync_prices_enabled", "recent_runs"]}),
+        ("Jobs", {"classes": ["tab"], "fields": [
+            "orders_interval_minutes", "status_interval_minutes", "catalogue_interval_minutes", "schedules"]}),
     ]
 
     def get_queryset(self, request):
-        qs = stores_for_user(request.user)
-        return qs
+        return stores_for_user(request.user)
 
     # the model permissions (view/change_store...) and the store scoping, both
     def has_view_permission(self, request, obj=None):
@@ -256,10 +358,14 @@ class StoreAdmin(ModelAdmin):
     def get_actions(self, request):
         actions = super().get_actions(request)
         extra = [(func, func.__name__, getattr(func, "short_description", func.__name__.replace("_", " ")))
-                 for func in [disconnect_stores, *hooks.store_admin_actions()]]
+                 for func in [*hooks.store_admin_actions(), disconnect_stores]]
         # each action's ``permissions`` (connect, sync, change...) decide whether this user gets it
         for func, name, description in self._filter_actions_by_permissions(request, extra):
             actions[name] = (func, name, description)
+        # destructive ones never first: the syncs, then disconnect, then delete
+        for name in ("disconnect_stores", "delete_selected"):
+            if name in actions:
+                actions[name] = actions.pop(name)
         return actions
 
     # where keys go and the keys themselves: only with stores.change_store_credentials
@@ -276,16 +382,18 @@ class StoreAdmin(ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if can_change_credentials(request) and request.user.is_superuser:
-            return fieldsets
         out = []
         for title, options in fieldsets:
-            if title == "Access" and not request.user.is_superuser:
-                continue  # the user list is for superusers (it names every user)
-            fields = options["fields"]
+            fields = list(options["fields"])
+            if obj is None:  # a new store: no status, runs or jobs yet
+                fields = [f for f in fields if f not in ("status_summary", "recent_runs", "schedules",
+                                                         "mirakl_shop_name")]
+            if not request.user.is_superuser:
+                fields = [f for f in fields if f != "users"]  # the user list is for superusers (it names them)
             if not can_change_credentials(request):
                 fields = [f"{f}_masked" if f in SECRETS else f for f in fields]
-            out.append((title, {**options, "fields": fields}))
+            if fields:
+                out.append((title, {**options, "fields": fields}))
         return out
 
     @admin.display(description="FNAC key")
@@ -316,43 +424,110 @@ class StoreAdmin(ModelAdmin):
             if not request.user.is_superuser:
                 obj.users.add(request.user)
 
+    # ------------------------------------------------------------ columns and read-only values
     @admin.display(description="Status", ordering="status")
     def status_badge(self, store):
         return badge(store.get_status_display(), STATUS_COLOURS.get(store.status, "#888"))
 
+    @admin.display(description="Shop ID", ordering="shop_id")
+    def shop_id_short(self, store):
+        return format_html('<span title="{}">{}…</span>', store.shop_id, store.shop_id[:8]) \
+            if len(store.shop_id) > 12 else store.shop_id
+
+    @admin.display(description="Connected", ordering="connected_at")
+    def connected_local(self, store):
+        return local_time(store.connected_at) if store.is_connected else "—"
+
+    @admin.display(description="Status")
+    def status_summary(self, store):
+        if store.status == Store.Status.CONNECTED:
+            when = format_html("since {}", local_time(store.connected_at))
+        elif store.status == Store.Status.DISCONNECTED:
+            when = format_html("since {}{}", local_time(store.disconnected_at),
+                               format_html(" — reason: {}", store.disconnect_reason) if store.disconnect_reason
+                               else "")
+        else:
+            when = ""
+        error = format_html('<div style="color:#d93025;margin-top:4px">{}</div>', store.last_error) \
+            if store.last_error else ""
+        return format_html("{} <span>{}</span>{}", self.status_badge(store), when, error)
+
     @admin.display(description="Last error")
     def last_error_short(self, store):
-        return (store.last_error[:80] + "…") if len(store.last_error) > 80 else store.last_error
+        return (store.last_error[:60] + "…") if len(store.last_error) > 60 else store.last_error
 
     @admin.display(description="")
     def connect_link(self, store):
         url = reverse("admin:stores_store_connect", args=[store.pk])
-        label = "Reconnect" if store.status == Store.Status.CONNECTED else "Connect Store"
+        label = "Reconnect" if store.status == Store.Status.CONNECTED else "Connect"
         return format_html('<a class="button" href="{}">{}</a>', url, label)
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if not request.user.has_perm("stores.connect_store"):  # the Connect column only for who may connect
+            columns.remove("connect_link")
+        return columns
 
     @admin.display(description="Periodic jobs")
     def schedules(self, store):
-        rows = store_schedules(store) if store.pk else []
+        rows = list(store_schedules(store)) if store.pk else []
         if not rows:
             return "None (created when the store connects)."
-        return format_html_join(mark_safe("<br>"), "{} — every {} min, next run {}",
-                                ((s.name.split(":")[-1], s.minutes, s.next_run) for s in rows))
+        labels = {hooks.schedule_name(store.pk, spec.job): spec.label or spec.job for spec in hooks.schedule_specs()}
+        body = format_html_join(
+            "", '<tr><td style="padding:2px 16px 2px 0">{}</td><td style="padding:2px 16px 2px 0">every {} min</td>'
+                '<td style="padding:2px 0">next run {}</td></tr>',
+            ((labels.get(s.name, s.name.split(":")[-1]), s.minutes, local_time(s.next_run, seconds=True))
+             for s in rows))
+        return format_html('<table style="width:auto"><tbody>{}</tbody></table>', body)
 
-    @admin.display(description="Actions")
-    def store_buttons(self, store):
-        if not store.pk:
-            return ""
-        parts = [format_html('<a class="button" href="{}">{}</a>',
-                             reverse("admin:stores_store_connect", args=[store.pk]),
-                             "Reconnect" if store.is_connected else "Connect Store")]
-        for label, url in hooks.store_buttons():
-            parts.append(format_html('<a class="button" href="{}">{}</a>', url(store), label))
-        return mark_safe(" ".join(str(p) for p in parts))  # noqa: S308 - every part is format_html output
+    @admin.display(description="Latest runs")
+    def recent_runs(self, store):
+        runs = list(SyncRun.objects.filter(store=store).order_by("-created_at", "-id")[:10]) if store.pk else []
+        if not runs:
+            return "No sync yet."
+        cell = "padding:4px 12px 4px 0;vertical-align:top;white-space:nowrap"
+        head = format_html_join("", '<th style="{};text-align:left;font-weight:600">{}</th>',
+                                ((cell, h) for h in ("Run", "Kind", "State", "Started", "Took", "Progress",
+                                                     "Counts")))
+        body = format_html_join("", "<tr>" + f'<td style="{cell}">{{}}</td>' * 7 + "</tr>", (
+            (format_html('<a href="{}">#{}</a>', reverse("admin:stores_syncrun_change", args=[r.pk]), r.pk),
+             r.get_kind_display(), run_state_badge(r), local_time(r.started_at), duration_text(r.duration)
+             if r.started_at else "—", progress_bar(r), counts_table(r.counts)) for r in runs))
+        more = format_html('<p style="margin-top:6px"><a href="{}?store={}">All runs of this store</a></p>',
+                           reverse("admin:stores_syncrun_changelist"), store.pk)
+        return format_html('<table style="width:auto"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}',
+                           head, body, more)
+
+    # ------------------------------------------------------------ buttons on the store page
+    def detail_buttons(self, request, store) -> list[dict]:
+        """Connect, the syncs of every app (stores.hooks.store_button) and Disconnect, each for users with the
+        permission it needs; Disconnect (destructive) last."""
+        buttons = []
+        if self.has_connect_permission(request, store):
+            buttons.append(_button("Reconnect" if store.is_connected else "Connect",
+                                   reverse("admin:stores_store_connect", args=[store.pk]),
+                                   variant=ActionVariant.DEFAULT if store.is_connected else ActionVariant.PRIMARY,
+                                   icon="power"))
+        for label, url, permission in hooks.store_button_specs():
+            if permission is None or request.user.has_perm(permission):
+                buttons.append(_button(label, url(store), icon="sync" if label.startswith("Sync") else None))
+        if store.is_connected and self.has_connect_permission(request, store):
+            buttons.append(_button("Disconnect", reverse("admin:stores_store_disconnect", args=[store.pk]),
+                                   variant=ActionVariant.DANGER, icon="power_off"))
+        return buttons
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context["actions_detail"] = [*context.get("actions_detail", []), *self.detail_buttons(request, obj)]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_urls(self):
         return [
             path("<path:object_id>/connect/", self.admin_site.admin_view(self.connect_view),
                  name="stores_store_connect"),
+            path("<path:object_id>/disconnect/", self.admin_site.admin_view(self.disconnect_view),
+                 name="stores_store_disconnect"),
         ] + super().get_urls()
 
     def connect_view(self, request, object_id):
@@ -371,15 +546,39 @@ class StoreAdmin(ModelAdmin):
                 store.refresh_from_db()
             else:
                 self.message_user(request, f"Store {store.name!r} is connected. Its catalogue and orders are "
-                                           "being imported; follow the progress below.", messages.SUCCESS)
+                                           "being imported; follow the progress in the Syncs tab.",
+                                  messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:stores_store_change", args=[store.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Connect store: {store.name}",
             "form": form, "store": store, "opts": self.model._meta, "original": store,
             "has_view_permission": True,
+            "rows": [("Partner ID", store.partner_id), ("Shop ID", store.shop_id),
+                     ("FNAC API URL", store.fnac_base_url), ("Mirakl API URL", store.mirakl_base_url)],
         }
         return TemplateResponse(request, "admin/stores/store/connect.html", context)
+
+    def disconnect_view(self, request, object_id):
+        """Disconnect one store: a confirmation page asking why, then the service."""
+        store = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
+        if not self.has_connect_permission(request, store):
+            raise PermissionDenied
+        back = reverse("admin:stores_store_change", args=[store.pk])
+        form = DisconnectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.store_disconnect(store=store, reason=form.cleaned_data["reason"])
+            except ServiceError as exc:
+                self.message_user(request, f"{store.name}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Store {store.name!r} is disconnected: its periodic jobs are stopped. "
+                                           "Connect it again to resume.", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        context = {**self.admin_site.each_context(request), "title": f"Disconnect store: {store.name}",
+                   "form": form, "stores": [store], "store": store, "opts": self.model._meta, "back": back,
+                   "bulk": False}
+        return TemplateResponse(request, "admin/stores/store/disconnect_confirm.html", context)
 
 
 class RecentRunsFilter(admin.SimpleListFilter):
@@ -397,15 +596,63 @@ class RecentRunsFilter(admin.SimpleListFilter):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ViewOnlyAdminMixin, SyncRunColumns, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["id", "store", "kind", "state_badge", "trigger", "created_at", "started_at", "finished_at",
-                    "progress", "error_count"]
-    list_filter = ["kind", "state", StoreFilter, RecentRunsFilter]
+    list_display = ["id", "store", "kind", "state_badge", "started_by", "started_short", "took", "progress",
+                    "errors"]
+    list_display_links = ["id", "kind"]
+    list_filter = ["state", "kind", StoreFilter, RecentRunsFilter]
     list_select_related = ["store"]
-    readonly_fields = [f.name for f in SyncRun._meta.fields] + ["progress"]
     date_hierarchy = "created_at"
+    readonly_fields = ["store", "kind", "state_badge", "started_by", "started_local", "finished_local", "took",
+                       "progress", "counts_table", "error_count", "message", "params_table", "created_local",
+                       "heartbeat_local"]
+    fieldsets = [
+        (None, {"fields": ["store", "kind", "state_badge", "started_by", "started_local", "finished_local", "took",
+                           "progress", "counts_table", "error_count", "message"]}),
+        ("Details", {"classes": ["collapse"], "fields": ["params_table", "created_local", "heartbeat_local"]}),
+    ]
 
     def get_inlines(self, request, obj):
         return [SyncIssueInline]
+
+    @admin.display(description="Started", ordering="started_at")
+    def started_short(self, run):
+        return local_time(run.started_at, seconds=True, year=False)
+
+    @admin.display(description="Started by", ordering="trigger")
+    def started_by(self, run):
+        return trigger_label(run.trigger)
+
+    @admin.display(description="Errors", ordering="error_count")
+    def errors(self, run):
+        return run.error_count or "—"
+
+    @admin.display(description="Started", ordering="started_at")
+    def started_local(self, run):
+        return local_time(run.started_at, seconds=True)
+
+    @admin.display(description="Finished", ordering="finished_at")
+    def finished_local(self, run):
+        return local_time(run.finished_at, seconds=True)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created_local(self, run):
+        return local_time(run.created_at, seconds=True)
+
+    @admin.display(description="Last heartbeat")
+    def heartbeat_local(self, run):
+        return local_time(run.heartbeat_at, seconds=True)
+
+    @admin.display(description="Took")
+    def took(self, run):
+        return duration_text(run.duration) if run.started_at else "—"
+
+    @admin.display(description="Counts")
+    def counts_table(self, run):
+        return counts_table(run.counts)
+
+    @admin.display(description="Parameters")
+    def params_table(self, run):
+        return counts_table(run.params, empty="None")
 
 
 class SyncIssueInline(ReadOnlyInline):

@@ -32,7 +32,7 @@ class StoreSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "partner_id", "shop_id", "fnac_key", "mirakl_api_key", "fnac_key_masked",
             "mirakl_api_key_masked", "fnac_base_url", "mirakl_base_url", "country", "currency", "status",
-            "last_error", "connected_at", "disconnected_at", "mirakl_shop_name",
+            "last_error", "connected_at", "disconnected_at", "disconnect_reason", "mirakl_shop_name",
             "sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled", "sync_stock_enabled",
             "sync_prices_enabled", "orders_interval_minutes", "status_interval_minutes",
             "catalogue_interval_minutes", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
@@ -41,6 +41,7 @@ class StoreSerializer(serializers.ModelSerializer):
             "wms_webhook_url", "wms_secret", "wms_secret_masked", "created_at", "updated_at",
         ]
         read_only_fields = ["country", "currency", "status", "last_error", "connected_at", "disconnected_at",
+                            "disconnect_reason",
                             "mirakl_shop_name", "created_at", "updated_at"]
 
     def create(self, validated_data):
@@ -55,6 +56,11 @@ class ConnectSerializer(serializers.Serializer):
     fnac_key = serializers.CharField(required=False, allow_blank=True, write_only=True,
                                      help_text="Replaces the stored key if given and valid.")
     mirakl_api_key = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+
+class DisconnectSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000,
+                                   help_text="Why the store is disconnected; kept on the store.")
 
 
 class StoreViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -100,10 +106,12 @@ class StoreViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
                             status=status.HTTP_400_BAD_REQUEST)
         return Response(StoreSerializer(store, context={"request": request}).data)
 
-    @extend_schema(request=None, responses={200: StoreSerializer, 409: DetailSerializer})
+    @extend_schema(request=DisconnectSerializer, responses={200: StoreSerializer, 409: DetailSerializer})
     @action(detail=True, methods=["post"])
     def disconnect(self, request, pk=None):
-        store = services.store_disconnect(store=self.get_object())
+        data = DisconnectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = services.store_disconnect(store=self.get_object(), reason=data.validated_data.get("reason", ""))
         return Response(StoreSerializer(store, context={"request": request}).data)
 
 

@@ -114,7 +114,8 @@ def _registered(func: Callable | None, name: str) -> Callable:
 # Every app registers its store actions and buttons here, from its AppConfig.ready() (and order actions and
 # inlines in ``orders.hooks``), never by a side effect of importing a module.
 _admin_actions: list[Callable] = []
-_store_buttons: list[tuple[str, Callable]] = []
+_store_buttons: list[tuple[str, Callable, str | None]] = []
+SYNC_PERMISSION = "stores.sync_store"
 
 
 def store_admin_action(func: Callable) -> Callable:
@@ -124,32 +125,45 @@ def store_admin_action(func: Callable) -> Callable:
     return func
 
 
-def store_button(label: str, url: Callable) -> None:
-    """Add a button on the store page; ``url(store) -> str`` (a POST form target). One button per label, so
-    registering again (AppConfig.ready() run twice) changes nothing."""
-    if not any(known == label for known, _ in _store_buttons):
-        _store_buttons.append((label, url))
+def store_button(label: str, url: Callable, *, permission: str | None = SYNC_PERMISSION) -> None:
+    """Add a button on the store page; ``url(store) -> str`` (a page that confirms, then starts the job). It is
+    shown only to users with ``permission`` (by default stores.sync_store, what starting a sync needs; None:
+    everyone who sees the store, the page behind it checks its own). One button per label, so registering again
+    (AppConfig.ready() run twice) changes nothing."""
+    if not any(known == label for known, _, _ in _store_buttons):
+        _store_buttons.append((label, url, permission))
 
 
 def store_admin_actions() -> list[Callable]:
     return list(_admin_actions)
 
 
-_form_fields: dict[str, Callable] = {}
-
-
-def store_form_field(name: str, factory: Callable) -> None:
-    """Replace a field of the store page's form: ``factory(store, field) -> forms.Field`` (store is None on the
-    add page). Fulfilment uses it for "Default carrier": a drop-down of FNAC's carriers loaded for the store."""
-    _form_fields[name] = factory
-
-
-def store_form_fields() -> dict[str, Callable]:
-    return dict(_form_fields)
-
-
 def store_buttons() -> list[tuple[str, Callable]]:
+    return [(label, url) for label, url, _ in _store_buttons]
+
+
+def store_button_specs() -> list[tuple[str, Callable, str | None]]:
+    """(label, url, permission) of every store-page button."""
     return list(_store_buttons)
+
+
+# ---------------------------------------------------------------- FNAC's carrier list (fulfilment -> store page)
+_carrier_choices: Callable | None = None
+
+
+def on_carrier_choices(func: Callable) -> Callable:
+    """Register ``func(store) -> [(code, label)]``: the carrier codes FNAC lists for the store (fulfilment loads
+    them); the store page offers them as a drop-down for the default carrier instead of free text."""
+    global _carrier_choices
+    _carrier_choices = func
+    return func
+
+
+def carrier_choices(store) -> list[tuple[str, str]]:
+    """FNAC's carriers for ``store`` as (code, label), or [] when none are loaded (or no app provides them)."""
+    if _carrier_choices is None or store is None or not getattr(store, "pk", None):
+        return []
+    return list(_carrier_choices(store))
 
 
 # ---------------------------------------------------------------- stock arrived (lower layers -> orders)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from fnac_connector.crypto import mask
@@ -61,6 +63,8 @@ class Store(models.Model):
     last_error = models.TextField(blank=True, default="")
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
+    disconnect_reason = models.TextField(blank=True, default="", editable=False,
+                                         help_text="Why the store was last disconnected, as given by who did it.")
     mirakl_shop_name = models.CharField(max_length=200, blank=True, default="")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="stores",
                                    help_text="Staff users allowed to work on this store (superusers see all).")
@@ -88,16 +92,17 @@ class Store(models.Model):
     price_rounding = models.CharField(max_length=10, choices=PriceRounding.choices, default=PriceRounding.CENT)
 
     shipping_mode = models.CharField(max_length=20, choices=ShippingMode.choices, default=ShippingMode.SELF_SHIP)
-    default_carrier_code = models.CharField(max_length=100, blank=True, default="",
+    default_carrier_code = models.CharField("Default carrier", max_length=100, blank=True, default="",
                                             help_text="FNAC carrier code sent as tracking_company.")
     carrier_adapter = models.CharField(max_length=40, blank=True, default=default_carrier_adapter,
                                        help_text="Carrier adapter that books parcels (e.g. sandbox); "
                                                  "none: shipping asks for one.")
     sender_name = models.CharField(max_length=100, blank=True, default="")
-    sender_address1 = models.CharField(max_length=200, blank=True, default="")
-    sender_zipcode = models.CharField(max_length=20, blank=True, default="")
+    sender_address1 = models.CharField("Sender address", max_length=200, blank=True, default="")
+    sender_zipcode = models.CharField("Sender postcode", max_length=20, blank=True, default="")
     sender_city = models.CharField(max_length=100, blank=True, default="")
-    sender_country = models.CharField(max_length=3, blank=True, default="FRA")
+    sender_country = models.CharField(max_length=3, blank=True, default="FRA",
+                                      help_text="ISO 3166 three-letter code: FRA for France.")
     sender_phone = models.CharField(max_length=40, blank=True, default="")
 
     wms_enabled = models.BooleanField("Uses a WMS", default=False)
@@ -109,6 +114,13 @@ class Store(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # one store per FNAC shop: a second store on the same Shop ID would import every order and product
+            # twice. FNAC Shop IDs are UUIDs (compared case-insensitively, as FNAC does); an empty Shop ID (a
+            # store being set up) is not a shop yet.
+            models.UniqueConstraint(Lower("shop_id"), condition=~Q(shop_id=""), name="uniq_store_shop_id",
+                                    violation_error_message="This Shop ID is already connected as another store."),
+        ]
         permissions = [
             ("connect_store", "Can connect and disconnect stores"),
             ("change_store_credentials", "Can change store URLs, keys and secrets"),
@@ -132,6 +144,22 @@ class Store(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def validate_constraints(self, exclude=None):
+        """The Shop ID rule with a message that names the store already using it, on the Shop ID field."""
+        exclude = set(exclude or ())
+        errors: dict = {}
+        if "shop_id" not in exclude:
+            owner = shop_id_owner(self.shop_id, exclude_pk=self.pk)
+            if owner is not None:
+                errors["shop_id"] = [ValidationError(shop_id_taken_message(self.shop_id, owner),
+                                                     code="shop_id_taken")]
+        try:
+            super().validate_constraints(exclude=exclude | {"shop_id"})
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def is_connected(self) -> bool:
         return self.status == self.Status.CONNECTED
@@ -147,6 +175,21 @@ class Store(models.Model):
     @property
     def wms_secret_masked(self) -> str:
         return mask(self.wms_secret)
+
+
+def shop_id_owner(shop_id: str | None, *, exclude_pk=None) -> Store | None:
+    """The store already using FNAC Shop ID ``shop_id`` (case-insensitively), other than ``exclude_pk``."""
+    shop_id = (shop_id or "").strip()
+    if not shop_id:
+        return None
+    stores = Store.objects.filter(shop_id__iexact=shop_id)
+    if exclude_pk is not None:
+        stores = stores.exclude(pk=exclude_pk)
+    return stores.order_by("pk").first()
+
+
+def shop_id_taken_message(shop_id: str, owner: Store) -> str:
+    return f"Shop ID {shop_id.strip()} is already connected as store '{owner.name}'."
 
 
 class SyncRun(models.Model):

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -22,7 +22,7 @@ from fnac_connector.marketplace.errors import (
 from stores import hooks
 from stores.clients import StoreTokenStore, fnac_client_for, mirakl_client_for
 from stores.endpoints import LABELS, SECRET_OF_URL, URL_FIELDS, store_url_problems
-from stores.models import Store, SyncRun
+from stores.models import Store, SyncRun, shop_id_owner, shop_id_taken_message
 from stores.syncs import runs_mark_stale as runs_mark_stale  # the stale-run job's door calls it here
 from stores.syncs import sync_run
 from stores.validators import credential_problems
@@ -80,6 +80,24 @@ def _check_urls(values: dict) -> None:
         raise InvalidInput(" ".join(m for messages in errors.values() for m in messages), details=errors)
 
 
+def _check_shop_id(shop_id: str, *, exclude_pk) -> None:
+    """One store per FNAC shop: a second one would import every order and product twice."""
+    owner = shop_id_owner(shop_id, exclude_pk=exclude_pk)
+    if owner is not None:
+        message = shop_id_taken_message(shop_id, owner)
+        raise InvalidInput(message, code="shop_id_taken", details={"shop_id": [message]})
+
+
+def _save_guarded(store: Store) -> None:
+    """Save; the Shop ID constraint met by a concurrent save is the same clear refusal as the check before."""
+    try:
+        with transaction.atomic():
+            store.save()
+    except IntegrityError:
+        _check_shop_id(store.shop_id, exclude_pk=store.pk)
+        raise
+
+
 def store_create(*, name: str, partner_id: str, shop_id: str, fnac_key: str = "", mirakl_api_key: str = "",
                  users=(), **options) -> Store:
     unknown = set(options) - EDITABLE_FIELDS - {"wms_secret"}
@@ -88,10 +106,11 @@ def store_create(*, name: str, partner_id: str, shop_id: str, fnac_key: str = ""
     if Store.objects.filter(name=name).exists():
         raise InvalidInput(f"a store named {name!r} already exists", details={"name": ["already exists"]})
     _check_urls({f: options.get(f, Store._meta.get_field(f).default) for f in URL_FIELDS.values()})
+    _check_shop_id(shop_id, exclude_pk=None)
     store = Store(name=name, partner_id=partner_id.strip(), shop_id=shop_id.strip(),
                   fnac_key=fnac_key.strip(), mirakl_api_key=mirakl_api_key.strip(), **options)
     store.full_clean(exclude=["users"])
-    store.save()
+    _save_guarded(store)
     if users:
         store.users.set(users)
     return store
@@ -118,11 +137,12 @@ def store_update(*, store: Store, data: dict) -> Store:
             cleared.append(url_field)
         if url_field == "fnac_base_url":
             store.fnac_token, store.fnac_token_validity = "", None
+    _check_shop_id(store.shop_id, exclude_pk=store.pk)
     store.full_clean(exclude=["users"])
     touched_connection = bool(CONNECTION_FIELDS & {f for f, v in data.items() if v not in ("", None)})
     before = Store.objects.filter(pk=store.pk).values(*PUSH_FIELDS).first() if store.pk else None
     with transaction.atomic():
-        store.save()
+        _save_guarded(store)
         if before and any(before[f] != getattr(store, f) for f in PUSH_FIELDS):
             # what FNAC may sell or the price it shows changed for every product: push them all again
             hooks.offers_changed(store_id=store.pk, product_ids=None, reason="store_settings")
@@ -224,7 +244,11 @@ def store_connect(*, store: Store, fnac_key: str | None = None, mirakl_api_key: 
         for name, check in (("fnac", fnac), ("mirakl", mirakl)):
             if not check.ok:
                 run.issue(f"{name}_check_failed", check.message, reference=name)
-        run.note(" ".join(c.message for c in (fnac, mirakl)))
+        if fnac.ok and mirakl.ok:
+            run.note(" ".join(c.message for c in (fnac, mirakl)))
+        else:  # a refused connect is a failed run, with the reason first (not "succeeded with errors")
+            run.fail(" ".join(c.message for c in (fnac, mirakl) if not c.ok)
+                     + "".join(f" ({c.message})" for c in (fnac, mirakl) if c.ok))
 
     failures = {name: check.message for name, check in (("fnac", fnac), ("mirakl", mirakl)) if not check.ok}
     now = timezone.now()
@@ -263,15 +287,22 @@ def _after_connect(store: Store, trigger: str, first: bool) -> None:
             log.exception("connect hook %s failed for store %s", getattr(hook, "__name__", hook), store.pk)
 
 
-def store_disconnect(*, store: Store) -> Store:
+def store_disconnect(*, store: Store, reason: str = "") -> Store:
+    """Stop every periodic job of a connected store and forget its FNAC token; ``reason`` (why, in the words of
+    who did it) is kept on the store. Orders, products and settings stay; connecting again resumes."""
     store.refresh_from_db()
     if store.status != Store.Status.CONNECTED:
         raise Conflict(f"store {store.name!r} is not connected (status: {store.get_status_display()})")
+    reason = (reason or "").strip()
+    if len(reason) > 1000:
+        raise InvalidInput("The reason is longer than 1,000 characters.", details={"reason": ["too long"]})
     with transaction.atomic():
         store.status = Store.Status.DISCONNECTED
         store.disconnected_at = timezone.now()
+        store.disconnect_reason = reason
         store.fnac_token, store.fnac_token_validity = "", None
-        store.save(update_fields=["status", "disconnected_at", "fnac_token", "fnac_token_validity", "updated_at"])
+        store.save(update_fields=["status", "disconnected_at", "disconnect_reason", "fnac_token",
+                                  "fnac_token_validity", "updated_at"])
         transaction.on_commit(lambda: store_schedules_remove(store=store))
     return store
 

@@ -115,6 +115,13 @@ class RunRecorder:
         self.run = run
         self.counts: Counter = Counter(run.counts or {})
         self._pending_issues: list[SyncIssue] = []
+        self.failed = False
+
+    def fail(self, message: str) -> None:
+        """End the run as failed with ``message`` (the reason) when the block ends, without raising: for a job
+        that handled its own failure (a refused connect) and must still be recorded as what it was."""
+        self.failed = True
+        self.run.message = message
 
     def set_total(self, total: int | None) -> None:
         self.run.total = total
@@ -179,7 +186,10 @@ def sync_run(*, store: Store, kind: str, trigger: str = "", run: SyncRun | None 
     else:
         beat.stop()
         recorder.flush_issues()
-        run.state = SyncRun.State.PARTIAL if run.error_count else SyncRun.State.SUCCEEDED
+        if recorder.failed:
+            run.state = SyncRun.State.FAILED
+        else:
+            run.state = SyncRun.State.PARTIAL if run.error_count else SyncRun.State.SUCCEEDED
         _finish(recorder)
 
 

@@ -39,20 +39,35 @@ def sandbox():
 
 @pytest.fixture
 def make_store(db, sandbox):
+    """``make_store(**overrides)``: a store on the ``sandbox`` (the first one), or, for each further store, on a
+    sandbox of its own with its own Shop ID: one FNAC shop is one store (a sandbox serves one shop)."""
+    import dataclasses
+
+    from fnac_sandbox.server import SandboxServer
     from stores.services import store_create
 
     counter = {"n": 0}
+    extra = []
 
     def _make(**overrides):
         counter["n"] += 1
-        creds = sandbox.credentials
+        market = sandbox
+        if counter["n"] > 1 and "shop_id" not in overrides:
+            shop_id = f"{counter['n']:08x}-5e11-4e5f-8a9b-0c0ffee05a1e"
+            market = SandboxServer(host="127.0.0.1", port=0, seed=7,
+                                   credentials=dataclasses.replace(sandbox.credentials, shop_id=shop_id))
+            market.start()
+            extra.append(market)
+        creds = market.credentials
         data = dict(name=f"Store {counter['n']}", partner_id=creds.partner_id, shop_id=creds.shop_id,
-                    fnac_key=creds.key, mirakl_api_key=creds.mirakl_key, fnac_base_url=sandbox.fnac_url,
-                    mirakl_base_url=sandbox.mirakl_url)
+                    fnac_key=creds.key, mirakl_api_key=creds.mirakl_key, fnac_base_url=market.fnac_url,
+                    mirakl_base_url=market.mirakl_url)
         data.update(overrides)
         return store_create(**data)
 
-    return _make
+    yield _make
+    for market in extra:
+        market.stop()
 
 
 @pytest.fixture

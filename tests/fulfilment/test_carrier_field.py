@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
+import pytest
 from django import forms
 
-from fulfilment.forms import CarrierChoiceField, carrier_choices, store_default_carrier_field
+from fulfilment.forms import CarrierChoiceField, carrier_choices
 from fulfilment.models import Carrier
 from orders.labels import fnac_state_label, refund_reason_label, shipping_method_label, status_label
 from stores import hooks
-from stores.models import Store
 
 
-def test_the_store_default_carrier_is_a_drop_down_of_its_loaded_carriers(ship_store, make_store):
+def test_the_carrier_field_is_a_drop_down_of_the_stores_loaded_carriers(ship_store):
     Carrier.objects.filter(store=ship_store, code="UPS").update(name="UPS Standard")
-    field = store_default_carrier_field(ship_store)
-    assert isinstance(field, CarrierChoiceField)
+    field = CarrierChoiceField(store=ship_store)
     values = dict(field.choices)
     assert values["UPS"] == "UPS Standard (UPS)" and values["COLISSIMO"] == "COLISSIMO"
     assert set(values) - {""} == set(Carrier.objects.filter(store=ship_store, active=True).values_list("code",
                                                                                                       flat=True))
     assert field.clean("UPS") == "UPS"
-    try:
+    with pytest.raises(forms.ValidationError, match="not one of the available choices"):
         field.clean("WHATEVER")
-    except forms.ValidationError as exc:
-        assert "not one of the available choices" in str(exc)
-    else:
-        raise AssertionError("a code FNAC does not list must be refused")
-    # registered for the store page (stores.hooks), for the store admin to plug in
-    assert hooks.store_form_fields()["default_carrier_code"] is store_default_carrier_field
+    # the store page's default carrier gets the same list (stores.hooks, registered by fulfilment)
+    assert hooks.carrier_choices(ship_store) == [c for c in field.choices if c[0]]
 
 
 def test_a_code_fnac_no_longer_lists_is_kept_and_marked(ship_store):
-    Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="OLDCO")
-    ship_store.refresh_from_db()
-    assert ("OLDCO", "OLDCO (not in FNAC's carrier list)") in store_default_carrier_field(ship_store).choices
-
-
-def test_a_store_without_a_carrier_list_keeps_the_text_field(make_store):
-    store = make_store()
-    text = forms.CharField(required=False)
-    assert store_default_carrier_field(store, text) is text and store_default_carrier_field(None, text) is text
+    assert ("OLDCO", "OLDCO (not in FNAC's carrier list)") in carrier_choices(ship_store, current="OLDCO")
     assert carrier_choices(None) == [("", "—")]
 
 

@@ -49,7 +49,9 @@ def test_wrong_credentials_each_kind_leave_store_not_connected(make_store, field
     # exactly one side failed; the other is reported as fine (not in the errors)
     assert len(err.value.details) == 1
     run = SyncRun.objects.get(store=store, kind=SyncRun.Kind.CONNECT)
-    assert run.state == SyncRun.State.PARTIAL
+    assert run.state == SyncRun.State.FAILED  # a refused connect failed (issue 11, defect 1)
+    assert expected in run.message
+    assert run.progress_percent is None
     assert run.issues.count() == 1
 
 

@@ -47,11 +47,18 @@ def test_admin_change_page_masks_secrets(client, superuser, store):
 
 def test_admin_disconnect_action(client, superuser, connected_store):
     client.force_login(superuser)
+    page = client.post(reverse("admin:stores_store_changelist"),
+                       {"action": "disconnect_stores", "_selected_action": [connected_store.pk]})
+    assert page.status_code == 200 and b"Reason" in page.content  # destructive: it confirms first
+    connected_store.refresh_from_db()
+    assert connected_store.status == Store.Status.CONNECTED
     response = client.post(reverse("admin:stores_store_changelist"),
-                           {"action": "disconnect_stores", "_selected_action": [connected_store.pk]})
+                           {"action": "disconnect_stores", "_selected_action": [connected_store.pk], "apply": "1",
+                            "reason": "Closing the shop for the holidays"})
     assert response.status_code == 302
     connected_store.refresh_from_db()
     assert connected_store.status == Store.Status.DISCONNECTED
+    assert connected_store.disconnect_reason == "Closing the shop for the holidays"
 
 
 def test_api_connect_and_disconnect(token_client, superuser, store):
