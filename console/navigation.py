@@ -7,6 +7,8 @@ users and groups, login attempts) is for superusers only.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from django.urls import reverse_lazy
 
 from console.selectors import can_view
@@ -16,10 +18,25 @@ def _can_view(app_label: str, model_name: str):
     return lambda request: can_view(request.user, app_label, model_name)
 
 
-def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str = "") -> dict:
-    link = reverse_lazy(f"admin:{app_label}_{model_name}_changelist")
-    return {"title": title, "icon": icon, "link": f"{link}{query}" if query else link,
-            "permission": _can_view(app_label, model_name)}
+def _query_matches(request, path, query: str) -> bool:
+    wanted = parse_qs(query.lstrip("?"))
+    return request.path.startswith(str(path)) and all(request.GET.getlist(k) == v for k, v in wanted.items())
+
+
+def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str = "", others: tuple = ()) -> dict:
+    """A link to a list; ``query`` narrows it (a filtered view of the same list). Only one link of a list is lit:
+    a filtered one when its filter is on, the plain one otherwise (``others``: the filtered links' queries)."""
+    path = reverse_lazy(f"admin:{app_label}_{model_name}_changelist")
+    if query:
+        active = lambda request: _query_matches(request, path, query)  # noqa: E731
+    else:
+        active = lambda request: (request.path.startswith(str(path))  # noqa: E731
+                                  and not any(_query_matches(request, path, q) for q in others))
+    return {"title": title, "icon": icon, "link": f"{path}{query}" if query else path,
+            "permission": _can_view(app_label, model_name), "active": active}
+
+
+AWAITING, FLAGGED = "?status__exact=awaiting_acceptance", "?attention=flagged"
 
 
 def superuser(request) -> bool:
@@ -31,9 +48,9 @@ SIDEBAR_NAVIGATION = [
         {"title": "Dashboard", "icon": "space_dashboard", "link": reverse_lazy("admin:index")},
     ]},
     {"title": "Orders", "items": [
-        _item("All orders", "receipt_long", "orders", "order"),
-        _item("Awaiting acceptance", "pending_actions", "orders", "order", query="?status__exact=awaiting_acceptance"),
-        _item("Needs attention", "flag", "orders", "order", query="?attention=flagged"),
+        _item("All orders", "receipt_long", "orders", "order", others=(AWAITING, FLAGGED)),
+        _item("Awaiting acceptance", "pending_actions", "orders", "order", query=AWAITING),
+        _item("Needs attention", "flag", "orders", "order", query=FLAGGED),
     ]},
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),

@@ -80,3 +80,12 @@ def test_django_branding_appears_nowhere(client, superuser):
         assert "<title>" in html and "FNAC connector" in html, url
     html = client.post(reverse("admin:logout")).content.decode()
     assert "Django administration" not in html and "Django site admin" not in html
+
+
+@pytest.mark.parametrize(("query", "lit"), [("", "All orders"), ("?status__exact=awaiting_acceptance",
+                                                                    "Awaiting acceptance"),
+                                             ("?attention=flagged", "Needs attention")])
+def test_one_link_of_the_order_list_is_lit(admin_client, query, lit):
+    response = admin_client.get(reverse("admin:orders_order_changelist") + query)
+    orders = next(g for g in response.context["sidebar_navigation"] if g["title"] == "Orders")
+    assert [item["title"] for item in orders["items"] if item["active"]] == [lit]
