@@ -5,8 +5,10 @@
   ISBN-10 may end with X). Every other reference is accepted (FNAC's catalogue is huge) and joins the
   catalogue. Products created by a Mirakl P41 import join the catalogue too, so ``000...`` EANs become known
   once imported.
-* offers_update XSD errors confined to one ``offer`` (price out of 0.90..20000, quantity > 9999, description >
-  255 chars, missing offer_reference...) fail that offer only, inside the batch; any other XSD error is FATAL.
+* An offers_update that does not validate against the XSD, even for one offer (price out of 0.90..20000,
+  quantity > 9999, description > 255 chars, missing offer_reference...), is refused whole: status ERROR,
+  ``ERR_096 XML Validation failed``, no batch id, nothing applied (recorded from FNAC's sandbox). So is any
+  call carrying a SKU listed with ``/sandbox/refuse`` (a test knob standing for "FNAC refuses this offer").
 """
 
 from __future__ import annotations
@@ -16,15 +18,20 @@ import hashlib
 import re
 import time
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, MAX_PRICE, MIN_PRICE, PRODUCT_NOT_FOUND
+from fnac_connector.marketplace.fnac.limits import (
+    MAX_OFFERS_PER_UPDATE,
+    NEW_OFFER_WITHOUT_PRICE,
+    NEW_OFFER_WITHOUT_PRODUCT,
+    OFFER_NOT_FOUND,
+    PRODUCT_NOT_FOUND,
+    TOO_MANY_ELEMENTS,
+)
 
 from . import fnac_xml as x
 from .context import SandboxContext
 from .state import Batch, Offer, Product, money
-
-OFFER_PATH = re.compile(r"^/\*/\*\[(\d+)\](?:/|$)")
 
 QUANTITY_FILTERS = {
     "Equals": lambda q, v: q == v,
@@ -106,17 +113,16 @@ class OffersApi:
         return offer.xml_cache
 
     # ---------------------------------------------------------------- offers_update / batch_status
-    def offers_update(self, root, offer_errors: dict[int, list[str]]) -> bytes:
+    def offers_update(self, root) -> bytes:
         children = [el for el in root if x.local(el) == "offer"]
         if len(children) > MAX_OFFERS_PER_UPDATE:
             return x.response("offers_update", "ERROR", [x.error(
-                "ERR_103", f"Too many offers in one call: {len(children)} > {MAX_OFFERS_PER_UPDATE}")])
-        items = []
-        for index, el in enumerate(children, start=1):
-            item = self._offer_item(el)
-            if index in offer_errors:
-                item["xsd_errors"] = offer_errors[index]
-            items.append(item)
+                TOO_MANY_ELEMENTS, f"Too many offers in one call: {len(children)} > {MAX_OFFERS_PER_UPDATE}")])
+        items = [self._offer_item(el) for el in children]
+        with self.store.lock:
+            refused = next((i["sku"] for i in items if i.get("sku") in self.store.refused_skus), None)
+        if refused is not None:
+            raise x.invalid("offers_update", f"offer {refused} refused (sandbox control /sandbox/refuse)")
         delay = self.ctx.batch_delay
         now_mono = time.monotonic()
         batch = Batch(batch_id=str(uuid.uuid4()), created_mono=now_mono, due_mono=now_mono + delay, items=items)
@@ -201,11 +207,6 @@ class OffersApi:
     def _apply_offer(self, item: dict, now: dt.datetime) -> dict:
         sku = item.get("sku", "")
         result = {"status": "ERROR", "sku": sku, "offer_fnac_id": "", "product_fnac_id": "", "errors": []}
-        if item.get("xsd_errors"):
-            for message in item["xsd_errors"]:
-                code = "ERR_105" if re.search(r"\}(price|instead_of_price|adherent_price)'", message) else "ERR_104"
-                result["errors"].append((code, message))
-            return result
         try:
             existing = self._existing(item, result)
             if (item.get("treatment") or "").strip() == "delete":
@@ -225,13 +226,13 @@ class OffersApi:
             return self.store.offers_with_sku(sku)
         existing = [o for o in self.store.all_offers() if o.offer_fnac_id.upper() == sku.upper()]
         if not existing:
-            raise _OfferRefused("ERR_107", f"Offer {sku} not found")
+            raise _OfferRefused(OFFER_NOT_FOUND, f"Offer {sku} not found")
         result["sku"] = existing[0].sku
         return existing
 
     def _delete(self, sku: str, existing: list[Offer]) -> None:
         if not existing:
-            raise _OfferRefused("ERR_107", f"Offer {sku} not found, nothing to delete")
+            raise _OfferRefused(OFFER_NOT_FOUND, f"Offer {sku} not found, nothing to delete")
         self.store.offers.pop(sku, None)
         self.store.duplicate_offers = [o for o in self.store.duplicate_offers if o.sku != sku]
 
@@ -253,9 +254,11 @@ class OffersApi:
 
     def _create(self, sku: str, product: Product | None, price: Decimal | None, now: dt.datetime) -> Offer:
         if product is None:
-            raise _OfferRefused("ERR_106", f"Offer {sku} does not exist: a product_reference is required to create it")
+            raise _OfferRefused(NEW_OFFER_WITHOUT_PRODUCT,
+                                f"Offer {sku} does not exist: a product_reference is required to create it")
         if price is None:
-            raise _OfferRefused("ERR_108", f"Offer {sku} does not exist: a price is required to create it")
+            raise _OfferRefused(NEW_OFFER_WITHOUT_PRICE,
+                                f"Offer {sku} does not exist: a price is required to create it")
         if product.source == "implicit":
             self.store.products.setdefault(product.ean, product)
         offer = Offer(sku=sku, offer_fnac_id=str(uuid.uuid4()).upper(), product_fnac_id=product.product_fnac_id,
@@ -273,15 +276,10 @@ class _OfferRefused(Exception):  # noqa: N818 - one offer's error inside a batch
 
 
 def _price(item: dict) -> Decimal | None:
+    """The offer's price; the XSD (price_090_20000) already refused the whole call for a bad one."""
     if item.get("price") in (None, ""):
         return None
-    try:
-        price = Decimal(item["price"].strip())
-    except InvalidOperation:
-        raise _OfferRefused("ERR_105", f"Invalid price {item['price']!r}")
-    if not MIN_PRICE <= price <= MAX_PRICE:
-        raise _OfferRefused("ERR_105", f"Price {price} out of range ({MIN_PRICE} to {MAX_PRICE})")
-    return price
+    return Decimal(item["price"].strip())
 
 
 def _update(offer: Offer, item: dict, price: Decimal | None, now: dt.datetime) -> None:

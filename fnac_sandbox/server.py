@@ -280,6 +280,14 @@ class SandboxServer:
     def set_faults(self, rate: float, kinds=None) -> None:
         self.faults.set(rate, kinds)
 
+    def refuse(self, *, skus=(), order_ids=()) -> None:
+        """From now on, refuse whole (ERR_096, nothing applied) every offers_update carrying one of ``skus`` and
+        every orders_update carrying one of ``order_ids``, the way FNAC refuses a call it cannot validate; empty
+        lists stop refusing."""
+        with self.state.lock:
+            self.state.refused_skus = {str(s) for s in skus}
+            self.state.refused_order_ids = {str(o) for o in order_ids}
+
     def expire_tokens(self) -> None:
         with self.state.lock:
             for token in self.state.tokens:
