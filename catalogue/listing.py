@@ -27,6 +27,7 @@ from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_val
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
 from fnac_connector.marketplace.fnac import limits
+from fnac_connector.marketplace.fnac.client import offers_update_isolating
 from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, PRODUCT_NOT_FOUND
 from fnac_connector.marketplace.fnac.types import BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
@@ -224,25 +225,36 @@ def products_send(*, run: SyncRun) -> list[ListingJob]:
                     recorder.advance(len(products))
                     continue
                 try:
-                    batch_id = client.offers_update(offers)
+                    outcome = offers_update_isolating(client, offers)
                 except (MarketplaceError, ValueError) as exc:
                     _send_failed(products, purpose, exc)
                     recorder.issue("send_failed", f"offers_update failed: {exc}",
                                    details={"product_ids": [p.pk for p in products]})
                     recorder.advance(len(products))
                     continue
-                job = ListingJob.objects.create(
-                    store=store, run=run, kind=ListingJob.Kind.OFFERS_UPDATE, purpose=purpose, external_id=batch_id,
-                    status="SENT", product_ids=[p.pk for p in products if p.sku in sent or purpose != "list"],
-                    result={"sent": sent})
-                if purpose == ListingJob.Purpose.LIST:
-                    Product.objects.filter(pk__in=job.product_ids).update(
-                        listing_state=LS.PENDING, listing_message=f"FNAC batch {batch_id} sent; waiting for FNAC.",
-                        listing_updated_at=timezone.now())
-                jobs.append(job)
-                recorder.advance(len(products), {"sent": len(offers), "batches": 1})
-                enqueue("catalogue.tasks.listing_job_follow_task", job.pk, group=f"store:{store.pk}:listing",
-                        task_name=f"follow {job.kind} {job.external_id}")
+                by_sku = {p.sku: p for p in products}
+                _refused_whole(outcome.refused, by_sku, purpose, recorder)
+                if outcome.error is not None:
+                    unsent = [by_sku[o.sku] for o in outcome.unsent]
+                    _send_failed(unsent, purpose, outcome.error)
+                    recorder.issue("send_failed", f"offers_update failed: {outcome.error}",
+                                   details={"product_ids": [p.pk for p in unsent]})
+                for batch_id, batch_offers in outcome.batches:
+                    skus = {o.sku for o in batch_offers}
+                    job = ListingJob.objects.create(
+                        store=store, run=run, kind=ListingJob.Kind.OFFERS_UPDATE, purpose=purpose,
+                        external_id=batch_id, status="SENT", product_ids=[by_sku[s].pk for s in skus],
+                        result={"sent": {s: v for s, v in sent.items() if s in skus}})
+                    if purpose == ListingJob.Purpose.LIST:
+                        Product.objects.filter(pk__in=job.product_ids).update(
+                            listing_state=LS.PENDING, listing_message=f"FNAC batch {batch_id} sent; waiting for FNAC.",
+                            listing_updated_at=timezone.now())
+                    jobs.append(job)
+                    enqueue("catalogue.tasks.listing_job_follow_task", job.pk, group=f"store:{store.pk}:listing",
+                            task_name=f"follow {job.kind} {job.external_id}")
+                recorder.advance(len(products), {"sent": len(offers) - len(outcome.refused) - len(outcome.unsent),
+                                                 "batches": len(outcome.batches), "calls": outcome.calls,
+                                                 "refused_by_fnac": len(outcome.refused)})
         finally:
             client.close()
         recorder.note(f"{len(jobs)} batch(es) sent to FNAC: " + ", ".join(j.external_id for j in jobs))
@@ -256,6 +268,19 @@ def _batch_size() -> int:
 def _reject(product: Product, message: str) -> None:
     Product.objects.filter(pk=product.pk).update(listing_state=LS.REJECTED, listing_message=message[:2000],
                                                  listing_updated_at=timezone.now())
+
+
+def _refused_whole(refused: dict, by_sku: dict[str, Product], purpose: str, recorder) -> None:
+    """Offers FNAC refused even when sent alone (the call that carried them was refused whole): only these are
+    rejected, with FNAC's message; the rest of their batch was sent without them."""
+    for sku, error in refused.items():
+        text = f"{error.code}: {error.message}" if error.code else error.message
+        if purpose == ListingJob.Purpose.LIST:
+            _reject(by_sku[sku], f"Rejected by FNAC: {text}")
+        else:
+            Product.objects.filter(pk=by_sku[sku].pk).update(
+                listing_message=f"FNAC refused to delete the offer: {text}"[:2000], listing_updated_at=timezone.now())
+        recorder.issue("offer_rejected", text, reference=sku, details={"refused_whole_call": True})
 
 
 def _send_failed(products: list[Product], purpose: str, exc: Exception) -> None:
@@ -330,10 +355,6 @@ def listing_job_give_up(*, job_id: int) -> None:
             listing_state=LS.REJECTED, listing_message=message, listing_updated_at=timezone.now())
 
 
-def _errors_text(errors) -> str:
-    return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in errors)
-
-
 def _run_issue(job: ListingJob, code: str, message: str, reference: str, details: dict) -> None:
     if job.run_id:
         SyncIssue.objects.create(run_id=job.run_id, code=code, message=message, reference=reference[:200],
@@ -359,29 +380,19 @@ def _run_count(job: ListingJob, counts: dict) -> None:
 def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
     now = timezone.now()
     products = {p.sku: p for p in Product.objects.filter(pk__in=job.product_ids)}
-    results = {r.offer_seller_id: r for r in status.offers}
+    results = status.results_for(products)
     sent = (job.result or {}).get("sent", {})
     outcome, unknown_ean = {}, []
     counts = {"live": 0, "rejected": 0, "deleted": 0, "to_create": 0}
     with transaction.atomic():
         for sku, product in products.items():
-            result = results.get(sku)
-            if result is None:
-                text = _errors_text(status.errors) or "no result for this offer"
-                message = f"FNAC batch {job.external_id} ended {status.status} without a result for it: {text}"
-                outcome[sku] = {"status": "MISSING", "message": message}
-                if job.purpose == ListingJob.Purpose.LIST:
-                    _reject(product, message)
-                counts["rejected"] += 1
-                _run_issue(job, "offer_rejected", message, sku, {"batch_id": job.external_id})
-                continue
+            result = results[sku]
             codes = {e.code for e in result.errors}
-            ok = result.status in ("OK", "WARNING") and not any(e.severity in ("ERROR", "FATAL")
-                                                                 for e in result.errors)
-            text = _errors_text(result.errors)
+            ok = result.ok
+            text = result.message
             outcome[sku] = {"status": result.status, "message": text}
             if job.purpose == ListingJob.Purpose.DELETE:
-                if ok or "ERR_107" in codes:
+                if ok or limits.OFFER_NOT_FOUND in codes:
                     Product.objects.filter(pk=product.pk).update(
                         listing_state=LS.DELISTED, removed_on_fnac=True, listing_updated_at=now,
                         listing_message=f"Offer deleted on FNAC (batch {job.external_id})."

@@ -272,3 +272,24 @@ def test_mirakl_rate_limit_keeps_the_product_for_later(reference_data, sandbox, 
     sandbox.set_faults(0.0)
     product.refresh_from_db()
     assert product.listing_state == LS.CREATING and product.awaiting_creation_slot  # not rejected
+
+
+def test_a_listing_fnac_refuses_whole_is_split_and_only_the_offending_offer_is_rejected(
+        connected_store, sandbox, run_on_commit):
+    """FNAC refuses an offers_update whole (ERR_096, no batch) when one offer does not validate: the connector
+    sends the offers again in halves until the offending one is alone; the others are listed."""
+    products = [Product.objects.create(store=connected_store, sku=f"S{i}", ean=ean13(f"37600000002{i}"), name="s",
+                                       price=Decimal("10.00"), stock_on_hand=1) for i in range(5)]
+    sandbox.refuse(skus=["S3"])
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk for p in products],
+                  trigger="test")
+    states = {p.sku: (p.listing_state, p.listing_message) for p in Product.objects.all()}
+    assert [states[f"S{i}"][0] for i in range(5)] == [LS.LIVE] * 3 + [LS.REJECTED, LS.LIVE]
+    assert states["S3"][1].startswith("Rejected by FNAC: ERR_096: XML Validation failed")
+    assert set(sandbox.state.offers) >= {"S0", "S1", "S2", "S4"} and "S3" not in sandbox.state.offers
+    bodies = [r.body.decode() for r in sandbox.requests_for("offers_update")]
+    assert len(bodies) > 1 and [b for b in bodies if "S3<" in b][-1].count("<offer>") == 1
+    issue = SyncIssue.objects.get(code="offer_rejected")
+    assert issue.reference == "S3" and "ERR_096" in issue.message
+    jobs = ListingJob.objects.filter(kind=ListingJob.Kind.OFFERS_UPDATE)
+    assert sorted(pk for job in jobs for pk in job.product_ids) == sorted(p.pk for p in products if p.sku != "S3")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -224,3 +225,22 @@ def test_a_drain_queued_per_burst_not_per_change(live_products, connected_store,
     with django_capture_on_commit_callbacks(execute=True):
         services.stock_set(product=b, quantity=1, source="api")
     assert len(calls) == 1  # the first drain is queued and has not started: the second change rides along
+
+
+def test_a_push_fnac_refuses_whole_is_split_and_only_the_offending_sku_is_rejected(live_products, sandbox,
+                                                                                      connected_store):
+    products = live_products(5, on_hand=10)
+    bad = products[1]
+    for p in products:
+        services.stock_set(product=p, quantity=4, source="api")
+    sandbox.refuse(skus=[bad.sku])
+    sandbox.clear_requests()
+    report = push.stock_push(store=connected_store)
+    assert report.rejected == 1 and report.accepted == 4 and not report.error
+    assert report.calls == len(sandbox.requests_for("offers_update")) > 1
+    assert [sandbox.state.offers[p.sku].quantity for p in products if p != bad] == [4, 4, 4, 4]
+    assert sandbox.state.offers[bad.sku].quantity != 4
+    bad.refresh_from_db()
+    assert bad.push_state == Product.PushState.REJECTED and bad.push_message.startswith("ERR_096: XML Validation")
+    assert not OfferChange.objects.filter(version__gt=F("done_version")).exists()  # nothing left pending
+    assert [len(call) for call in offers_sent(sandbox) if bad.sku in {o["sku"] for o in call}][-1] == 1
