@@ -134,7 +134,7 @@ def test_push_updates_batches_25_per_call_and_reports_per_order(sandbox, manual_
 def test_push_updates_isolates_an_invalid_update(sandbox, manual_store):
     good = sandbox.add_order(state="Created")
     updates = [OrderUpdate(order_id=good, action="accept_all_orders", lines=[LineUpdate(action="Accepted")]),
-               OrderUpdate(order_id="X", action="no_such_action", lines=[LineUpdate(action="Accepted")])]
+               OrderUpdate(order_id="X" * 13, action="no_such_action", lines=[LineUpdate(action="Accepted")])]
     results = services.orders_push_updates(store=manual_store, updates=updates)
     assert results[0].ok
     assert results[1].errors[0].code == "INVALID_REQUEST"
