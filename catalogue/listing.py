@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -382,7 +383,7 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
     products = {p.sku: p for p in Product.objects.filter(pk__in=job.product_ids)}
     results = status.results_for(products)
     sent = (job.result or {}).get("sent", {})
-    outcome, unknown_ean = {}, []
+    outcome, unknown_ean, without_ids = {}, [], []
     counts = {"live": 0, "rejected": 0, "deleted": 0, "to_create": 0}
     with transaction.atomic():
         for sku, product in products.items():
@@ -414,6 +415,8 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
                     fnac_quantity=quantity if quantity is not None else product.fnac_quantity,
                     differs_from_fnac=False)
                 counts["live"] += 1
+                if not (result.offer_fnac_id or product.fnac_offer_id):
+                    without_ids.append(sku)
             elif PRODUCT_NOT_FOUND in codes:
                 unknown_ean.append(product)
                 counts["to_create"] += 1
@@ -426,8 +429,32 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
         job.message = f"{status.status}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         job.save(update_fields=["is_final", "finished_at", "result", "message", "status", "polls"])
         _run_count(job, counts)
+    if without_ids:
+        _learn_offer_ids(job.store, without_ids)
     if unknown_ean:
         products_create_on_mirakl(store=job.store, products=unknown_ean, run_id=job.run_id)
+
+
+OFFER_IDS_PER_QUERY = 100
+
+
+def _learn_offer_ids(store: Store, skus: list[str]) -> None:
+    """FNAC's ids of offers that went live in a batch that named none (an OK batch has no per-offer lines), read
+    with offers_query by SKU. Best effort: the offers are live either way, and the offers import fills the ids
+    in later when this lookup fails."""
+    client = fnac_client_for(store)
+    try:
+        for chunk in _chunks(skus, OFFER_IDS_PER_QUERY):
+            page = client.offers_query_page(skus=list(chunk), page_size=OFFER_IDS_PER_QUERY)
+            for offer in page.offers:
+                if offer.offer_seller_id in chunk and offer.offer_fnac_id:
+                    Product.objects.filter(store=store, sku=offer.offer_seller_id, fnac_offer_id="").update(
+                        fnac_offer_id=offer.offer_fnac_id,
+                        fnac_product_id=offer.product_fnac_id or F("fnac_product_id"))
+    except MarketplaceError as exc:
+        log.warning("store %s: could not read FNAC's ids of %d new offer(s): %s", store.pk, len(skus), exc)
+    finally:
+        client.close()
 
 
 # ================================================================ Mirakl product creation

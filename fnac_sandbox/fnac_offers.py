@@ -5,6 +5,9 @@
   ISBN-10 may end with X). Every other reference is accepted (FNAC's catalogue is huge) and joins the
   catalogue. Products created by a Mirakl P41 import join the catalogue too, so ``000...`` EANs become known
   once imported.
+* batch_status of a finished batch whose offers all went through answers ``status="OK"`` with only the batch_id,
+  no per-offer lines, and an unknown batch_id answers the same (both recorded from FNAC's sandbox); per-offer
+  lines come only with a WARNING or ERROR batch.
 * An offers_update that does not validate against the XSD, even for one offer (price out of 0.90..20000,
   quantity > 9999, description > 255 chars, missing offer_reference...), is refused whole: status ERROR,
   ``ERR_096 XML Validation failed``, no batch id, nothing applied (recorded from FNAC's sandbox). So is any
@@ -157,13 +160,15 @@ class OffersApi:
         batch_id = x.text(root, "batch_id") or ""
         with self.store.lock:
             batch = self.store.batches.get(batch_id)
-            if batch is None:
-                return x.response("batch_status", "ERROR", [x.error("ERR_110", f"Unknown batch_id {batch_id}")])
+            if batch is None:  # recorded: FNAC answers OK, with nothing but the batch_id, for an id it does not know
+                return x.response("batch_status", "OK", [x.element("batch_id", batch_id)])
             if not batch.done:
                 elapsed = time.monotonic() - batch.created_mono
                 status = "ACTIVE" if elapsed < (batch.due_mono - batch.created_mono) / 2 else "RUNNING"
                 return x.response("batch_status", status, [x.element("batch_id", batch.batch_id)])
             children = [x.element("batch_id", batch.batch_id)]
+            if batch.status == "OK":  # recorded: a finished batch whose offers all went through has no offer lines
+                return x.response("batch_status", "OK", children)
             for r in batch.results:
                 offer = x.element("offer", status=r["status"])
                 if r["product_fnac_id"]:

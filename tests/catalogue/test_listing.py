@@ -293,3 +293,19 @@ def test_a_listing_fnac_refuses_whole_is_split_and_only_the_offending_offer_is_r
     assert issue.reference == "S3" and "ERR_096" in issue.message
     jobs = ListingJob.objects.filter(kind=ListingJob.Kind.OFFERS_UPDATE)
     assert sorted(pk for job in jobs for pk in job.product_ids) == sorted(p.pk for p in products if p.sku != "S3")
+
+
+def test_an_ok_batch_without_offer_lines_lists_every_product_and_reads_their_fnac_ids(
+        connected_store, sandbox, run_on_commit):
+    """FNAC answers a finished batch whose offers all went through with the batch_id only (recorded): every product
+    of it is live (not rejected "MISSING"), and FNAC's offer ids are read back with offers_query by SKU."""
+    products = [Product.objects.create(store=connected_store, sku=f"OK{i}", ean=ean13(f"37600000003{i}"), name="s",
+                                       price=Decimal("10.00"), stock_on_hand=1) for i in range(3)]
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk for p in products],
+                  trigger="test")
+    for p in Product.objects.filter(pk__in=[p.pk for p in products]):
+        assert p.listing_state == LS.LIVE and p.listing_message == ""
+        assert p.fnac_offer_id == sandbox.state.offers[p.sku].offer_fnac_id
+    query = sandbox.requests_for("offers_query")[-1].body.decode()
+    assert all(f"<offer_seller_id>OK{i}</offer_seller_id>" in query for i in range(3))
+    assert not SyncIssue.objects.exists()
