@@ -169,9 +169,18 @@ def products_delete_request(*, store: Store, product_ids: Sequence[int], trigger
     return run
 
 
+def _fnac_has_offer(product: Product) -> bool:
+    """FNAC already has this SKU's offer (FNAC named its id and it was not deleted since): it is changed by
+    offer_reference (the SKU) alone. FNAC's offers carry no EAN (offers_query does not send it), so an imported
+    offer may have none."""
+    return bool(product.fnac_offer_id) and not product.removed_on_fnac
+
+
 def _offer_for(product: Product, store: Store) -> OfferUpdate:
+    """The offer as sent: product_reference (the EAN) only to create an offer FNAC does not have yet."""
     return OfferUpdate(
-        sku=product.sku, product_reference=product.ean, product_reference_type="Ean",
+        sku=product.sku, product_reference="" if _fnac_has_offer(product) else product.ean,
+        product_reference_type="Ean",
         price=rules.fnac_price_for(product, store), product_state=product.condition or "11",
         quantity=rules.fnac_quantity_for(product, store),
         description=(product.description or "")[:limits.MAX_OFFER_TEXT] or None,
@@ -182,8 +191,8 @@ def _offer_for(product: Product, store: Store) -> OfferUpdate:
 
 def _local_problem(product: Product, store: Store) -> str:
     """What FNAC would refuse for sure; caught before sending so the rest of the batch goes through."""
-    if not product.ean:
-        return "no EAN: FNAC lists products by EAN"
+    if not product.ean and not _fnac_has_offer(product):
+        return "no EAN: FNAC creates a new offer from the product's EAN"
     price = rules.fnac_price_for(product, store)
     if price is None:
         return "no price"

@@ -46,7 +46,8 @@ QUANTITY_FILTERS = {
 QUERY_ATTRIBUTE = {"product_fnac_id": "product_fnac_id", "offer_fnac_id": "offer_fnac_id", "offer_seller_id": "sku"}
 UPDATE_FIELDS = ("price", "product_state", "quantity", "description", "internal_comment", "treatment",
                  "logistic_type_id", "time_to_ship", "showcase")
-# the offer's fields in the order of an offers_query answer (time_to_ship, when set, comes before ean)
+# the offer's fields in the order of an offers_query answer, then nb_messages, showcase and time_to_ship: only
+# what FNAC sends (recorded: no ean, no update date; the XSD lists time_to_ship)
 OFFER_FIELDS = (("product_name", "product_name"), ("product_fnac_id", "product_fnac_id"),
                 ("offer_fnac_id", "offer_fnac_id"), ("offer_seller_id", "sku"), ("price", "price"),
                 ("fee_excluding_taxes", "fee_excluding_taxes"), ("fee_including_all_taxes", "fee_including_all_taxes"),
@@ -109,9 +110,10 @@ class OffersApi:
             el = x.element("offer")
             x.subs(el, [(tag, getattr(offer, attr)) for tag, attr in OFFER_FIELDS])
             x.sub(el, "nb_messages", 0)
+            if offer.showcase is not None:
+                x.sub(el, "showcase", offer.showcase)
             if offer.time_to_ship is not None:
                 x.sub(el, "time_to_ship", offer.time_to_ship)
-            x.sub(el, "ean", offer.ean)
             offer.xml_cache = x.fragment(el)
         return offer.xml_cache
 

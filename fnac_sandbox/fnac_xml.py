@@ -35,7 +35,6 @@ SERVICE_XSD = {
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {
-    "offers_query": ("ean",),
     "orders_query": ("updated_at", "tracking_company"),
 }
 

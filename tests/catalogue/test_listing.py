@@ -309,3 +309,35 @@ def test_an_ok_batch_without_offer_lines_lists_every_product_and_reads_their_fna
     query = sandbox.requests_for("offers_query")[-1].body.decode()
     assert all(f"<offer_seller_id>OK{i}</offer_seller_id>" in query for i in range(3))
     assert not SyncIssue.objects.exists()
+
+
+def test_an_offer_fnac_already_has_is_relisted_by_sku_alone_without_an_ean(connected_store, sandbox, run_on_commit):
+    """Imported offers have no EAN (FNAC's offers_query does not send it): relisting, pricing, deactivating and
+    activating one goes by offer_reference alone; only a new offer needs product_reference."""
+    from catalogue.imports import catalogue_sync
+    from catalogue.listing import product_update
+
+    sandbox.seed_offers(2)
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    p = Product.objects.get(sku="SKU-000001")
+    assert p.ean == "" and p.fnac_offer_id and p.listing_state == LS.LIVE
+    sandbox.clear_requests()
+    run_on_commit(product_update, product=p, data={"description": "Nouvelle description", "price": "31.00"},
+                  trigger="test")
+    p.refresh_from_db()
+    assert p.listing_state == LS.LIVE, p.listing_message
+    offer = sandbox.state.offers["SKU-000001"]
+    assert offer.description == "Nouvelle description" and offer.price == Decimal("31.00")
+    bodies = [r.body.decode() for r in sandbox.requests_for("offers_update")]
+    assert bodies and all("product_reference" not in b for b in bodies)
+    assert any("<description>Nouvelle description</description>" in b for b in bodies)
+    assert not SyncIssue.objects.exists()
+
+    # a new offer still needs its EAN: refused locally, nothing sent for it
+    new = Product.objects.create(store=connected_store, sku="NEW-NOEAN", name="n", price=Decimal("10.00"),
+                                 stock_on_hand=1)
+    sandbox.clear_requests()
+    run_on_commit(products_list_request, store=connected_store, product_ids=[new.pk], trigger="test")
+    new.refresh_from_db()
+    assert new.listing_state == LS.REJECTED and "no EAN" in new.listing_message
+    assert not sandbox.requests_for("offers_update")
