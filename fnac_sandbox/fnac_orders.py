@@ -357,5 +357,6 @@ def _line(line: OrderLine, order: Order):
         x.sub(el, "tracking_number", line.tracking_number)
     if line.tracking_company:
         x.sub(el, "tracking_company", line.tracking_company)
-    x.subs(el, [("shipping_price", line.shipping_price), ("shipping_method", line.shipping_method)])
+    x.subs(el, [("shipping_price", line.shipping_price), ("shipping_method", line.shipping_method),
+                ("nb_products_to_take_back", line.nb_products_to_take_back)])
     return el

@@ -35,7 +35,7 @@ SERVICE_XSD = {
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {
-    "orders_query": ("updated_at", "tracking_company"),
+    "orders_query": ("updated_at", "tracking_company", "nb_products_to_take_back"),
 }
 
 _SCHEMAS: dict[str, tuple[etree.XMLSchema, threading.Lock]] = {}

@@ -92,6 +92,7 @@ class OrderLine:
     tracking_number: str = ""
     tracking_company: str = ""
     refund_reason: str = ""
+    nb_products_to_take_back: int = 0
     image: str = ""
     product_url: str = ""
     ean: str = ""

@@ -446,3 +446,11 @@ def test_20k_orders_fetchable(make_srv):
             break
         page += 1
     assert seen == 20_000
+
+
+def test_order_lines_carry_nb_products_to_take_back(osrv, client):
+    """The live API sends nb_products_to_take_back on every line (not in the 2018 XSD)."""
+    oid = osrv.add_order(lines=[{"sku": "SKU-000001", "nb_products_to_take_back": 1},
+                                {"sku": "SKU-000002", "nb_products_to_take_back": 0}])
+    root = client.call("orders_query", f"<order_fnac_id>{oid}</order_fnac_id>")
+    assert texts(root, "f:order/f:order_detail/f:nb_products_to_take_back") == ["1", "0"]

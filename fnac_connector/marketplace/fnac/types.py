@@ -194,6 +194,8 @@ class OrderLine:
     debited_at: dt.datetime | None = None
     received_at: dt.datetime | None = None
     image: str = ""
+    # old appliances the buyer hands back (French take-back obligation); sent by the live API, not in the 2018 XSD
+    nb_products_to_take_back: int = 0
 
 
 @dataclass
