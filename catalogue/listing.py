@@ -200,8 +200,8 @@ def _local_problem(product: Product, store: Store) -> str:
         return f"price {price} out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
     if (product.condition or "11") not in rules.CONDITIONS:
         return f"unknown condition {product.condition!r}"
-    if len(product.sku) > 255:
-        return "SKU longer than 255 characters"
+    if len(product.sku) > limits.MAX_OFFER_TEXT:
+        return f"SKU longer than {limits.MAX_OFFER_TEXT} characters"
     return ""
 
 

@@ -19,6 +19,8 @@ import unicodedata
 import uuid
 from decimal import Decimal
 
+from fnac_connector.marketplace.fnac.limits import ORDER_ID_LENGTH
+
 from . import catalog
 from .clock import SimClock
 from .state import Address, Offer, Order, OrderLine, Product, Store, money
@@ -180,7 +182,7 @@ class Seeder:
     # ---------------------------------------------------------------- orders
     def new_order_id(self) -> str:
         while True:
-            oid = "".join(self.rng.choice(ORDER_ID_ALPHABET) for _ in range(13))
+            oid = "".join(self.rng.choice(ORDER_ID_ALPHABET) for _ in range(ORDER_ID_LENGTH))
             if oid not in self.store.orders:
                 return oid
 
