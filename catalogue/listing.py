@@ -394,6 +394,9 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
     sent = (job.result or {}).get("sent", {})
     outcome, unknown_ean, without_ids = {}, [], []
     counts = {"live": 0, "rejected": 0, "deleted": 0, "to_create": 0}
+    gone = set()
+    if job.purpose == ListingJob.Purpose.DELETE:
+        gone = _offers_gone(job.store, [sku for sku, r in results.items() if not r.ok])
     with transaction.atomic():
         for sku, product in products.items():
             result = results[sku]
@@ -402,7 +405,7 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
             text = result.message
             outcome[sku] = {"status": result.status, "message": text}
             if job.purpose == ListingJob.Purpose.DELETE:
-                if ok or limits.OFFER_NOT_FOUND in codes:
+                if ok or sku in gone:
                     Product.objects.filter(pk=product.pk).update(
                         listing_state=LS.DELISTED, removed_on_fnac=True, listing_updated_at=now,
                         listing_message=f"Offer deleted on FNAC (batch {job.external_id})."
@@ -445,6 +448,26 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
 
 
 OFFER_IDS_PER_QUERY = 100
+
+
+def _offers_gone(store: Store, skus: list[str]) -> set[str]:
+    """Of SKUs whose deletion FNAC refused, those FNAC no longer lists (already deleted: the goal is reached).
+    Read with offers_query rather than from the refusal's code, which is not known for FNAC. Empty when FNAC
+    cannot be asked (the refusals then stand)."""
+    if not skus:
+        return set()
+    listed: set[str] = set()
+    client = fnac_client_for(store)
+    try:
+        for chunk in _chunks(skus, OFFER_IDS_PER_QUERY):
+            page = client.offers_query_page(skus=list(chunk), page_size=OFFER_IDS_PER_QUERY)
+            listed.update(o.offer_seller_id for o in page.offers)
+    except MarketplaceError as exc:
+        log.warning("store %s: could not check %d refused offer deletion(s): %s", store.pk, len(skus), exc)
+        return set()
+    finally:
+        client.close()
+    return set(skus) - listed
 
 
 def _learn_offer_ids(store: Store, skus: list[str]) -> None:

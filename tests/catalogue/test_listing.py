@@ -341,3 +341,25 @@ def test_an_offer_fnac_already_has_is_relisted_by_sku_alone_without_an_ean(conne
     new.refresh_from_db()
     assert new.listing_state == LS.REJECTED and "no EAN" in new.listing_message
     assert not sandbox.requests_for("offers_update")
+
+
+def test_deleting_an_offer_fnac_no_longer_has_is_checked_with_offers_query_not_by_error_code(
+        connected_store, sandbox, run_on_commit):
+    """FNAC's code for "offer not found" is unknown (the sandbox's ERR_107 is its own choice): a refused deletion
+    counts as done only when offers_query shows the offer is gone."""
+    from catalogue.imports import catalogue_sync
+    from catalogue.listing import products_delete_request
+
+    sandbox.seed_offers(2)
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    with sandbox.state.lock:
+        del sandbox.state.offers["SKU-000001"]  # deleted in FNAC's back office meanwhile
+        sandbox.state.offers_changed()
+    ids = list(Product.objects.filter(store=connected_store).values_list("pk", flat=True))
+    sandbox.clear_requests()
+    run_on_commit(products_delete_request, store=connected_store, product_ids=ids, trigger="test")
+    for p in Product.objects.filter(pk__in=ids):
+        assert p.listing_state == LS.DELISTED and p.removed_on_fnac, (p.sku, p.listing_message)
+    assert "<offer_seller_id>SKU-000001</offer_seller_id>" in sandbox.requests_for("offers_query")[-1].body.decode()
+    assert "SKU-000002" not in sandbox.requests_for("offers_query")[-1].body.decode()  # its deletion went through
+    assert not SyncIssue.objects.filter(code="delete_rejected").exists()
