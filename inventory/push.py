@@ -387,7 +387,8 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
             PushBatch.objects.filter(pk=batch.pk).update(status="ERROR", message=message[:2000],
                                                          finished_at=timezone.now())
             return True
-        return _defer(store, token, plans, report, batch, exc, unknown=isinstance(exc, OutcomeUnknown | BadResponse))
+        return _defer(store, token, plans, report, batch, exc,
+                      unknown=len(plans) if isinstance(exc, OutcomeUnknown | BadResponse) else 0)
     report.calls += outcome.calls - 1
     by_sku = {p.sku: p for p in plans}
     if outcome.refused:
@@ -410,8 +411,10 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
             status = _follow(client, batch, sleep)
         except (MarketplaceError, _StillRunning) as exc:
             # this batch and the ones not followed yet may have landed: their rows stay pending, forced
+            unsent = {o.sku for o in outcome.unsent}
             rest = [p for p in plans if p.sku not in followed]
-            return _defer(store, token, rest, report, batch, exc, unknown=True)
+            return _defer(store, token, rest, report, batch, exc,
+                          unknown=sum(1 for p in rest if p.sku not in unsent))
         results = status.results_for([p.sku for p in chunk_plans])
         _apply_results(store, token, chunk_plans, {sku: ("OK" if r.ok else "ERROR", r.message)
                                                    for sku, r in results.items()}, report, batch,
@@ -422,7 +425,7 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
         unsent = [by_sku[o.sku] for o in outcome.unsent]
         row = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(unsent))
         return _defer(store, token, unsent, report, row, outcome.error,
-                      unknown=isinstance(outcome.error, OutcomeUnknown | BadResponse))
+                      unknown=len(unsent) if isinstance(outcome.error, OutcomeUnknown | BadResponse) else 0)
     return True
 
 
@@ -440,13 +443,14 @@ def _follow(client, batch: PushBatch, sleep):
 
 
 def _defer(store: Store, token: str, plans: list[Planned], report: DrainReport, batch: PushBatch, exc: Exception,
-           *, unknown: bool) -> bool:
+           *, unknown: int) -> bool:
     """Unreachable, rate limited, token refused, batch not final yet or unknown: the claimed rows not answered
-    for stay pending, forced (see _release_rows); a call that may have landed is UNKNOWN, not FAILED."""
+    for stay pending, forced (see _release_rows); a call that may have landed is UNKNOWN, not FAILED.
+    ``unknown``: how many of ``plans`` were in a call that may have landed."""
     message = f"{exc}" if isinstance(exc, Rejected) else f"{exc.__class__.__name__}: {exc}"
     delay = _release_rows(token, error=message, delay_for=backoff_seconds)
     report.deferred += len(plans)
-    report.unknown += len(plans) if unknown else 0
+    report.unknown += unknown
     report.error = f"{message} (retry in {delay:.0f}s)"
     PushBatch.objects.filter(pk=batch.pk).update(status="UNKNOWN" if unknown else "FAILED",
                                                  message=report.error[:2000], polls=batch.polls,
