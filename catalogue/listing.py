@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -27,6 +28,7 @@ from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_val
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
 from fnac_connector.marketplace.fnac import limits
+from fnac_connector.marketplace.fnac.client import offers_update_isolating
 from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, PRODUCT_NOT_FOUND
 from fnac_connector.marketplace.fnac.types import BatchStatus, OfferUpdate
 from fnac_connector.tasks import enqueue
@@ -170,9 +172,18 @@ def products_delete_request(*, store: Store, product_ids: Sequence[int], trigger
     return run
 
 
+def _fnac_has_offer(product: Product) -> bool:
+    """FNAC already has this SKU's offer (FNAC named its id and it was not deleted since): it is changed by
+    offer_reference (the SKU) alone. FNAC's offers carry no EAN (offers_query does not send it), so an imported
+    offer may have none."""
+    return bool(product.fnac_offer_id) and not product.removed_on_fnac
+
+
 def _offer_for(product: Product, store: Store) -> OfferUpdate:
+    """The offer as sent: product_reference (the EAN) only to create an offer FNAC does not have yet."""
     return OfferUpdate(
-        sku=product.sku, product_reference=product.ean, product_reference_type="Ean",
+        sku=product.sku, product_reference="" if _fnac_has_offer(product) else product.ean,
+        product_reference_type="Ean",
         price=rules.fnac_price_for(product, store), product_state=product.condition or "11",
         quantity=rules.fnac_quantity_for(product, store),
         description=(product.description or "")[:limits.MAX_OFFER_TEXT] or None,
@@ -183,8 +194,8 @@ def _offer_for(product: Product, store: Store) -> OfferUpdate:
 
 def _local_problem(product: Product, store: Store) -> str:
     """What FNAC would refuse for sure; caught before sending so the rest of the batch goes through."""
-    if not product.ean:
-        return "no EAN: FNAC lists products by EAN"
+    if not product.ean and not _fnac_has_offer(product):
+        return "no EAN: FNAC creates a new offer from the product's EAN"
     price = rules.fnac_price_for(product, store)
     if price is None:
         return "no price"
@@ -192,8 +203,8 @@ def _local_problem(product: Product, store: Store) -> str:
         return f"price {price} out of FNAC's range ({limits.MIN_PRICE} to {limits.MAX_PRICE} EUR)"
     if (product.condition or "11") not in rules.CONDITIONS:
         return f"unknown condition {product.condition!r}"
-    if len(product.sku) > 255:
-        return "SKU longer than 255 characters"
+    if len(product.sku) > limits.MAX_OFFER_TEXT:
+        return f"SKU longer than {limits.MAX_OFFER_TEXT} characters"
     return ""
 
 
@@ -227,25 +238,36 @@ def products_send(*, run: SyncRun) -> list[ListingJob]:
                     recorder.advance(len(products))
                     continue
                 try:
-                    batch_id = client.offers_update(offers)
+                    outcome = offers_update_isolating(client, offers)
                 except (MarketplaceError, ValueError) as exc:
                     _send_failed(products, purpose, exc)
                     recorder.issue("send_failed", f"offers_update failed: {exc}",
                                    details={"product_ids": [p.pk for p in products]})
                     recorder.advance(len(products))
                     continue
-                job = ListingJob.objects.create(
-                    store=store, run=run, kind=ListingJob.Kind.OFFERS_UPDATE, purpose=purpose, external_id=batch_id,
-                    status="SENT", product_ids=[p.pk for p in products if p.sku in sent or purpose != "list"],
-                    result={"sent": sent})
-                if purpose == ListingJob.Purpose.LIST:
-                    Product.objects.filter(pk__in=job.product_ids).update(
-                        listing_state=LS.PENDING, listing_message=f"FNAC batch {batch_id} sent; waiting for FNAC.",
-                        listing_updated_at=timezone.now())
-                jobs.append(job)
-                recorder.advance(len(products), {"sent": len(offers), "batches": 1})
-                enqueue("catalogue.tasks.listing_job_follow_task", job.pk, group=f"store:{store.pk}:listing",
-                        task_name=f"follow {job.kind} {job.external_id}")
+                by_sku = {p.sku: p for p in products}
+                _refused_whole(outcome.refused, by_sku, purpose, recorder)
+                if outcome.error is not None:
+                    unsent = [by_sku[o.sku] for o in outcome.unsent]
+                    _send_failed(unsent, purpose, outcome.error)
+                    recorder.issue("send_failed", f"offers_update failed: {outcome.error}",
+                                   details={"product_ids": [p.pk for p in unsent]})
+                for batch_id, batch_offers in outcome.batches:
+                    skus = {o.sku for o in batch_offers}
+                    job = ListingJob.objects.create(
+                        store=store, run=run, kind=ListingJob.Kind.OFFERS_UPDATE, purpose=purpose,
+                        external_id=batch_id, status="SENT", product_ids=[by_sku[s].pk for s in skus],
+                        result={"sent": {s: v for s, v in sent.items() if s in skus}})
+                    if purpose == ListingJob.Purpose.LIST:
+                        Product.objects.filter(pk__in=job.product_ids).update(
+                            listing_state=LS.PENDING, listing_message=f"FNAC batch {batch_id} sent; waiting for FNAC.",
+                            listing_updated_at=timezone.now())
+                    jobs.append(job)
+                    enqueue("catalogue.tasks.listing_job_follow_task", job.pk, group=f"store:{store.pk}:listing",
+                            task_name=f"follow {job.kind} {job.external_id}")
+                recorder.advance(len(products), {"sent": len(offers) - len(outcome.refused) - len(outcome.unsent),
+                                                 "batches": len(outcome.batches), "calls": outcome.calls,
+                                                 "refused_by_fnac": len(outcome.refused)})
         finally:
             client.close()
         recorder.note(f"{len(jobs)} batch(es) sent to FNAC: " + ", ".join(j.external_id for j in jobs))
@@ -259,6 +281,19 @@ def _batch_size() -> int:
 def _reject(product: Product, message: str) -> None:
     Product.objects.filter(pk=product.pk).update(listing_state=LS.REJECTED, listing_message=message[:2000],
                                                  listing_updated_at=timezone.now())
+
+
+def _refused_whole(refused: dict, by_sku: dict[str, Product], purpose: str, recorder) -> None:
+    """Offers FNAC refused even when sent alone (the call that carried them was refused whole): only these are
+    rejected, with FNAC's message; the rest of their batch was sent without them."""
+    for sku, error in refused.items():
+        text = f"{error.code}: {error.message}" if error.code else error.message
+        if purpose == ListingJob.Purpose.LIST:
+            _reject(by_sku[sku], f"Rejected by FNAC: {text}")
+        else:
+            Product.objects.filter(pk=by_sku[sku].pk).update(
+                listing_message=f"FNAC refused to delete the offer: {text}"[:2000], listing_updated_at=timezone.now())
+        recorder.issue("offer_rejected", text, reference=sku, details={"refused_whole_call": True})
 
 
 def _send_failed(products: list[Product], purpose: str, exc: Exception) -> None:
@@ -333,10 +368,6 @@ def listing_job_give_up(*, job_id: int) -> None:
             listing_state=LS.REJECTED, listing_message=message, listing_updated_at=timezone.now())
 
 
-def _errors_text(errors) -> str:
-    return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in errors)
-
-
 def _run_issue(job: ListingJob, code: str, message: str, reference: str, details: dict) -> None:
     if job.run_id:
         SyncIssue.objects.create(run_id=job.run_id, code=code, message=message, reference=reference[:200],
@@ -362,29 +393,22 @@ def _run_count(job: ListingJob, counts: dict) -> None:
 def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
     now = timezone.now()
     products = {p.sku: p for p in Product.objects.filter(pk__in=job.product_ids)}
-    results = {r.offer_seller_id: r for r in status.offers}
+    results = status.results_for(products)
     sent = (job.result or {}).get("sent", {})
-    outcome, unknown_ean = {}, []
+    outcome, unknown_ean, without_ids = {}, [], []
     counts = {"live": 0, "rejected": 0, "deleted": 0, "to_create": 0}
+    gone = set()
+    if job.purpose == ListingJob.Purpose.DELETE:
+        gone = _offers_gone(job.store, [sku for sku, r in results.items() if not r.ok])
     with transaction.atomic():
         for sku, product in products.items():
-            result = results.get(sku)
-            if result is None:
-                text = _errors_text(status.errors) or "no result for this offer"
-                message = f"FNAC batch {job.external_id} ended {status.status} without a result for it: {text}"
-                outcome[sku] = {"status": "MISSING", "message": message}
-                if job.purpose == ListingJob.Purpose.LIST:
-                    _reject(product, message)
-                counts["rejected"] += 1
-                _run_issue(job, "offer_rejected", message, sku, {"batch_id": job.external_id})
-                continue
+            result = results[sku]
             codes = {e.code for e in result.errors}
-            ok = result.status in ("OK", "WARNING") and not any(e.severity in ("ERROR", "FATAL")
-                                                                 for e in result.errors)
-            text = _errors_text(result.errors)
+            ok = result.ok
+            text = result.message
             outcome[sku] = {"status": result.status, "message": text}
             if job.purpose == ListingJob.Purpose.DELETE:
-                if ok or "ERR_107" in codes:
+                if ok or sku in gone:
                     Product.objects.filter(pk=product.pk).update(
                         listing_state=LS.DELISTED, removed_on_fnac=True, listing_updated_at=now,
                         listing_message=f"Offer deleted on FNAC (batch {job.external_id})."
@@ -406,6 +430,8 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
                     fnac_quantity=quantity if quantity is not None else product.fnac_quantity,
                     differs_from_fnac=False)
                 counts["live"] += 1
+                if not (result.offer_fnac_id or product.fnac_offer_id):
+                    without_ids.append(sku)
             elif PRODUCT_NOT_FOUND in codes:
                 unknown_ean.append(product)
                 counts["to_create"] += 1
@@ -418,8 +444,52 @@ def _apply_batch(job: ListingJob, status: BatchStatus) -> None:
         job.message = f"{status.status}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         job.save(update_fields=["is_final", "finished_at", "result", "message", "status", "polls"])
         _run_count(job, counts)
+    if without_ids:
+        _learn_offer_ids(job.store, without_ids)
     if unknown_ean:
         products_create_on_mirakl(store=job.store, products=unknown_ean, run_id=job.run_id)
+
+
+OFFER_IDS_PER_QUERY = 100
+
+
+def _offers_gone(store: Store, skus: list[str]) -> set[str]:
+    """Of SKUs whose deletion FNAC refused, those FNAC no longer lists (already deleted: the goal is reached).
+    Read with offers_query rather than from the refusal's code, which is not known for FNAC. Empty when FNAC
+    cannot be asked (the refusals then stand)."""
+    if not skus:
+        return set()
+    listed: set[str] = set()
+    client = fnac_client_for(store)
+    try:
+        for chunk in _chunks(skus, OFFER_IDS_PER_QUERY):
+            page = client.offers_query_page(skus=list(chunk), page_size=OFFER_IDS_PER_QUERY)
+            listed.update(o.offer_seller_id for o in page.offers)
+    except MarketplaceError as exc:
+        log.warning("store %s: could not check %d refused offer deletion(s): %s", store.pk, len(skus), exc)
+        return set()
+    finally:
+        client.close()
+    return set(skus) - listed
+
+
+def _learn_offer_ids(store: Store, skus: list[str]) -> None:
+    """FNAC's ids of offers that went live in a batch that named none (an OK batch has no per-offer lines), read
+    with offers_query by SKU. Best effort: the offers are live either way, and the offers import fills the ids
+    in later when this lookup fails."""
+    client = fnac_client_for(store)
+    try:
+        for chunk in _chunks(skus, OFFER_IDS_PER_QUERY):
+            page = client.offers_query_page(skus=list(chunk), page_size=OFFER_IDS_PER_QUERY)
+            for offer in page.offers:
+                if offer.offer_seller_id in chunk and offer.offer_fnac_id:
+                    Product.objects.filter(store=store, sku=offer.offer_seller_id, fnac_offer_id="").update(
+                        fnac_offer_id=offer.offer_fnac_id,
+                        fnac_product_id=offer.product_fnac_id or F("fnac_product_id"))
+    except MarketplaceError as exc:
+        log.warning("store %s: could not read FNAC's ids of %d new offer(s): %s", store.pk, len(skus), exc)
+    finally:
+        client.close()
 
 
 # ================================================================ Mirakl product creation

@@ -253,9 +253,9 @@ def _error_of(parse, key: str, **kwargs):
 def _check_images(value) -> tuple[list | None, str]:
     urls = value if isinstance(value, list | tuple) else re.split(r"[\s,|]+", _text(value))
     urls = [_text(u) for u in urls if _text(u)]
-    bad = [u for u in urls if not _URL.match(u) or len(u) > 255]
+    bad = [u for u in urls if not _URL.match(u) or len(u) > limits.MAX_OFFER_TEXT]
     if bad:
-        return None, f"not an http(s) URL of at most 255 characters: {bad[0]}"
+        return None, f"not an http(s) URL of at most {limits.MAX_OFFER_TEXT} characters: {bad[0]}"
     if len(urls) > limits.MAX_PICTURES:
         return None, f"at most {limits.MAX_PICTURES} pictures (got {len(urls)})"
     return urls, ""

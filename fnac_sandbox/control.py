@@ -57,6 +57,14 @@ def _reset(sandbox, data: dict, query: dict, args: list[str]):
     return 200, sandbox.status()
 
 
+def _refuse(sandbox, data: dict, query: dict, args: list[str]):
+    skus, order_ids = data.get("skus") or [], data.get("order_ids") or []
+    if not isinstance(skus, list) or not isinstance(order_ids, list):
+        raise ValueError("skus and order_ids must be lists")
+    sandbox.refuse(skus=skus, order_ids=order_ids)
+    return 200, {"skus": sorted(map(str, skus)), "order_ids": sorted(map(str, order_ids))}
+
+
 def _expire_tokens(sandbox, data: dict, query: dict, args: list[str]):
     sandbox.expire_tokens()
     return 200, {"expired": True}
@@ -87,6 +95,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "tick"): _tick,
     ("POST", "reset"): _reset,
     ("POST", "expire_tokens"): _expire_tokens,
+    ("POST", "refuse"): _refuse,
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,

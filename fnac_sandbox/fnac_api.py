@@ -12,12 +12,12 @@ import re
 import time
 import uuid
 
-from fnac_connector.marketplace.fnac.limits import AUTH_FAILED, ERROR_CODES
+from fnac_connector.marketplace.fnac.limits import AUTH_FAILED, ERROR_CODES, NOT_IMPLEMENTED, UNKNOWN_SERVICE
 
 from . import fnac_xml as x
 from .clock import fmt
 from .context import SandboxContext
-from .fnac_offers import OFFER_PATH, OffersApi
+from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
 from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
 from .state import Batch, Order
@@ -27,12 +27,11 @@ __all__ = ["EXTRA_RESPONSE_ELEMENTS", "FnacApi", "SANDBOX_ERROR_CODES", "schema_
 API_VERSION = "2.6.0-sandbox"
 AUTH_ERROR = AUTH_FAILED
 
-# the codes the sandbox answers with; their meaning is in fnac_connector.marketplace.fnac.limits
-SANDBOX_ERROR_CODES = {code: ERROR_CODES[code].meaning for code in (
-    "ERR_001", "ERR_026", "ERR_097", "ERR_101", "ERR_102", "ERR_103", "ERR_104", "ERR_105", "ERR_106", "ERR_107",
-    "ERR_108", "ERR_110", "ERR_111", "ERR_112", "ERR_113", "ERR_114", "ERR_115", "ERR_116", "ERR_117", "ERR_118")}
+# the codes the sandbox answers with: every one of fnac_connector.marketplace.fnac.limits, where each says
+# whether FNAC is known to use it (confirmed) or the sandbox picked it
+SANDBOX_ERROR_CODES = {code: e.meaning for code, e in ERROR_CODES.items()}
 
-NOT_IMPLEMENTED = (
+UNIMPLEMENTED_SERVICES = (
     "batch_query",
     "client_order_comments_query",
     "client_order_comments_update",
@@ -61,7 +60,7 @@ class FnacApi:
         self.store = ctx.state
         self.offers = OffersApi(ctx)
         self.orders = OrdersApi(ctx, _carrier_index(self.store.carriers))
-        # service -> handler of the validated request's root (offers_update also gets the per-offer XSD errors)
+        # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,
             "offers_query": self.offers.offers_query,
@@ -75,19 +74,17 @@ class FnacApi:
 
     # ---------------------------------------------------------------- entry point
     def handle(self, service: str, body: bytes) -> bytes:
-        if service in NOT_IMPLEMENTED:
-            return x.response(service, "ERROR", [x.error("ERR_102", f"Service {service} is not implemented by the "
-                                                                     "sandbox")])
+        if service in UNIMPLEMENTED_SERVICES:
+            return x.response(service, "ERROR", [x.error(
+                NOT_IMPLEMENTED, f"Service {service} is not implemented by the sandbox")])
         if service not in self.routes:
             safe = service if re.fullmatch(r"[a-z_]{1,60}", service or "") else "unknown"
-            return x.response(safe, "FATAL", [x.error("ERR_101", f"Unknown service {service!r}", "FATAL")])
+            return x.response(safe, "FATAL", [x.error(UNKNOWN_SERVICE, f"Unknown service {service!r}", "FATAL")])
         try:
-            root, offer_errors = x.parse_request(service, body, OFFER_PATH)
+            root = x.parse_request(service, body)
             if service != "auth" and not self._token_ok(root):
                 return self.auth_failure(service)
             self.ctx.process_pending()
-            if service == "offers_update":
-                return self.offers.offers_update(root, offer_errors)
             return self.routes[service](root)
         except RequestRejected as rejected:
             return rejected.body

@@ -5,8 +5,13 @@
   ISBN-10 may end with X). Every other reference is accepted (FNAC's catalogue is huge) and joins the
   catalogue. Products created by a Mirakl P41 import join the catalogue too, so ``000...`` EANs become known
   once imported.
-* offers_update XSD errors confined to one ``offer`` (price out of 0.90..20000, quantity > 9999, description >
-  255 chars, missing offer_reference...) fail that offer only, inside the batch; any other XSD error is FATAL.
+* batch_status of a finished batch whose offers all went through answers ``status="OK"`` with only the batch_id,
+  no per-offer lines, and an unknown batch_id answers the same (both recorded from FNAC's sandbox); per-offer
+  lines come only with a WARNING or ERROR batch.
+* An offers_update that does not validate against the XSD, even for one offer (price out of 0.90..20000,
+  quantity > 9999, description > 255 chars, missing offer_reference...), is refused whole: status ERROR,
+  ``ERR_096 XML Validation failed``, no batch id, nothing applied (recorded from FNAC's sandbox). So is any
+  call carrying a SKU listed with ``/sandbox/refuse`` (a test knob standing for "FNAC refuses this offer").
 """
 
 from __future__ import annotations
@@ -16,15 +21,20 @@ import hashlib
 import re
 import time
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE, MAX_PRICE, MIN_PRICE, PRODUCT_NOT_FOUND
+from fnac_connector.marketplace.fnac.limits import (
+    MAX_OFFERS_PER_UPDATE,
+    NEW_OFFER_WITHOUT_PRICE,
+    NEW_OFFER_WITHOUT_PRODUCT,
+    OFFER_NOT_FOUND,
+    PRODUCT_NOT_FOUND,
+    TOO_MANY_ELEMENTS,
+)
 
 from . import fnac_xml as x
 from .context import SandboxContext
 from .state import Batch, Offer, Product, money
-
-OFFER_PATH = re.compile(r"^/\*/\*\[(\d+)\](?:/|$)")
 
 QUANTITY_FILTERS = {
     "Equals": lambda q, v: q == v,
@@ -36,7 +46,8 @@ QUANTITY_FILTERS = {
 QUERY_ATTRIBUTE = {"product_fnac_id": "product_fnac_id", "offer_fnac_id": "offer_fnac_id", "offer_seller_id": "sku"}
 UPDATE_FIELDS = ("price", "product_state", "quantity", "description", "internal_comment", "treatment",
                  "logistic_type_id", "time_to_ship", "showcase")
-# the offer's fields in the order of an offers_query answer (time_to_ship, when set, comes before ean)
+# the offer's fields in the order of an offers_query answer, then nb_messages, showcase and time_to_ship: only
+# what FNAC sends (recorded: no ean, no update date; the XSD lists time_to_ship)
 OFFER_FIELDS = (("product_name", "product_name"), ("product_fnac_id", "product_fnac_id"),
                 ("offer_fnac_id", "offer_fnac_id"), ("offer_seller_id", "sku"), ("price", "price"),
                 ("fee_excluding_taxes", "fee_excluding_taxes"), ("fee_including_all_taxes", "fee_including_all_taxes"),
@@ -99,24 +110,24 @@ class OffersApi:
             el = x.element("offer")
             x.subs(el, [(tag, getattr(offer, attr)) for tag, attr in OFFER_FIELDS])
             x.sub(el, "nb_messages", 0)
+            if offer.showcase is not None:
+                x.sub(el, "showcase", offer.showcase)
             if offer.time_to_ship is not None:
                 x.sub(el, "time_to_ship", offer.time_to_ship)
-            x.sub(el, "ean", offer.ean)
             offer.xml_cache = x.fragment(el)
         return offer.xml_cache
 
     # ---------------------------------------------------------------- offers_update / batch_status
-    def offers_update(self, root, offer_errors: dict[int, list[str]]) -> bytes:
+    def offers_update(self, root) -> bytes:
         children = [el for el in root if x.local(el) == "offer"]
         if len(children) > MAX_OFFERS_PER_UPDATE:
             return x.response("offers_update", "ERROR", [x.error(
-                "ERR_103", f"Too many offers in one call: {len(children)} > {MAX_OFFERS_PER_UPDATE}")])
-        items = []
-        for index, el in enumerate(children, start=1):
-            item = self._offer_item(el)
-            if index in offer_errors:
-                item["xsd_errors"] = offer_errors[index]
-            items.append(item)
+                TOO_MANY_ELEMENTS, f"Too many offers in one call: {len(children)} > {MAX_OFFERS_PER_UPDATE}")])
+        items = [self._offer_item(el) for el in children]
+        with self.store.lock:
+            refused = next((i["sku"] for i in items if i.get("sku") in self.store.refused_skus), None)
+        if refused is not None:
+            raise x.invalid("offers_update", f"offer {refused} refused (sandbox control /sandbox/refuse)")
         delay = self.ctx.batch_delay
         now_mono = time.monotonic()
         batch = Batch(batch_id=str(uuid.uuid4()), created_mono=now_mono, due_mono=now_mono + delay, items=items)
@@ -151,13 +162,15 @@ class OffersApi:
         batch_id = x.text(root, "batch_id") or ""
         with self.store.lock:
             batch = self.store.batches.get(batch_id)
-            if batch is None:
-                return x.response("batch_status", "ERROR", [x.error("ERR_110", f"Unknown batch_id {batch_id}")])
+            if batch is None:  # recorded: FNAC answers OK, with nothing but the batch_id, for an id it does not know
+                return x.response("batch_status", "OK", [x.element("batch_id", batch_id)])
             if not batch.done:
                 elapsed = time.monotonic() - batch.created_mono
                 status = "ACTIVE" if elapsed < (batch.due_mono - batch.created_mono) / 2 else "RUNNING"
                 return x.response("batch_status", status, [x.element("batch_id", batch.batch_id)])
             children = [x.element("batch_id", batch.batch_id)]
+            if batch.status == "OK":  # recorded: a finished batch whose offers all went through has no offer lines
+                return x.response("batch_status", "OK", children)
             for r in batch.results:
                 offer = x.element("offer", status=r["status"])
                 if r["product_fnac_id"]:
@@ -201,11 +214,6 @@ class OffersApi:
     def _apply_offer(self, item: dict, now: dt.datetime) -> dict:
         sku = item.get("sku", "")
         result = {"status": "ERROR", "sku": sku, "offer_fnac_id": "", "product_fnac_id": "", "errors": []}
-        if item.get("xsd_errors"):
-            for message in item["xsd_errors"]:
-                code = "ERR_105" if re.search(r"\}(price|instead_of_price|adherent_price)'", message) else "ERR_104"
-                result["errors"].append((code, message))
-            return result
         try:
             existing = self._existing(item, result)
             if (item.get("treatment") or "").strip() == "delete":
@@ -225,13 +233,13 @@ class OffersApi:
             return self.store.offers_with_sku(sku)
         existing = [o for o in self.store.all_offers() if o.offer_fnac_id.upper() == sku.upper()]
         if not existing:
-            raise _OfferRefused("ERR_107", f"Offer {sku} not found")
+            raise _OfferRefused(OFFER_NOT_FOUND, f"Offer {sku} not found")
         result["sku"] = existing[0].sku
         return existing
 
     def _delete(self, sku: str, existing: list[Offer]) -> None:
         if not existing:
-            raise _OfferRefused("ERR_107", f"Offer {sku} not found, nothing to delete")
+            raise _OfferRefused(OFFER_NOT_FOUND, f"Offer {sku} not found, nothing to delete")
         self.store.offers.pop(sku, None)
         self.store.duplicate_offers = [o for o in self.store.duplicate_offers if o.sku != sku]
 
@@ -253,9 +261,11 @@ class OffersApi:
 
     def _create(self, sku: str, product: Product | None, price: Decimal | None, now: dt.datetime) -> Offer:
         if product is None:
-            raise _OfferRefused("ERR_106", f"Offer {sku} does not exist: a product_reference is required to create it")
+            raise _OfferRefused(NEW_OFFER_WITHOUT_PRODUCT,
+                                f"Offer {sku} does not exist: a product_reference is required to create it")
         if price is None:
-            raise _OfferRefused("ERR_108", f"Offer {sku} does not exist: a price is required to create it")
+            raise _OfferRefused(NEW_OFFER_WITHOUT_PRICE,
+                                f"Offer {sku} does not exist: a price is required to create it")
         if product.source == "implicit":
             self.store.products.setdefault(product.ean, product)
         offer = Offer(sku=sku, offer_fnac_id=str(uuid.uuid4()).upper(), product_fnac_id=product.product_fnac_id,
@@ -273,15 +283,10 @@ class _OfferRefused(Exception):  # noqa: N818 - one offer's error inside a batch
 
 
 def _price(item: dict) -> Decimal | None:
+    """The offer's price; the XSD (price_090_20000) already refused the whole call for a bad one."""
     if item.get("price") in (None, ""):
         return None
-    try:
-        price = Decimal(item["price"].strip())
-    except InvalidOperation:
-        raise _OfferRefused("ERR_105", f"Invalid price {item['price']!r}")
-    if not MIN_PRICE <= price <= MAX_PRICE:
-        raise _OfferRefused("ERR_105", f"Price {price} out of range ({MIN_PRICE} to {MAX_PRICE})")
-    return price
+    return Decimal(item["price"].strip())
 
 
 def _update(offer: Offer, item: dict, price: Decimal | None, now: dt.datetime) -> None:

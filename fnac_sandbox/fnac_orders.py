@@ -1,7 +1,10 @@
 """FNAC orders on the sandbox: ``orders_query`` and ``orders_update`` with FNAC's state rules as tables.
 
-orders_update: per-order status OK (every line applied), WARNING (some lines applied) or ERROR (nothing); the root
-status is OK when every order is OK, ERROR when every order is ERROR, else WARNING.
+orders_update: a body that does not validate against the XSD (an order_id not 13 characters, an unknown action...)
+is refused whole with ERR_096 and nothing applied, like offers_update (fnac_xml.parse_request); so is any call
+carrying an order id listed with ``/sandbox/refuse``. Otherwise per-order status OK (every line applied),
+WARNING (some lines applied) or ERROR (nothing); the root status is OK when every order is OK, ERROR when
+every order is ERROR, else WARNING.
 """
 
 from __future__ import annotations
@@ -9,7 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from fnac_connector.marketplace.fnac.limits import MAX_ORDERS_PER_UPDATE
+from fnac_connector.marketplace.fnac.limits import (
+    BUYER_ONLY_ACTION,
+    LINE_ACTION_NOT_ALLOWED,
+    MAX_ORDERS_PER_UPDATE,
+    NOTHING_TO_UPDATE,
+    ORDER_ACTION_NOT_ALLOWED,
+    REFUND_NOT_ALLOWED,
+    REFUND_REASON_MISSING,
+    TOO_MANY_ELEMENTS,
+    UNKNOWN_CARRIER,
+    UNKNOWN_ORDER,
+    UNKNOWN_ORDER_LINE,
+)
 
 from . import fnac_xml as x
 from .clock import fmt
@@ -169,8 +184,12 @@ class OrdersApi:
         children = [el for el in root if x.local(el) == "order"]
         if len(children) > MAX_ORDERS_PER_UPDATE:
             return x.response("orders_update", "ERROR", [x.error(
-                "ERR_103", f"Too many orders in one call: {len(children)} > {MAX_ORDERS_PER_UPDATE}")])
+                TOO_MANY_ELEMENTS, f"Too many orders in one call: {len(children)} > {MAX_ORDERS_PER_UPDATE}")])
         with self.store.lock:
+            refused = next((o for o in (el.get("order_id", "") for el in children)
+                            if o in self.store.refused_order_ids), None)
+            if refused is not None:
+                raise x.invalid("orders_update", f"order {refused} refused (sandbox control /sandbox/refuse)")
             now = self.ctx.clock.now()
             results = [self.update_order(el.get("order_id", ""), el.get("action", ""), _details(el), now)
                        for el in children]
@@ -182,20 +201,21 @@ class OrdersApi:
         order = self.store.orders.get(order_id)
         result = {"order_id": order_id, "status": "ERROR", "state": "", "errors": [], "lines": []}
         if order is None:
-            result["errors"].append(("ERR_111", f"Order {order_id} not found"))
+            result["errors"].append((UNKNOWN_ORDER, f"Order {order_id} not found"))
             return result
         result["state"] = order.state
         if action in BUYER_ONLY["order"]:
-            result["errors"].append(("ERR_116", BUYER_ONLY["order"][action]))
+            result["errors"].append((BUYER_ONLY_ACTION, BUYER_ONLY["order"][action]))
             return result
         allowed = ORDER_ACTION_STATES.get(action, ())
         if order.state not in allowed:
-            result["errors"].append(("ERR_112", f"Action {action} is not allowed on an order in state {order.state}"
+            code = REFUND_NOT_ALLOWED if ACTION_FAMILY.get(action) == "refund" else ORDER_ACTION_NOT_ALLOWED
+            result["errors"].append((code, f"Action {action} is not allowed on an order in state {order.state}"
                                                 f" (allowed in: {', '.join(allowed)})"))
             return result
         targets = self._targets(order, action, details, result)
         if not targets and not result["lines"]:
-            result["errors"].append(("ERR_118", f"No line of order {order_id} is eligible for {action}"))
+            result["errors"].append((NOTHING_TO_UPDATE, f"No line of order {order_id} is eligible for {action}"))
             return result
         applied = 0
         for line, d in targets:
@@ -227,7 +247,8 @@ class OrdersApi:
             line = order.line(d["order_detail_id"])
             if line is None:
                 result["lines"].append((d["order_detail_id"], "ERROR", "", [
-                    ("ERR_113", f"order_detail_id {d['order_detail_id']} not found in order {order.order_id}")]))
+                    (UNKNOWN_ORDER_LINE,
+                     f"order_detail_id {d['order_detail_id']} not found in order {order.order_id}")]))
             else:
                 targets.append((line, d))
         return targets
@@ -235,23 +256,25 @@ class OrdersApi:
     def _apply_line(self, action: str, line: OrderLine, d: dict):
         line_action = d["action"]
         if line_action in BUYER_ONLY["line"]:
-            return ("ERR_116", BUYER_ONLY["line"][line_action])
+            return (BUYER_ONLY_ACTION, BUYER_ONLY["line"][line_action])
         rules = LINE_RULES[ACTION_FAMILY[action]]
         rule = rules.get(line_action)
         if rule is None:
-            return ("ERR_114", f"Line action {line_action} not allowed with {action} (use {' or '.join(rules)})")
+            return (LINE_ACTION_NOT_ALLOWED,
+                    f"Line action {line_action} not allowed with {action} (use {' or '.join(rules)})")
         if line.state not in rule.from_states:
-            return ("ERR_114", f"Line {line.order_detail_id} is {line.state}{rule.wrong_state}")
+            code = REFUND_NOT_ALLOWED if rule.needs_refund_reason else LINE_ACTION_NOT_ALLOWED
+            return (code, f"Line {line.order_detail_id} is {line.state}{rule.wrong_state}")
         if rule.needs_refund_reason:
             if not d.get("refund_reason"):
-                return ("ERR_117", "refund_reason is required to refund a line")
+                return (REFUND_REASON_MISSING, "refund_reason is required to refund a line")
             line.refund_reason = d["refund_reason"]
         if rule.takes_tracking:
             company = d.get("tracking_company")
             if company:
                 code = self._carriers.get(company.upper())
                 if code is None:
-                    return ("ERR_115", f"Unknown carrier {company!r} (see carriers_query)")
+                    return (UNKNOWN_CARRIER, f"Unknown carrier {company!r} (see carriers_query)")
                 line.tracking_company = code
             if d.get("tracking_number"):
                 line.tracking_number = d["tracking_number"]
@@ -334,5 +357,6 @@ def _line(line: OrderLine, order: Order):
         x.sub(el, "tracking_number", line.tracking_number)
     if line.tracking_company:
         x.sub(el, "tracking_company", line.tracking_company)
-    x.subs(el, [("shipping_price", line.shipping_price), ("shipping_method", line.shipping_method)])
+    x.subs(el, [("shipping_price", line.shipping_price), ("shipping_method", line.shipping_method),
+                ("nb_products_to_take_back", line.nb_products_to_take_back)])
     return el

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from fnac_connector.marketplace.fnac.limits import INVALID_REQUEST
 from fnac_connector.marketplace.fnac.types import NAMESPACE
 
 from .clock import parse
@@ -34,8 +35,7 @@ SERVICE_XSD = {
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {
-    "offers_query": ("ean",),
-    "orders_query": ("updated_at", "tracking_company"),
+    "orders_query": ("updated_at", "tracking_company", "nb_products_to_take_back"),
 }
 
 _SCHEMAS: dict[str, tuple[etree.XMLSchema, threading.Lock]] = {}
@@ -76,35 +76,29 @@ class RequestRejected(Exception):  # noqa: N818 - a control-flow signal carrying
         self.body = body
 
 
-def fatal(service: str, message: str) -> RequestRejected:
-    return RequestRejected(response(service, "FATAL", [error("ERR_001", message, "FATAL")]))
+def invalid(service: str, message: str) -> RequestRejected:
+    """The whole call refused the way FNAC refuses a body that does not validate (recorded: status ERROR,
+    ``ERR_096 XML Validation failed: ...``, no batch id, nothing applied)."""
+    return RequestRejected(response(service, "ERROR", [error(INVALID_REQUEST, f"XML Validation failed: {message}")]))
 
 
-def parse_request(service: str, body: bytes, offer_path) -> tuple[etree._Element, dict[int, list[str]]]:
-    """The request's root and, for offers_update, the XSD errors confined to one offer (by position). Any other
-    problem raises RequestRejected with the FATAL answer."""
+def parse_request(service: str, body: bytes) -> etree._Element:
+    """The request's root, validated against the service's XSD; anything wrong (not well-formed, wrong root,
+    any XSD error, even one confined to one offer) raises RequestRejected with the whole-call refusal."""
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise fatal(service, f"XML not well-formed: {exc}")
+        raise invalid(service, f"XML not well-formed: {exc}")
     if root.tag != q(service):
-        raise fatal(service, f"Expected root element <{service}> in namespace {NAMESPACE}, got {root.tag}")
+        raise invalid(service, f"Expected root element <{service}> in namespace {NAMESPACE}, got {root.tag}")
     schema, lock = schema_for(service)
     with lock:
         valid = schema.validate(root)
-        log = [(e.path, e.message) for e in schema.error_log] if not valid else []
-    offer_errors: dict[int, list[str]] = {}
-    problems = []
-    for path, message in log:
-        match = offer_path.match(path or "") if service == "offers_update" else None
-        if match:
-            offer_errors.setdefault(int(match.group(1)), []).append(message)
-        else:
-            problems.append(message)
+        problems = [f"{e.message} line: {e.line}" for e in schema.error_log] if not valid else []
     if problems:
         more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise fatal(service, f"Invalid request: {'; '.join(problems[:5])}{more}")
-    return root, offer_errors
+        raise invalid(service, f"{'; '.join(problems[:5])}{more}")
+    return root
 
 
 def paging(root) -> tuple[int, int]:
@@ -127,7 +121,7 @@ def date_range(el, service: str):
         lo, hi = text(el, "min"), text(el, "max")
         return (parse(lo) if lo else None), (parse(hi) if hi else None)
     except ValueError as exc:
-        raise fatal(service, f"Invalid date: {exc}")
+        raise invalid(service, f"Invalid date: {exc}")
 
 
 # ---------------------------------------------------------------- building

@@ -19,6 +19,8 @@ import unicodedata
 import uuid
 from decimal import Decimal
 
+from fnac_connector.marketplace.fnac.limits import ORDER_ID_LENGTH
+
 from . import catalog
 from .clock import SimClock
 from .state import Address, Offer, Order, OrderLine, Product, Store, money
@@ -101,6 +103,11 @@ def catalogue_item(seed: int, index: int) -> dict:
     }
 
 
+# the buyer may hand an old appliance of the same kind back (French "reprise 1 pour 1" of electrical goods): FNAC
+# then sends nb_products_to_take_back on the line; the sandbox sets it for these categories' lines
+TAKE_BACK_CATEGORIES = frozenset({"EM_CAFE", "EM_ROBOTS", "EM_ASPIRATEURS", "TV_TELEVISEURS"})
+
+
 class Seeder:
     def __init__(self, store: Store, clock: SimClock, seed: int) -> None:
         self.store = store
@@ -175,7 +182,7 @@ class Seeder:
     # ---------------------------------------------------------------- orders
     def new_order_id(self) -> str:
         while True:
-            oid = "".join(self.rng.choice(ORDER_ID_ALPHABET) for _ in range(13))
+            oid = "".join(self.rng.choice(ORDER_ID_ALPHABET) for _ in range(ORDER_ID_LENGTH))
             if oid not in self.store.orders:
                 return oid
 
@@ -244,6 +251,9 @@ class Seeder:
                     "product_url": offer.product_url,
                     "product_state": offer.product_state,
                 }
+                number = sku.split("-")[-1]
+                if sku.startswith("SKU-") and number.isdigit():
+                    base["category"] = catalogue_item(self.seed, int(number))["category"]
             else:
                 num = int(sku.split("-")[-1]) if sku.split("-")[-1].isdigit() else abs(hash(sku)) % 10_000_000
                 base = dict(catalogue_item(self.seed, num))
@@ -277,6 +287,10 @@ class Seeder:
         method = shipping_method or rng.choice(list(SHIPPING_METHODS))
         order_lines = []
         for item in items:
+            quantity = int(item.get("quantity") or (1 if rng.random() < 0.85 else rng.randint(2, 3)))
+            take_back = item.get("nb_products_to_take_back")
+            if take_back is None:
+                take_back = quantity if item.get("category", "") in TAKE_BACK_CATEGORIES else 0
             line = OrderLine(
                 order_detail_id=self.store.next_order_detail_id,
                 state="ToAccept",
@@ -285,7 +299,8 @@ class Seeder:
                 offer_fnac_id=item["offer_fnac_id"],
                 product_name=item["name"],
                 price=money(item["price"]),
-                quantity=int(item.get("quantity") or (1 if rng.random() < 0.85 else rng.randint(2, 3))),
+                quantity=quantity,
+                nb_products_to_take_back=int(take_back),
                 product_state=str(item.get("product_state", "11")),
                 shipping_price=SHIPPING_METHODS.get(str(method), Decimal("0.00")),
                 shipping_method=str(method),

@@ -20,6 +20,8 @@ import time
 import traceback
 from dataclasses import asdict
 
+from fnac_connector.marketplace.fnac.limits import ORDER_ID_LENGTH
+
 from .clock import SimClock, fmt
 from .context import (
     DEFAULT_KEY,
@@ -218,8 +220,8 @@ class SandboxServer:
     ) -> str:
         """Add one order. ``lines``: SKU strings or dicts (sku, quantity, price, product_state...); SKUs of
         seeded offers take the offer's data. ``order_id`` (13 characters) is generated when not given."""
-        if order_id is not None and len(order_id) != 13:
-            raise ValueError("order_id must be 13 characters (FNAC's order_id_restriction)")
+        if order_id is not None and len(order_id) != ORDER_ID_LENGTH:
+            raise ValueError(f"order_id must be {ORDER_ID_LENGTH} characters (FNAC's order_id_restriction)")
         with self.state.lock:
             if order_id in self.state.orders:
                 raise ValueError(f"order {order_id} already exists")
@@ -279,6 +281,14 @@ class SandboxServer:
     # ---------------------------------------------------------------- knobs
     def set_faults(self, rate: float, kinds=None) -> None:
         self.faults.set(rate, kinds)
+
+    def refuse(self, *, skus=(), order_ids=()) -> None:
+        """From now on, refuse whole (ERR_096, nothing applied) every offers_update carrying one of ``skus`` and
+        every orders_update carrying one of ``order_ids``, the way FNAC refuses a call it cannot validate; empty
+        lists stop refusing."""
+        with self.state.lock:
+            self.state.refused_skus = {str(s) for s in skus}
+            self.state.refused_order_ids = {str(o) for o in order_ids}
 
     def expire_tokens(self) -> None:
         with self.state.lock:

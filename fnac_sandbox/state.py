@@ -92,6 +92,7 @@ class OrderLine:
     tracking_number: str = ""
     tracking_company: str = ""
     refund_reason: str = ""
+    nb_products_to_take_back: int = 0
     image: str = ""
     product_url: str = ""
     ean: str = ""
@@ -226,6 +227,9 @@ class Store:
             self.pending_imports: list[ProductImport] = []
             self.products: dict[str, Product] = {}  # by EAN
             self.tokens: dict[str, float] = {}  # token -> expiry (time.time())
+            # test knob (/sandbox/refuse): an offers_update / orders_update carrying one of these is refused whole
+            self.refused_skus: set[str] = set()
+            self.refused_order_ids: set[str] = set()
             self.next_sku_index = 1
             self.next_order_detail_id = 1
             self.next_import_id = 1

@@ -63,7 +63,8 @@ def wms_configured(store: Store) -> bool:
 # ---------------------------------------------------------------- what is sent
 def shipment_payload(shipment: Shipment) -> dict:
     order = shipment.order
-    lines = [{"order_detail_id": sl.order_line.order_detail_id, "sku": sl.order_line.sku, "quantity": sl.quantity}
+    lines = [{"order_detail_id": sl.order_line.order_detail_id, "sku": sl.order_line.sku, "quantity": sl.quantity,
+              "nb_products_to_take_back": sl.order_line.nb_products_to_take_back}
              for sl in shipment.lines.select_related("order_line").filter(cancelled=False)]
     return {
         "store_id": shipment.store_id, "order_id": order.marketplace_order_id, "oms_order_id": order.pk,
@@ -80,7 +81,8 @@ def shipment_payload(shipment: Shipment) -> dict:
 
 def order_payload(order: Order) -> dict:
     lines = [{"order_detail_id": line.order_detail_id, "sku": line.sku, "quantity": line.quantity,
-              "product_name": line.product_name, "state": line.state} for line in order.lines.all()]
+              "product_name": line.product_name, "state": line.state,
+              "nb_products_to_take_back": line.nb_products_to_take_back} for line in order.lines.all()]
     return {"store_id": order.store_id, "order_id": order.marketplace_order_id, "oms_order_id": order.pk,
             "status": order.status, "shipping_address": order.shipping_address, "lines": lines}
 

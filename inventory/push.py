@@ -31,6 +31,7 @@ from django.utils import timezone
 from catalogue.models import Product
 from catalogue.rules import fnac_price_for, fnac_quantity_for, price_problem
 from fnac_connector.marketplace.errors import BadResponse, MarketplaceError, OutcomeUnknown, Rejected
+from fnac_connector.marketplace.fnac.client import offers_update_isolating
 from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE
 from fnac_connector.marketplace.fnac.types import OfferUpdate
 from inventory.models import OfferChange, PushBatch, PushQueue
@@ -371,65 +372,97 @@ def _record_unchanged(plans: list[Planned], *, now: dt.datetime) -> None:
 
 
 def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainReport, *, client, rec, sleep) -> bool:
-    """One offers_update + batch_status follow-up. False when the drain must stop (FNAC down, auth refused)."""
+    """One offers_update (split by the client when FNAC refuses it whole, to isolate the offending offers), each
+    batch followed with batch_status. False when the drain must stop (FNAC down, auth refused)."""
     offers = [OfferUpdate(sku=p.sku, quantity=p.quantity, price=p.price) for p in plans]
     batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(offers))
-    sent = False
+    report.calls += 1
     try:
-        report.calls += 1
-        batch_id = client.offers_update(offers)
-        sent = True
-        batch.batch_id = batch_id
-        PushBatch.objects.filter(pk=batch.pk).update(batch_id=batch_id)
-        report.batch_ids.append(batch_id)
-        status = None
-        for delay in poll_delays():
-            sleep(delay)
-            status = client.batch_status(batch_id)
-            batch.polls += 1
-            if status.is_final:
-                break
-        if status is None or not status.is_final:
-            raise _StillRunning(f"batch {batch_id} still {status.status if status else 'unknown'} after "
-                                f"{batch.polls} polls")
-    except (MarketplaceError, ValueError, _StillRunning) as exc:
+        outcome = offers_update_isolating(client, offers)
+    except (MarketplaceError, ValueError) as exc:
         message = f"{exc}" if isinstance(exc, Rejected) else f"{exc.__class__.__name__}: {exc}"
-        if not sent and (isinstance(exc, ValueError) or (isinstance(exc, Rejected) and not exc.retryable)):
+        if isinstance(exc, ValueError) or (isinstance(exc, Rejected) and not exc.retryable):
             # FNAC (or the request builder) refused the whole call: every SKU is rejected with the reason
             _apply_results(store, token, plans, {p.sku: ("ERROR", message) for p in plans}, report, batch)
             PushBatch.objects.filter(pk=batch.pk).update(status="ERROR", message=message[:2000],
                                                          finished_at=timezone.now())
             return True
-        # unreachable, rate limited, token refused, batch not final yet or unknown: the rows stay pending, forced
-        # (see _release_rows); a call that may have landed is UNKNOWN, not FAILED
-        unknown = sent or isinstance(exc, OutcomeUnknown | BadResponse)
-        delay = _release_rows(token, error=message, delay_for=backoff_seconds)
-        report.deferred += len(plans)
-        report.unknown += len(plans) if unknown else 0
-        report.error = f"{message} (retry in {delay:.0f}s)"
-        PushBatch.objects.filter(pk=batch.pk).update(status="UNKNOWN" if unknown else "FAILED",
-                                                     message=report.error[:2000], polls=batch.polls,
-                                                     finished_at=timezone.now())
-        prefix = ("Push outcome unknown (it may have landed); the current values will be sent again"
-                  if unknown else "Push deferred")
-        ids = [p.product_id for p in plans]
-        for start in range(0, len(ids), 5000):
-            Product.objects.filter(pk__in=ids[start:start + 5000]).update(
-                push_message=f"{prefix}: {report.error}"[:2000])
-        _schedule_retry(store.pk, delay)
-        log.warning("stock push of store %s deferred: %s", store.pk, report.error)
-        return False
-
-    results: dict[str, tuple[str, str]] = {}
-    for offer in status.offers:
-        message = "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in offer.errors)
-        results[offer.offer_seller_id] = (offer.status, message)
-    default = "OK" if status.status in ("OK", "WARNING") else "ERROR"
-    default_message = "; ".join(f"{e.code}: {e.message}" for e in status.errors) or f"batch {status.status}"
-    for plan in plans:
-        results.setdefault(plan.sku, (default, "" if default == "OK" else default_message))
-    _apply_results(store, token, plans, results, report, batch, final_status=status.status)
+        return _defer(store, token, plans, report, batch, exc,
+                      unknown=len(plans) if isinstance(exc, OutcomeUnknown | BadResponse) else 0)
+    report.calls += outcome.calls - 1
+    by_sku = {p.sku: p for p in plans}
+    if outcome.refused:
+        refused = [by_sku[sku] for sku in outcome.refused]
+        _apply_results(store, token, refused, {sku: ("ERROR", f"{e.code}: {e.message}" if e.code else e.message)
+                                               for sku, e in outcome.refused.items()}, report, batch)
+        PushBatch.objects.filter(pk=batch.pk).update(
+            offers=len(refused), message=f"FNAC refused the call whole; sent again in parts: {len(refused)} offer(s) "
+                                         "refused alone, the others sent in their own batches")
+        batch = None
+    followed: set[str] = set(outcome.refused)
+    for batch_id, chunk in outcome.batches:
+        if batch is None:
+            batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(chunk))
+        batch.batch_id = batch_id
+        PushBatch.objects.filter(pk=batch.pk).update(batch_id=batch_id, offers=len(chunk))
+        report.batch_ids.append(batch_id)
+        chunk_plans = [by_sku[o.sku] for o in chunk]
+        try:
+            status = _follow(client, batch, sleep)
+        except (MarketplaceError, _StillRunning) as exc:
+            # this batch and the ones not followed yet may have landed: their rows stay pending, forced
+            unsent = {o.sku for o in outcome.unsent}
+            rest = [p for p in plans if p.sku not in followed]
+            return _defer(store, token, rest, report, batch, exc,
+                          unknown=sum(1 for p in rest if p.sku not in unsent))
+        results = status.results_for([p.sku for p in chunk_plans])
+        _apply_results(store, token, chunk_plans, {sku: ("OK" if r.ok else "ERROR", r.message)
+                                                   for sku, r in results.items()}, report, batch,
+                       final_status=status.status)
+        followed.update(p.sku for p in chunk_plans)
+        batch = None
+    if outcome.error is not None:
+        unsent = [by_sku[o.sku] for o in outcome.unsent]
+        row = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(unsent))
+        return _defer(store, token, unsent, report, row, outcome.error,
+                      unknown=len(unsent) if isinstance(outcome.error, OutcomeUnknown | BadResponse) else 0)
     return True
+
+
+def _follow(client, batch: PushBatch, sleep):
+    """batch_status until final (``_StillRunning`` past the poll schedule)."""
+    status = None
+    for delay in poll_delays():
+        sleep(delay)
+        status = client.batch_status(batch.batch_id)
+        batch.polls += 1
+        if status.is_final:
+            return status
+    raise _StillRunning(f"batch {batch.batch_id} still {status.status if status else 'unknown'} after "
+                        f"{batch.polls} polls")
+
+
+def _defer(store: Store, token: str, plans: list[Planned], report: DrainReport, batch: PushBatch, exc: Exception,
+           *, unknown: int) -> bool:
+    """Unreachable, rate limited, token refused, batch not final yet or unknown: the claimed rows not answered
+    for stay pending, forced (see _release_rows); a call that may have landed is UNKNOWN, not FAILED.
+    ``unknown``: how many of ``plans`` were in a call that may have landed."""
+    message = f"{exc}" if isinstance(exc, Rejected) else f"{exc.__class__.__name__}: {exc}"
+    delay = _release_rows(token, error=message, delay_for=backoff_seconds)
+    report.deferred += len(plans)
+    report.unknown += unknown
+    report.error = f"{message} (retry in {delay:.0f}s)"
+    PushBatch.objects.filter(pk=batch.pk).update(status="UNKNOWN" if unknown else "FAILED",
+                                                 message=report.error[:2000], polls=batch.polls,
+                                                 finished_at=timezone.now())
+    prefix = ("Push outcome unknown (it may have landed); the current values will be sent again"
+              if unknown else "Push deferred")
+    ids = [p.product_id for p in plans]
+    for start in range(0, len(ids), 5000):
+        Product.objects.filter(pk__in=ids[start:start + 5000]).update(push_message=f"{prefix}: {report.error}"[:2000])
+    _schedule_retry(store.pk, delay)
+    log.warning("stock push of store %s deferred: %s", store.pk, report.error)
+    return False
 
 
 class _StillRunning(Exception):

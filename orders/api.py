@@ -24,7 +24,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         model = OrderLine
         fields = ["id", "order_detail_id", "sku", "product", "product_name", "quantity", "price", "fees",
                   "shipping_price", "shipping_method", "state", "unmatched", "reserved_quantity", "tracking_number",
-                  "tracking_company", "shipped_at"]
+                  "tracking_company", "shipped_at", "nb_products_to_take_back"]
 
 
 class OrderStatusChangeSerializer(serializers.ModelSerializer):

@@ -93,6 +93,25 @@ def _money(value: Decimal | None) -> Decimal:
     return value if value is not None else Decimal("0")
 
 
+def _keep_tracking(lines: list[OrderLine]) -> None:
+    """A tracking number once known is never wiped: a later answer with an empty one (FNAC does not always repeat
+    it) keeps the stored number and carrier."""
+    empty = [line for line in lines if not line.tracking_number]
+    if not empty:
+        return
+    stored = {(o, d): (n, c) for o, d, n, c in OrderLine.objects.filter(
+        order_id__in={line.order_id for line in empty}).exclude(tracking_number="").values_list(
+        "order_id", "order_detail_id", "tracking_number", "tracking_company")}
+    for line in empty:
+        known = stored.get((line.order_id, line.order_detail_id))
+        if known:
+            line.tracking_number = known[0]
+            line.tracking_company = line.tracking_company or known[1]
+
+
+MAX_TAKE_BACK = 9999  # as many as FNAC's largest quantity; anything above is garbage, not an order
+
+
 class _Importer:
     """Upserts pages of FNAC orders for one store. One transaction per page."""
 
@@ -101,7 +120,8 @@ class _Importer:
                     "shipping_total", "shipping_method", "delivery_note", "has_unmatched_lines", "raw_xml",
                     "last_sync_run", "synced_at", "updated_at"]
     LINE_FIELDS = ["sku", "product", "product_name", "product_fnac_id", "offer_fnac_id", "quantity", "price", "fees",
-                   "shipping_price", "shipping_method", "state", "unmatched", "tracking_number", "tracking_company"]
+                   "shipping_price", "shipping_method", "state", "unmatched", "tracking_number", "tracking_company",
+                   "nb_products_to_take_back"]
 
     def __init__(self, *, store: Store, rec: RunRecorder):
         self.store, self.rec = store, rec
@@ -147,6 +167,8 @@ class _Importer:
                 return f"{where}: price {line.price!r} is negative"
             if not line.offer_seller_id:
                 return f"{where}: no offer_seller_id (SKU)"
+            if not 0 <= line.nb_products_to_take_back <= MAX_TAKE_BACK:
+                return f"{where}: nb_products_to_take_back {line.nb_products_to_take_back} is out of range"
         return ""
 
     # ---------------------------------------------------------------- one page
@@ -177,6 +199,7 @@ class _Importer:
         ids = dict(Order.objects.filter(store=store, marketplace_order_id__in=[o.order_id for o in to_write])
                    .values_list("marketplace_order_id", "id"))
         lines = [self._line_row(ids[o.order_id], line, products) for o in to_write for line in o.lines]
+        _keep_tracking(lines)
         OrderLine.objects.bulk_create(lines, batch_size=1000, update_conflicts=True,
                                       unique_fields=["order", "order_detail_id"], update_fields=self.LINE_FIELDS)
         counts["lines"] += len(lines)
@@ -240,7 +263,8 @@ class _Importer:
             product_fnac_id=line.product_fnac_id[:64], offer_fnac_id=line.offer_fnac_id[:64],
             quantity=line.quantity, price=line.price, fees=line.fees, shipping_price=line.shipping_price,
             shipping_method=line.shipping_method[:20], state=line.state[:30], unmatched=product_id is None,
-            tracking_number=line.tracking_number[:32], tracking_company=line.tracking_company[:100])
+            tracking_number=line.tracking_number[:32], tracking_company=line.tracking_company[:100],
+            nb_products_to_take_back=line.nb_products_to_take_back)
 
     def _apply_state_changes(self, state_changes: list[tuple[fnac.Order, dict]], counts: dict) -> None:
         for o, old in state_changes:

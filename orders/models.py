@@ -111,6 +111,10 @@ class OrderLine(models.Model):
     tracking_number = models.CharField(max_length=32, blank=True, default="")
     tracking_company = models.CharField(max_length=100, blank=True, default="")
     shipped_at = models.DateTimeField(null=True, blank=True)
+    nb_products_to_take_back = models.PositiveIntegerField(
+        "old appliances to take back", default=0,
+        help_text="FNAC's nb_products_to_take_back: old products of the same kind the buyer hands back at delivery "
+                  "(French take-back obligation for electrical goods).")
 
     class Meta:
         ordering = ["order_id", "order_detail_id"]

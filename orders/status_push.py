@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from fnac_connector.marketplace.errors import BadResponse, MarketplaceError
+from fnac_connector.marketplace.errors import BadResponse, MarketplaceError, Rejected
 from fnac_connector.marketplace.fnac import types as fnac
+from fnac_connector.marketplace.fnac.limits import ORDER_ID_LENGTH, SPLITTABLE_CODES
 from stores.clients import fnac_client_for
 from stores.models import Store
 
@@ -58,14 +59,29 @@ def orders_push_updates(*, store: Store, updates: Sequence[fnac.OrderUpdate], cl
 
     Never raises for FNAC's answer: a call that fails (network, refusal) gives an ERROR result for each of its
     orders, an order FNAC did not answer about gets an ERROR result, and an update the request builder rejects
-    (e.g. tracking number too long) is isolated so the others still go.
+    (e.g. tracking number too long) is isolated so the others still go. An order id that is not exactly 13
+    characters (FNAC's order_id_restriction) is refused here, never sent. When FNAC refuses a whole call for
+    what it carries (ERR_096), its orders are sent again in halves until the offending ones are alone: only
+    those fail, with FNAC's message.
     """
-    client = client or fnac_client_for(store)
-    results: list[PushResult] = []
+    results: dict[int, PushResult] = {}
+    sendable: list[tuple[int, fnac.OrderUpdate]] = []
+    for index, update in enumerate(updates):
+        if len(update.order_id or "") != ORDER_ID_LENGTH:
+            message = (f"order id {update.order_id!r} is not {ORDER_ID_LENGTH} characters long: FNAC would refuse "
+                       "the whole call (order_id_restriction); not sent")
+            results[index] = _error_result(update, PushFailure(transient=False, code=INVALID_REQUEST,
+                                                               message=message, evidence=message))
+        else:
+            sendable.append((index, update))
+    if sendable:
+        client = client or fnac_client_for(store)
     size = fnac.MAX_ORDERS_PER_UPDATE
-    for start in range(0, len(updates), size):
-        results.extend(_push_batch(client, list(updates[start:start + size])))
-    return results
+    for start in range(0, len(sendable), size):
+        part = sendable[start:start + size]
+        for (index, _), result in zip(part, _push_batch(client, [u for _, u in part]), strict=True):
+            results[index] = result
+    return [results[index] for index in range(len(updates))]
 
 
 def _error_result(update: fnac.OrderUpdate, failure: PushFailure) -> PushResult:
@@ -94,6 +110,9 @@ def _push_batch(client, batch: list[fnac.OrderUpdate]) -> list[PushResult]:
                                                         evidence=str(exc)))]
         return [result for update in batch for result in _push_batch(client, [update])]
     except MarketplaceError as exc:
+        if isinstance(exc, Rejected) and exc.code in SPLITTABLE_CODES and len(batch) > 1:
+            middle = len(batch) // 2
+            return _push_batch(client, batch[:middle]) + _push_batch(client, batch[middle:])
         failure = failure_of_error(exc)
         return [_error_result(update, failure) for update in batch]
     by_id = {result.order_id: result for result in answer}

@@ -278,3 +278,94 @@ def test_mirakl_rate_limit_keeps_the_product_for_later(reference_data, sandbox, 
     sandbox.set_faults(0.0)
     product.refresh_from_db()
     assert product.listing_state == LS.CREATING and product.awaiting_creation_slot  # not rejected
+
+
+def test_a_listing_fnac_refuses_whole_is_split_and_only_the_offending_offer_is_rejected(
+        connected_store, sandbox, run_on_commit):
+    """FNAC refuses an offers_update whole (ERR_096, no batch) when one offer does not validate: the connector
+    sends the offers again in halves until the offending one is alone; the others are listed."""
+    products = [Product.objects.create(store=connected_store, sku=f"S{i}", ean=ean13(f"37600000002{i}"), name="s",
+                                       price=Decimal("10.00"), stock_on_hand=1) for i in range(5)]
+    sandbox.refuse(skus=["S3"])
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk for p in products],
+                  trigger="test")
+    states = {p.sku: (p.listing_state, p.listing_message) for p in Product.objects.all()}
+    assert [states[f"S{i}"][0] for i in range(5)] == [LS.LIVE] * 3 + [LS.REJECTED, LS.LIVE]
+    assert states["S3"][1].startswith("Rejected by FNAC: ERR_096: XML Validation failed")
+    assert set(sandbox.state.offers) >= {"S0", "S1", "S2", "S4"} and "S3" not in sandbox.state.offers
+    bodies = [r.body.decode() for r in sandbox.requests_for("offers_update")]
+    assert len(bodies) > 1 and [b for b in bodies if "S3<" in b][-1].count("<offer>") == 1
+    issue = SyncIssue.objects.get(code="offer_rejected")
+    assert issue.reference == "S3" and "ERR_096" in issue.message
+    jobs = ListingJob.objects.filter(kind=ListingJob.Kind.OFFERS_UPDATE)
+    assert sorted(pk for job in jobs for pk in job.product_ids) == sorted(p.pk for p in products if p.sku != "S3")
+
+
+def test_an_ok_batch_without_offer_lines_lists_every_product_and_reads_their_fnac_ids(
+        connected_store, sandbox, run_on_commit):
+    """FNAC answers a finished batch whose offers all went through with the batch_id only (recorded): every product
+    of it is live (not rejected "MISSING"), and FNAC's offer ids are read back with offers_query by SKU."""
+    products = [Product.objects.create(store=connected_store, sku=f"OK{i}", ean=ean13(f"37600000003{i}"), name="s",
+                                       price=Decimal("10.00"), stock_on_hand=1) for i in range(3)]
+    run_on_commit(products_list_request, store=connected_store, product_ids=[p.pk for p in products],
+                  trigger="test")
+    for p in Product.objects.filter(pk__in=[p.pk for p in products]):
+        assert p.listing_state == LS.LIVE and p.listing_message == ""
+        assert p.fnac_offer_id == sandbox.state.offers[p.sku].offer_fnac_id
+    query = sandbox.requests_for("offers_query")[-1].body.decode()
+    assert all(f"<offer_seller_id>OK{i}</offer_seller_id>" in query for i in range(3))
+    assert not SyncIssue.objects.exists()
+
+
+def test_an_offer_fnac_already_has_is_relisted_by_sku_alone_without_an_ean(connected_store, sandbox, run_on_commit):
+    """Imported offers have no EAN (FNAC's offers_query does not send it): relisting, pricing, deactivating and
+    activating one goes by offer_reference alone; only a new offer needs product_reference."""
+    from catalogue.imports import catalogue_sync
+    from catalogue.listing import product_update
+
+    sandbox.seed_offers(2)
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    p = Product.objects.get(sku="SKU-000001")
+    assert p.ean == "" and p.fnac_offer_id and p.listing_state == LS.LIVE
+    sandbox.clear_requests()
+    run_on_commit(product_update, product=p, data={"description": "Nouvelle description", "price": "31.00"},
+                  trigger="test")
+    p.refresh_from_db()
+    assert p.listing_state == LS.LIVE, p.listing_message
+    offer = sandbox.state.offers["SKU-000001"]
+    assert offer.description == "Nouvelle description" and offer.price == Decimal("31.00")
+    bodies = [r.body.decode() for r in sandbox.requests_for("offers_update")]
+    assert bodies and all("product_reference" not in b for b in bodies)
+    assert any("<description>Nouvelle description</description>" in b for b in bodies)
+    assert not SyncIssue.objects.exists()
+
+    # a new offer still needs its EAN: refused locally, nothing sent for it
+    new = Product.objects.create(store=connected_store, sku="NEW-NOEAN", name="n", price=Decimal("10.00"),
+                                 stock_on_hand=1)
+    sandbox.clear_requests()
+    run_on_commit(products_list_request, store=connected_store, product_ids=[new.pk], trigger="test")
+    new.refresh_from_db()
+    assert new.listing_state == LS.REJECTED and "no EAN" in new.listing_message
+    assert not sandbox.requests_for("offers_update")
+
+
+def test_deleting_an_offer_fnac_no_longer_has_is_checked_with_offers_query_not_by_error_code(
+        connected_store, sandbox, run_on_commit):
+    """FNAC's code for "offer not found" is unknown (the sandbox's ERR_107 is its own choice): a refused deletion
+    counts as done only when offers_query shows the offer is gone."""
+    from catalogue.imports import catalogue_sync
+    from catalogue.listing import products_delete_request
+
+    sandbox.seed_offers(2)
+    catalogue_sync(store=connected_store, full=False, trigger="test")
+    with sandbox.state.lock:
+        del sandbox.state.offers["SKU-000001"]  # deleted in FNAC's back office meanwhile
+        sandbox.state.offers_changed()
+    ids = list(Product.objects.filter(store=connected_store).values_list("pk", flat=True))
+    sandbox.clear_requests()
+    run_on_commit(products_delete_request, store=connected_store, product_ids=ids, trigger="test")
+    for p in Product.objects.filter(pk__in=ids):
+        assert p.listing_state == LS.DELISTED and p.removed_on_fnac, (p.sku, p.listing_message)
+    assert "<offer_seller_id>SKU-000001</offer_seller_id>" in sandbox.requests_for("offers_query")[-1].body.decode()
+    assert "SKU-000002" not in sandbox.requests_for("offers_query")[-1].body.decode()  # its deletion went through
+    assert not SyncIssue.objects.filter(code="delete_rejected").exists()

@@ -118,7 +118,7 @@ def test_fnac_refusing_the_cancellation_is_shown(sandbox, ship_store, paid_order
 
     order = paid_order(["A"])
     sandbox.set_order_state(order.marketplace_order_id, "Cancelled")  # FNAC got there first
-    with pytest.raises(MarketplaceFailure, match="ERR_112"):
+    with pytest.raises(MarketplaceFailure, match="ERR_109"):  # FNAC: refund in the wrong state
         services.order_cancel_by_seller(order=order)
     order.refresh_from_db()
-    assert order.status == S.NEW and "ERR_112" in order.last_push_error
+    assert order.status == S.NEW and "ERR_109" in order.last_push_error

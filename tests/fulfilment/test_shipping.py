@@ -245,3 +245,20 @@ def test_release_only_from_new(sandbox, ship_store, paid_order):
     services.order_release_to_warehouse(order=order)
     with pytest.raises(IllegalTransition, match="only a New order"):
         services.order_release_to_warehouse(order=order)
+
+
+def test_a_confirmation_fnac_refuses_whole_is_split_and_only_the_offending_order_stays(sandbox, ship_store,
+                                                                                        paid_order):
+    """FNAC refuses a whole orders_update (ERR_096) for one order in it: the others are confirmed Shipped, the
+    offending one is not moved and shows FNAC's message."""
+    orders = [paid_order([f"SKU{i}"]) for i in range(4)]
+    bad = orders[2]
+    sandbox.refuse(order_ids=[bad.marketplace_order_id])
+    outcomes = services.orders_ready_to_ship(orders=orders)
+    assert [o.ok for o in outcomes] == [True, True, False, True]
+    assert "ERR_096" in outcomes[2].error
+    states = [sandbox.order_json(o.marketplace_order_id)["state"] for o in orders]
+    assert states == ["Shipped", "Shipped", "ToShip", "Shipped"]
+    bad.refresh_from_db()
+    assert bad.status != S.IN_TRANSIT and "ERR_096" in bad.last_push_error
+    assert Order.objects.filter(pk__in=[o.pk for o in orders], status=S.IN_TRANSIT).count() == 3

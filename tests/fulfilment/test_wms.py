@@ -84,6 +84,8 @@ def test_full_path_with_a_wms(sandbox, wms_store, wms, paid_order, post_event, a
     released = wms.of_type("order.released")
     assert released and released[0]["order_id"] == order.marketplace_order_id
     assert {line["sku"] for line in released[0]["lines"]} == {"A", "B"}
+    take_back = {line.sku: line.nb_products_to_take_back for line in order.lines.all()}
+    assert {line["sku"]: line["nb_products_to_take_back"] for line in released[0]["lines"]} == take_back
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_event(wms_store, {"event_id": "pick-1", "type": "picked",
@@ -109,6 +111,7 @@ def test_full_path_with_a_wms(sandbox, wms_store, wms, paid_order, post_event, a
     assert (sent["awb"], sent["tracking_number"], sent["carrier_code"]) == (
         shipment.awb, shipment.tracking_number, "COLISSIMO")
     assert sorted(sent["lines"], key=lambda x: x["sku"])[0]["sku"] == "A"
+    assert {line["sku"]: line["nb_products_to_take_back"] for line in sent["lines"]} == take_back
     # the label link works without a user, and gives the stored label
     path = sent["label_url"].split("localhost:8000", 1)[1]
     label = api_client.get(path)

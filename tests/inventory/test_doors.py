@@ -223,7 +223,7 @@ def test_stock_arrival_promotes_partial_orders_oldest_first(connected_store, dja
     now = timezone.now()
     orders = []
     for i, qty in enumerate((2, 3)):
-        order = Order.objects.create(store=connected_store, marketplace_order_id=f"ORD{i}", fnac_state="ToShip",
+        order = Order.objects.create(store=connected_store, marketplace_order_id=f"ORD{i:010d}", fnac_state="ToShip",
                                      status=OrderStatus.PARTIAL, created_at=now - dt.timedelta(hours=5 - i))
         OrderLine.objects.create(order=order, order_detail_id=1, sku=p.sku, product=p, quantity=qty, state="ToShip")
         orders.append(order)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -224,3 +225,56 @@ def test_a_drain_queued_per_burst_not_per_change(live_products, connected_store,
     with django_capture_on_commit_callbacks(execute=True):
         services.stock_set(product=b, quantity=1, source="api")
     assert len(calls) == 1  # the first drain is queued and has not started: the second change rides along
+
+
+def test_a_push_fnac_refuses_whole_is_split_and_only_the_offending_sku_is_rejected(live_products, sandbox,
+                                                                                      connected_store):
+    products = live_products(5, on_hand=10)
+    bad = products[1]
+    for p in products:
+        services.stock_set(product=p, quantity=4, source="api")
+    sandbox.refuse(skus=[bad.sku])
+    sandbox.clear_requests()
+    report = push.stock_push(store=connected_store)
+    assert report.rejected == 1 and report.accepted == 4 and not report.error
+    assert report.calls == len(sandbox.requests_for("offers_update")) > 1
+    assert [sandbox.state.offers[p.sku].quantity for p in products if p != bad] == [4, 4, 4, 4]
+    assert sandbox.state.offers[bad.sku].quantity != 4
+    bad.refresh_from_db()
+    assert bad.push_state == Product.PushState.REJECTED and bad.push_message.startswith("ERR_096: XML Validation")
+    assert not OfferChange.objects.filter(version__gt=F("done_version")).exists()  # nothing left pending
+    assert [len(call) for call in offers_sent(sandbox) if bad.sku in {o["sku"] for o in call}][-1] == 1
+
+
+class _DownAfter:
+    """The real client, but offers_update fails (FNAC unreachable, nothing sent) from its ``n``-th call on."""
+
+    def __init__(self, client, n):
+        self.client, self.n, self.calls = client, n, 0
+
+    def offers_update(self, offers):
+        from fnac_connector.marketplace.errors import Unavailable
+
+        self.calls += 1
+        if self.calls >= self.n:
+            raise Unavailable("FNAC unreachable")
+        return self.client.offers_update(offers)
+
+    def batch_status(self, batch_id):
+        return self.client.batch_status(batch_id)
+
+
+def test_fnac_going_down_while_a_refused_push_is_split_keeps_what_was_sent_and_defers_the_rest(
+        live_products, sandbox, connected_store):
+    from stores.clients import fnac_client_for
+
+    products = live_products(4, on_hand=10)
+    for p in products:
+        services.stock_set(product=p, quantity=3, source="api")
+    sandbox.refuse(skus=[products[3].sku])  # the whole call is refused; its first half goes; then FNAC is down
+    report = push.stock_push(store=connected_store, client=_DownAfter(fnac_client_for(connected_store), 3))
+    assert report.accepted == 2 and report.deferred == 2 and report.unknown == 0 and "unreachable" in report.error
+    assert [sandbox.state.offers[p.sku].quantity for p in products[:2]] == [3, 3]
+    pending = {c.product_id: c for c in OfferChange.objects.filter(version__gt=F("done_version"))}
+    assert set(pending) == {products[2].pk, products[3].pk} and all(c.force for c in pending.values())
+    assert {b.status for b in PushBatch.objects.all()} == {"OK", "FAILED"}

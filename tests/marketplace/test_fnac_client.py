@@ -444,3 +444,51 @@ def test_logs_never_contain_key_or_token(rsps, client, caplog):
     assert "carriers_query" in text and "503" in text  # something useful was logged
     assert KEY not in text and samples.TOKEN not in text
     assert KEY not in repr(client)
+
+
+class _RefusingFnac:
+    """offers_update refuses (ERR_096) any call carrying a bad SKU; optionally goes down after some calls."""
+
+    def __init__(self, bad, down_after=None):
+        self.bad, self.down_after, self.calls = set(bad), down_after, []
+
+    def offers_update(self, offers):
+        from fnac_connector.marketplace.errors import Rejected, Unavailable
+
+        self.calls.append([o.sku for o in offers])
+        if self.down_after is not None and len(self.calls) > self.down_after:
+            raise Unavailable("down")
+        if self.bad & {o.sku for o in offers}:
+            raise Rejected("XML Validation failed: nope", code="ERR_096")
+        return f"batch-{len(self.calls)}"
+
+
+def test_offers_update_isolating_splits_until_the_offending_offers_are_alone():
+    from fnac_connector.marketplace.fnac.client import offers_update_isolating
+    from fnac_connector.marketplace.fnac.types import OfferUpdate
+
+    fake = _RefusingFnac({"S2", "S7"})
+    sent = offers_update_isolating(fake, [OfferUpdate(sku=f"S{i}", quantity=1) for i in range(8)])
+    assert set(sent.refused) == {"S2", "S7"} and sent.refused["S2"].code == "ERR_096"
+    assert sorted(o.sku for _, chunk in sent.batches for o in chunk) == ["S0", "S1", "S3", "S4", "S5", "S6"]
+    assert sent.calls == len(fake.calls) and sent.error is None and not sent.unsent
+
+
+def test_offers_update_isolating_raises_a_first_failure_and_returns_a_later_one():
+    from fnac_connector.marketplace.errors import Rejected, Unavailable
+    from fnac_connector.marketplace.fnac.client import offers_update_isolating
+    from fnac_connector.marketplace.fnac.types import OfferUpdate
+
+    offers = [OfferUpdate(sku=f"S{i}", quantity=1) for i in range(4)]
+    with pytest.raises(Unavailable):
+        offers_update_isolating(_RefusingFnac(set(), down_after=0), offers)
+
+    class _Auth(_RefusingFnac):
+        def offers_update(self, offers):
+            raise Rejected("other", code="ERR_097X")
+
+    with pytest.raises(Rejected):
+        offers_update_isolating(_Auth(set()), offers)
+    sent = offers_update_isolating(_RefusingFnac({"S3"}, down_after=2), offers)  # whole refused, S0+S1 sent, down
+    assert [chunk for _, chunk in sent.batches] == [offers[:2]]
+    assert isinstance(sent.error, Unavailable) and sent.unsent == offers[2:] and not sent.refused

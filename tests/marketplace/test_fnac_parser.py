@@ -296,3 +296,25 @@ def test_carriers():
         ("CHRONOPOST", "Chronopost", False),
         ("UPS", "UPS", True),
     ]
+
+
+def test_an_ok_batch_without_offer_lines_means_every_offer_went_through():
+    """The recorded real answer of a finished batch: status OK and only the batch_id. BatchStatus.results_for is
+    the one rule both the listing flow and the stock push read."""
+    status = parser.parse_batch_status(
+        f'<batch_status_response {samples.NS} status="OK"><batch_id>B1</batch_id></batch_status_response>'.encode())
+    results = status.results_for(["A", "B"])
+    assert all(r.ok and r.status == "OK" and not r.errors for r in results.values())
+
+
+def test_a_sku_without_a_line_in_a_batch_that_is_not_ok_did_not_go_through():
+    status = parser.parse_batch_status(
+        f'<batch_status_response {samples.NS} status="WARNING"><batch_id>B1</batch_id>'
+        '<offer status="ERROR"><offer_seller_id>A</offer_seller_id>'
+        '<error severity="ERROR" code="ERR_026">Product not found</error></offer>'
+        '<offer status="OK"><offer_seller_id>C</offer_seller_id></offer>'
+        '</batch_status_response>'.encode())
+    results = status.results_for(["A", "B", "C"])
+    assert not results["A"].ok and results["A"].message == "ERR_026: Product not found"
+    assert not results["B"].ok and "without a result for this offer" in results["B"].message
+    assert results["C"].ok

@@ -134,7 +134,7 @@ def test_push_updates_batches_25_per_call_and_reports_per_order(sandbox, manual_
 def test_push_updates_isolates_an_invalid_update(sandbox, manual_store):
     good = sandbox.add_order(state="Created")
     updates = [OrderUpdate(order_id=good, action="accept_all_orders", lines=[LineUpdate(action="Accepted")]),
-               OrderUpdate(order_id="X", action="no_such_action", lines=[LineUpdate(action="Accepted")])]
+               OrderUpdate(order_id="X" * 13, action="no_such_action", lines=[LineUpdate(action="Accepted")])]
     results = services.orders_push_updates(store=manual_store, updates=updates)
     assert results[0].ok
     assert results[1].errors[0].code == "INVALID_REQUEST"
@@ -174,3 +174,34 @@ def test_unknown_sku_becomes_known_then_promoted(sandbox, manual_store, sync, ma
     assert services.orders_promote_waiting(store=manual_store) == 1
     order = Order.objects.get(marketplace_order_id=order_id)
     assert order.status == S.NEW and not order.has_unmatched_lines
+
+
+def test_a_call_fnac_refuses_whole_is_split_and_only_the_offending_order_fails(sandbox, manual_store):
+    """FNAC refuses an orders_update whole (ERR_096) when one order in it does not validate: the connector sends
+    the orders again in halves until the offending one is alone; the others are accepted on FNAC."""
+    ids = [sandbox.add_order(state="Created") for _ in range(6)]
+    sandbox.refuse(order_ids=[ids[4]])
+    updates = [OrderUpdate(order_id=i, action="accept_all_orders", lines=[LineUpdate(action="Accepted")])
+               for i in ids]
+    results = services.orders_push_updates(store=manual_store, updates=updates)
+    assert [r.order_id for r in results] == ids
+    assert [r.ok for r in results] == [True, True, True, True, False, True]
+    refused = results[4]
+    assert refused.failure.final and refused.failure.code == "ERR_096"
+    assert "XML Validation failed" in refused.failure.message
+    assert [sandbox.order_json(i)["state"] for i in ids] == ["Accepted"] * 4 + ["Created", "Accepted"]
+    calls = _accepts(sandbox)
+    assert len(calls) > 1 and ids[4] in calls[-1] or any(
+        ids[4] in body and body.count("<order ") == 1 for body in calls)
+
+
+def test_an_order_id_not_13_characters_is_refused_before_any_call(sandbox, manual_store):
+    good = sandbox.add_order(state="Created")
+    updates = [OrderUpdate(order_id=oid, action="accept_all_orders", lines=[LineUpdate(action="Accepted")])
+               for oid in ("SHORT1", good, "FOURTEENCHARS1")]
+    results = services.orders_push_updates(store=manual_store, updates=updates)
+    assert [r.ok for r in results] == [False, True, False]
+    assert results[0].failure.final and "13 characters" in results[0].failure.message
+    calls = _accepts(sandbox)
+    assert len(calls) == 1 and good in calls[0] and "SHORT1" not in calls[0] and "FOURTEENCHARS1" not in calls[0]
+    assert sandbox.order_json(good)["state"] == "Accepted"

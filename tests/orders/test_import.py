@@ -274,3 +274,44 @@ def test_repeated_syncs_with_faults_end_with_every_order_once_in_the_right_statu
     assert OrderLine.objects.count() == lines
     assert sandbox.requests_for("orders_query")
     assert any(r.fault for r in sandbox.requests_for("orders_query"))
+
+
+def test_take_back_obligation_is_imported_and_shown_in_the_api(sandbox, manual_store, sync, make_product, superuser,
+                                                                token_client):
+    """FNAC's live API sends nb_products_to_take_back on lines (old appliances the buyer hands back)."""
+    make_product(manual_store, "TV-1", on_hand=5)
+    lines = [{"sku": "TV-1", "quantity": 2, "nb_products_to_take_back": 1},
+             {"sku": "NOBODY", "quantity": 1, "nb_products_to_take_back": 0}]
+    order_id = sandbox.add_order(state="ToShip", lines=lines)
+    sync(mode="full")
+    order = Order.objects.get(marketplace_order_id=order_id)
+    lines = {line.sku: line for line in order.lines.all()}
+    assert lines["TV-1"].nb_products_to_take_back == 1 and lines["NOBODY"].nb_products_to_take_back == 0
+    data = token_client(superuser).get(f"/api/orders/{order.pk}/").json()
+    assert {line["sku"]: line["nb_products_to_take_back"] for line in data["lines"]} == {"TV-1": 1, "NOBODY": 0}
+    from fulfilment.deliveries import order_payload  # what the warehouse receives
+
+    sent = {line["sku"]: line["nb_products_to_take_back"] for line in order_payload(order)["lines"]}
+    assert sent == {"TV-1": 1, "NOBODY": 0}
+
+
+def test_a_later_sync_with_an_empty_tracking_number_never_wipes_it(sandbox, manual_store, sync):
+    order_id = sandbox.add_order(state="ToShip", lines=["SKU-X"])
+    with sandbox.state.lock:
+        fnac_order = sandbox.state.orders[order_id]
+        fnac_order.lines[0].tracking_number, fnac_order.lines[0].tracking_company = "6A12345678901", "COLISSIMO"
+        fnac_order.changed(sandbox.clock.now())
+        sandbox.state.orders_changed()
+    sync(mode="full")
+    line = OrderLine.objects.get(order__marketplace_order_id=order_id)
+    assert (line.tracking_number, line.tracking_company) == ("6A12345678901", "COLISSIMO")
+    sandbox.tick(60)
+    with sandbox.state.lock:  # FNAC's next answer no longer carries it
+        fnac_order.lines[0].tracking_number = fnac_order.lines[0].tracking_company = ""
+        fnac_order.lines[0].product_name = "Renamed on FNAC"
+        fnac_order.changed(sandbox.clock.now() + dt.timedelta(minutes=5))
+        sandbox.state.orders_changed()
+    sync(mode="full")
+    line.refresh_from_db()
+    assert line.product_name == "Renamed on FNAC"  # the second answer was applied...
+    assert (line.tracking_number, line.tracking_company) == ("6A12345678901", "COLISSIMO")  # ...not its blanks

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
+import requests
 from lxml import etree
 
 from fnac_sandbox.server import SandboxCredentials
@@ -78,14 +80,15 @@ def test_wrong_shop_id_on_a_service_is_err097(fnac, srv):
 
 
 # ---------------------------------------------------------------- validation
-def test_invalid_request_is_fatal_err001(fnac):
+def test_invalid_request_is_refused_whole_err096(fnac):
     root = etree.fromstring(fnac.post("offers_query", f'<offers_query xmlns="{NS}"/>').content)
-    assert root.get("status") == "FATAL"
-    assert root.find(q("error")).get("code") == "ERR_001"
+    assert root.get("status") == "ERROR"
+    assert root.find(q("error")).get("code") == "ERR_096"
+    assert root.findtext(q("error")).startswith("XML Validation failed: ")
     root = etree.fromstring(fnac.post("orders_query", b"<orders_query").content)
-    assert root.get("status") == "FATAL" and root.find(q("error")).get("code") == "ERR_001"
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
     root = etree.fromstring(fnac.post("orders_query", f"<offers_query {fnac.header()}/>").content)
-    assert root.find(q("error")).get("code") == "ERR_001"
+    assert root.find(q("error")).get("code") == "ERR_096"
 
 
 def test_unimplemented_and_unknown_services(fnac):
@@ -120,7 +123,12 @@ def test_offers_query_fields(fnac, srv):
     offer = fnac.call("offers_query", "<offer_seller_id>SKU-000007</offer_seller_id>").find(q("offer"))
     stored = srv.state.offers["SKU-000007"]
     assert offer.findtext(q("offer_fnac_id")) == stored.offer_fnac_id
-    assert offer.findtext(q("ean")) == stored.ean
+    # only what FNAC sends (recorded): no ean, no update date
+    assert offer.find(q("ean")) is None and offer.find(q("updated_at")) is None
+    assert {el.tag.rsplit("}", 1)[-1] for el in offer} <= {
+        "product_name", "product_fnac_id", "offer_fnac_id", "offer_seller_id", "product_state", "price",
+        "fee_excluding_taxes", "fee_including_all_taxes", "quantity", "description", "internal_comment",
+        "product_url", "image", "nb_messages", "showcase", "time_to_ship"}
     assert Decimal(offer.findtext(q("price"))) == stored.price
     assert Decimal(offer.findtext(q("fee_excluding_taxes"))) == (stored.price * Decimal("0.15")).quantize(
         Decimal("0.01")
@@ -217,8 +225,8 @@ def test_offers_update_async_batch(make_srv):
         time.sleep(0.05)
     assert "RUNNING" in seen and seen.index("RUNNING") < len(seen) - 1
     assert final.get("status") == "OK"
-    assert final.find(q("offer")).get("status") == "OK"
-    assert final.find(q("offer")).findtext(q("offer_seller_id")) == "SKU-000001"
+    # recorded from FNAC's sandbox: an OK batch answers with its batch_id only, no per-offer line
+    assert [el.tag for el in final] == [q("batch_id")] and final.findtext(q("batch_id")) == batch_id
     offer = server.state.offers["SKU-000001"]
     assert (offer.price, offer.quantity) == (Decimal("12.50"), 7)
 
@@ -230,9 +238,7 @@ def test_offers_update_per_offer_errors(fnac, srv):
             {"sku": "NEW-OK", "ean": "3760000000017", "price": "19.90", "quantity": 4, "product_state": 11},
             {"sku": "NEW-UNKNOWN", "ean": "0001234567895", "price": "19.90"},
             {"sku": "NEW-NOREF", "price": "19.90"},
-            {"sku": "SKU-000002", "ean": known, "price": "0.50"},
-            {"sku": "SKU-000003", "price": "20000.01"},
-            {"sku": "SKU-000004", "quantity": 10000},
+            {"sku": "SKU-000002", "ean": known, "price": "12.50"},
             {"sku": "NEW-NOPRICE", "ean": "3760000000024"},
         ]
     )
@@ -248,17 +254,56 @@ def test_offers_update_per_offer_errors(fnac, srv):
 
     assert code("NEW-UNKNOWN") == "ERR_026"
     assert code("NEW-NOREF") == "ERR_106"
-    assert code("SKU-000002") == "ERR_105"
-    assert code("SKU-000003") == "ERR_105"
-    assert code("SKU-000004") == "ERR_104"
     assert code("NEW-NOPRICE") == "ERR_108"
-    assert all(results[s].get("status") == "ERROR" for s in results if s != "NEW-OK")
+    assert results["SKU-000002"].get("status") == "OK"
+    assert all(results[s].get("status") == "ERROR" for s in results if s not in ("NEW-OK", "SKU-000002"))
     new = srv.state.offers["NEW-OK"]
     assert (new.ean, new.quantity, new.price) == ("3760000000017", 4, Decimal("19.90"))
     assert "NEW-UNKNOWN" not in srv.state.offers
     # the new offer is now visible to offers_query
     root = fnac.call("offers_query", "<offer_seller_id>NEW-OK</offer_seller_id>")
     assert root.findtext(q("nb_total_result")) == "1"
+
+
+@pytest.mark.parametrize("bad", [
+    {"sku": "SKU-000003", "price": "20000.01"},
+    {"sku": "SKU-000003", "price": "0.50"},
+    {"sku": "SKU-000004", "quantity": 10000},
+    {"sku": "SKU-000004", "description": "x" * 256},
+])
+def test_offers_update_with_one_offer_invalid_is_refused_whole(fnac, srv, bad):
+    """FNAC validates the whole body against the XSD: one bad offer sinks the call (recorded: ERR_096, status
+    ERROR, no batch id); nothing of it is applied."""
+    before = srv.state.offers["SKU-000001"].quantity
+    xml = offers_update_xml([{"sku": "SKU-000001", "quantity": before + 1}, bad])
+    root = fnac.call("offers_update", xml)
+    assert root.get("status") == "ERROR"
+    assert root.find(q("error")).get("code") == "ERR_096"
+    assert root.findtext(q("error")).startswith("XML Validation failed: ")
+    assert root.find(q("batch_id")) is None
+    assert not srv.state.batches
+    assert srv.state.offers["SKU-000001"].quantity == before
+
+
+def test_offers_update_without_offer_reference_is_refused_whole(fnac, srv):
+    root = fnac.call("offers_update", "<offer><price>10.00</price></offer>")
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+    assert "offer_reference" in root.findtext(q("error"))
+    assert not srv.state.batches
+
+
+def test_refuse_control_refuses_any_call_carrying_the_sku(fnac, srv):
+    r = requests.post(srv.base_url + "/sandbox/refuse", json={"skus": ["SKU-000002"]}, timeout=10)
+    assert r.status_code == 200 and r.json()["skus"] == ["SKU-000002"]
+    root = fnac.call("offers_update", offers_update_xml([{"sku": "SKU-000001", "quantity": 7},
+                                                         {"sku": "SKU-000002", "quantity": 7}]))
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+    assert "SKU-000002" in root.findtext(q("error")) and not srv.state.batches
+    root = fnac.call("offers_update", offers_update_xml([{"sku": "SKU-000001", "quantity": 7}]))
+    assert root.get("status") == "OK" and root.findtext(q("batch_id"))
+    requests.post(srv.base_url + "/sandbox/refuse", json={}, timeout=10)
+    root = fnac.call("offers_update", offers_update_xml([{"sku": "SKU-000002", "quantity": 7}]))
+    assert root.get("status") == "OK"
 
 
 def test_offers_update_all_failed_is_error(fnac):
@@ -287,7 +332,7 @@ def test_offers_update_more_than_10000_is_error(fnac, srv):
     xml = offers_update_xml([{"sku": f"S{i}", "quantity": 1} for i in range(10001)])
     root = fnac.call("offers_update", xml)
     assert root.get("status") == "ERROR"
-    assert root.find(q("error")).get("code") == "ERR_103"
+    assert root.find(q("error")).get("code") in ("ERR_096", "ERR_105")
     assert root.find(q("batch_id")) is None
     assert not srv.state.batches
 
@@ -299,10 +344,10 @@ def test_offers_update_10000_is_accepted(fnac, srv):
     assert _batch_status(fnac, root.findtext(q("batch_id"))).get("status") == "OK"
 
 
-def test_batch_status_unknown_id(fnac):
+def test_batch_status_unknown_id_answers_ok_as_recorded(fnac):
     root = _batch_status(fnac, "does-not-exist")
-    assert root.get("status") == "ERROR"
-    assert root.find(q("error")).get("code") == "ERR_110"
+    assert root.get("status") == "OK"
+    assert [el.tag for el in root] == [q("batch_id")] and root.findtext(q("batch_id")) == "does-not-exist"
 
 
 # ---------------------------------------------------------------- carriers_query

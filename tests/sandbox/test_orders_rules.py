@@ -291,7 +291,7 @@ def test_illegal_order_actions(osrv, client):
     assert root.get("status") == "ERROR"
     results = root.findall(q("order"))
     codes = [r.find(q("error")).get("code") for r in results]
-    assert codes == ["ERR_112", "ERR_112", "ERR_112", "ERR_111", "ERR_116"]
+    assert codes == ["ERR_112", "ERR_112", "ERR_109", "ERR_111", "ERR_116"]  # ERR_109: refund in the wrong state
     assert all(r.findtext(q("status")) == "ERROR" for r in results)
     assert osrv.state.orders[created].state == "Created"
     assert osrv.state.orders[to_ship].state == "ToShip"
@@ -344,20 +344,20 @@ def test_refund_rules(osrv, client):
     root = _update(
         client, order_xml(oid, "refund_order", [{"id": a, "action": "Refunded", "refund_reason": "other"}])
     )
-    assert _line_results(_order_result(root, oid))[a].find(q("error")).get("code") == "ERR_114"
+    assert _line_results(_order_result(root, oid))[a].find(q("error")).get("code") == "ERR_109"
 
 
 def test_more_than_25_orders_is_error(osrv, client):
     ids = [osrv.add_order(lines=["SKU-000001"]) for _ in range(26)]
     root = _update(client, *[order_xml(i, "accept_all_orders", [{"action": "Accepted"}]) for i in ids])
     assert root.get("status") == "ERROR"
-    assert root.find(q("error")).get("code") == "ERR_103"
+    assert root.find(q("error")).get("code") == "ERR_105"
     assert all(osrv.state.orders[i].state == "Created" for i in ids)
     root = _update(client, *[order_xml(i, "accept_all_orders", [{"action": "Accepted"}]) for i in ids[:25]])
     assert root.get("status") == "OK"
 
 
-def test_invalid_orders_update_is_fatal(osrv, client):
+def test_invalid_orders_update_is_refused_whole(osrv, client):
     oid = osrv.add_order(lines=["SKU-000001"])
     r = client.post(
         "orders_update",
@@ -366,7 +366,32 @@ def test_invalid_orders_update_is_fatal(osrv, client):
         + "</orders_update>",
     )
     root = etree.fromstring(r.content)
-    assert root.get("status") == "FATAL" and root.find(q("error")).get("code") == "ERR_001"
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+    assert osrv.state.orders[oid].state == "Created"
+
+
+@pytest.mark.parametrize("bad_id", ["SHORT", "FOURTEENCHARS1"])
+def test_orders_update_with_an_order_id_not_13_characters_is_refused_whole(osrv, client, bad_id):
+    """order_id_restriction (common.xsd) is exactly 13 characters: the whole call is refused, the good order
+    in it is not accepted either."""
+    oid = osrv.add_order(lines=["SKU-000001"])
+    root = _update(client, order_xml(oid, "accept_all_orders", [{"action": "Accepted"}]),
+                   order_xml(bad_id, "accept_all_orders", [{"action": "Accepted"}]))
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+    assert root.find(q("order")) is None
+    assert osrv.state.orders[oid].state == "Created"
+
+
+def test_refuse_control_refuses_any_orders_update_carrying_the_order(osrv, client):
+    a, b = osrv.add_order(lines=["SKU-000001"]), osrv.add_order(lines=["SKU-000001"])
+    osrv.refuse(order_ids=[b])
+    root = _update(client, order_xml(a, "accept_all_orders", [{"action": "Accepted"}]),
+                   order_xml(b, "accept_all_orders", [{"action": "Accepted"}]))
+    assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+    assert b in root.findtext(q("error"))
+    assert osrv.state.orders[a].state == osrv.state.orders[b].state == "Created"
+    root = _update(client, order_xml(a, "accept_all_orders", [{"action": "Accepted"}]))
+    assert root.get("status") == "OK" and osrv.state.orders[a].state == "Accepted"
 
 
 # ---------------------------------------------------------------- simulation
@@ -421,3 +446,11 @@ def test_20k_orders_fetchable(make_srv):
             break
         page += 1
     assert seen == 20_000
+
+
+def test_order_lines_carry_nb_products_to_take_back(osrv, client):
+    """The live API sends nb_products_to_take_back on every line (not in the 2018 XSD)."""
+    oid = osrv.add_order(lines=[{"sku": "SKU-000001", "nb_products_to_take_back": 1},
+                                {"sku": "SKU-000002", "nb_products_to_take_back": 0}])
+    root = client.call("orders_query", f"<order_fnac_id>{oid}</order_fnac_id>")
+    assert texts(root, "f:order/f:order_detail/f:nb_products_to_take_back") == ["1", "0"]

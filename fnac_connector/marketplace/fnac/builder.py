@@ -23,7 +23,7 @@ from .limits import (
     MAX_PRICE,
     MAX_QUANTITY,
     MIN_PRICE,
-    ORDER_ID_MAX_LENGTH,
+    ORDER_ID_LENGTH,
 )
 from .types import (
     LINE_ACTIONS,
@@ -129,8 +129,9 @@ def check_quantity(value: int, what: str = "quantity") -> str:
 
 def _order_id(value: str) -> str:
     value = str(value or "")
-    if not value or len(value) > ORDER_ID_MAX_LENGTH:
-        raise ValueError(f"order id {value!r} must be 1..{ORDER_ID_MAX_LENGTH} characters")
+    if not value or len(value) != ORDER_ID_LENGTH:
+        raise ValueError(f"order id {value!r} must be exactly {ORDER_ID_LENGTH} characters "
+                         "(FNAC's order_id_restriction)")
     return value
 
 

@@ -16,18 +16,20 @@ from typing import Protocol, TypeVar
 import requests
 from lxml import etree
 
-from ..errors import AuthError, BadResponse, MarketplaceError, TooManyPages
+from ..errors import AuthError, BadResponse, MarketplaceError, Rejected, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
 from . import builder, parser
 from .builder import DateFilter, RequestHeader
-from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE
+from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE, SPLITTABLE_CODES
 from .types import (
     AuthToken,
     BatchStatus,
     Carrier,
+    FnacErrorItem,
     MalformedOrder,
     Offer,
     OffersPage,
+    OffersSent,
     OfferUpdate,
     Order,
     OrdersPage,
@@ -314,3 +316,39 @@ class FnacClient:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def offers_update_isolating(client, offers: Sequence[OfferUpdate]) -> OffersSent:
+    """``client.offers_update``; when FNAC refuses the whole call for what it carries (ERR_096 XML Validation failed:
+    one bad offer sinks up to 10,000), the same offers again in halves, recursively, until each offending
+    offer is alone: every other offer is sent, each offending one comes back with FNAC's refusal.
+
+    The first (whole) call fails as ``offers_update`` does (raises). A later call failing for another reason
+    (FNAC down, token refused) stops the splitting: the batches already accepted are returned with that
+    error and the offers not sent, so the caller follows what was sent."""
+    result = OffersSent()
+    pending = [list(offers)]
+    while pending:
+        chunk = pending.pop(0)
+        result.calls += 1
+        try:
+            batch_id = client.offers_update(chunk)
+        except Rejected as exc:
+            if exc.code not in SPLITTABLE_CODES:
+                if result.calls == 1:
+                    raise
+                result.error, result.unsent = exc, chunk + [o for rest in pending for o in rest]
+                return result
+            if len(chunk) == 1:
+                result.refused[chunk[0].sku] = FnacErrorItem(code=exc.code, message=exc.message)
+            else:
+                middle = len(chunk) // 2
+                pending[:0] = [chunk[:middle], chunk[middle:]]
+            continue
+        except MarketplaceError as exc:
+            if result.calls == 1:
+                raise
+            result.error, result.unsent = exc, chunk + [o for rest in pending for o in rest]
+            return result
+        result.batches.append((batch_id, chunk))
+    return result

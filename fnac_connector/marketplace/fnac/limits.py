@@ -21,57 +21,81 @@ MAX_OFFERS_PER_UPDATE = 10_000  # offers_update
 MAX_ORDERS_PER_UPDATE = 25  # orders_update
 MAX_ORDER_IDS_PER_QUERY = 50  # orders_query by order id
 MAX_PRODUCTS_PER_PRICING_QUERY = 10  # pricing_query
-ORDER_ID_MAX_LENGTH = 13
+ORDER_ID_LENGTH = 13  # exactly: common.xsd order_id_restriction (minLength = maxLength = 13)
 
 
 @dataclass(frozen=True)
 class ErrorCode:
-    """One FNAC error code: what it means and whether repeating the same call later may succeed."""
+    """One FNAC error code: what it means, whether repeating the same call later may succeed, and whether FNAC
+    is known to use it with that meaning (``confirmed``) or the sandbox picked it (nothing may depend on those)."""
 
     code: str
     meaning: str
     transient: bool = False
+    confirmed: bool = False
 
     @property
     def final(self) -> bool:
         return not self.transient
 
 
-AUTH_FAILED = "ERR_097"
+# Codes seen in FNAC's answers (recorded by fnapy against FNAC's sandbox, see ../shared/fnac-api/NOTES.md) or
+# named by the issue that set them; the connector may rely on these.
 PRODUCT_NOT_FOUND = "ERR_026"
+INVALID_REQUEST = "ERR_096"  # "XML Validation failed: ...": the whole call refused, status ERROR, no batch id
+AUTH_FAILED = "ERR_097"
+TOO_MANY_ELEMENTS = "ERR_105"
+REFUND_NOT_ALLOWED = "ERR_109"
+# Codes the sandbox answers where FNAC's own code is not known: the connector never decides on them (it reads
+# the status and FNAC's message), so a different real code changes nothing but the text shown.
+OFFER_NOT_FOUND = "ERR_107"
+UNKNOWN_ORDER = "ERR_111"
+ORDER_ACTION_NOT_ALLOWED = "ERR_112"
+UNKNOWN_ORDER_LINE = "ERR_113"
+LINE_ACTION_NOT_ALLOWED = "ERR_114"
+UNKNOWN_CARRIER = "ERR_115"  # stricter than FNAC, which took free text ("Track Inc.") in the recording
+BUYER_ONLY_ACTION = "ERR_116"
+REFUND_REASON_MISSING = "ERR_117"
+NOTHING_TO_UPDATE = "ERR_118"
+UNKNOWN_SERVICE = "ERR_101"
+NOT_IMPLEMENTED = "ERR_102"
+NEW_OFFER_WITHOUT_PRODUCT = "ERR_106"
+NEW_OFFER_WITHOUT_PRICE = "ERR_108"
 
 ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
-    ErrorCode("ERR_001", "Request rejected: XML not well-formed, wrong root element or invalid against the "
-                         "service XSD (status FATAL)"),
-    ErrorCode("ERR_026", "Product not found: the product_reference is not in the FNAC catalogue (create it "
-                         "through Mirakl P41)"),
-    ErrorCode("ERR_096", "XML Validation failed: the whole call is refused, no batch id"),
+    ErrorCode(PRODUCT_NOT_FOUND, "Product not found: the product_reference is not in the FNAC catalogue (create "
+                                 "it through Mirakl P41)", confirmed=True),
+    ErrorCode(INVALID_REQUEST, "XML Validation failed: the whole call is refused (status ERROR, no batch id, "
+                               "nothing applied)", confirmed=True),
     # re-authenticate once, then give up (the client does that; a repeated refusal is final)
-    ErrorCode("ERR_097", "Authentication failed: wrong partner_id/shop_id/key on auth, or unknown/expired "
-                         "token", transient=True),
-    ErrorCode("ERR_101", "Unknown service"),
-    ErrorCode("ERR_102", "Service not implemented"),
-    ErrorCode("ERR_103", f"Too many items in one call (offers_update > {MAX_OFFERS_PER_UPDATE} offers, "
-                         f"orders_update > {MAX_ORDERS_PER_UPDATE} orders)"),
-    ErrorCode("ERR_104", "Offer invalid against the XSD (one offer only; the rest of the batch is processed)"),
-    ErrorCode("ERR_105", f"Price out of range ({MIN_PRICE} to {MAX_PRICE})"),
-    ErrorCode("ERR_106", "New offer without product_reference"),
-    ErrorCode("ERR_107", "Offer not found (delete of an unknown SKU, or offer_reference type FnacId unknown)"),
-    ErrorCode("ERR_108", "New offer without price"),
-    ErrorCode("ERR_109", "Refund not allowed in the order's current state"),
-    ErrorCode("ERR_110", "Unknown batch_id"),
-    ErrorCode("ERR_111", "Unknown order_id"),
-    ErrorCode("ERR_112", "Order action not allowed in the order's current state"),
-    ErrorCode("ERR_113", "Unknown order_detail_id for this order"),
-    ErrorCode("ERR_114", "Line action not allowed with this order action or in the line's current state"),
-    ErrorCode("ERR_115", "Unknown carrier in tracking_company (see carriers_query)"),
-    ErrorCode("ERR_116", "Action reserved to the buyer/FNAC (receive_all_order, line action Received)"),
-    ErrorCode("ERR_117", "refund_reason missing"),
-    ErrorCode("ERR_118", "Nothing to update: no line of the order is eligible for this action"),
+    ErrorCode(AUTH_FAILED, "Authentication failed: wrong partner_id/shop_id/key on auth, or unknown/expired "
+                           "token", transient=True, confirmed=True),
+    ErrorCode(TOO_MANY_ELEMENTS, f"Too many elements in one call (offers_update > {MAX_OFFERS_PER_UPDATE} offers, "
+                                 f"orders_update > {MAX_ORDERS_PER_UPDATE} orders)", confirmed=True),
+    ErrorCode(REFUND_NOT_ALLOWED, "Refund not allowed in the order's or line's current state", confirmed=True),
+    ErrorCode(UNKNOWN_SERVICE, "Unknown service (sandbox's code)"),
+    ErrorCode(NOT_IMPLEMENTED, "Service not implemented by the sandbox (sandbox's code)"),
+    ErrorCode(NEW_OFFER_WITHOUT_PRODUCT, "New offer without product_reference (sandbox's code)"),
+    ErrorCode(OFFER_NOT_FOUND, "Offer not found: delete of an unknown SKU, or offer_reference type FnacId unknown "
+                               "(sandbox's code)"),
+    ErrorCode(NEW_OFFER_WITHOUT_PRICE, "New offer without price (sandbox's code)"),
+    ErrorCode(UNKNOWN_ORDER, "Unknown order_id (sandbox's code)"),
+    ErrorCode(ORDER_ACTION_NOT_ALLOWED, "Order action not allowed in the order's current state (sandbox's code)"),
+    ErrorCode(UNKNOWN_ORDER_LINE, "Unknown order_detail_id for this order (sandbox's code)"),
+    ErrorCode(LINE_ACTION_NOT_ALLOWED, "Line action not allowed with this order action or in the line's current "
+                                       "state (sandbox's code)"),
+    ErrorCode(UNKNOWN_CARRIER, "Unknown carrier in tracking_company, see carriers_query (sandbox's code)"),
+    ErrorCode(BUYER_ONLY_ACTION, "Action reserved to the buyer/FNAC: receive_all_order, line action Received "
+                                 "(sandbox's code)"),
+    ErrorCode(REFUND_REASON_MISSING, "refund_reason missing (sandbox's code)"),
+    ErrorCode(NOTHING_TO_UPDATE, "Nothing to update: no line of the order is eligible for this action "
+                                 "(sandbox's code)"),
 )}
 
 # Authentication failed or the token is no longer valid: re-authenticate once, then give up.
 AUTH_ERROR_CODES = frozenset({AUTH_FAILED})
+# A whole call refused for what it carries: sending its items in smaller calls isolates the offending ones.
+SPLITTABLE_CODES = frozenset({INVALID_REQUEST, TOO_MANY_ELEMENTS})
 
 
 def error_meaning(code: str) -> str:

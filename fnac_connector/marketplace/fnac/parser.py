@@ -400,6 +400,8 @@ def _line(element: etree._Element, order_id: str) -> OrderLine:
         debited_at=_opt_datetime(f.get("debited_at", ""), f"{where} debited_at"),
         received_at=_opt_datetime(f.get("received_at", ""), f"{where} received_at"),
         image=f.get("image", ""),
+        nb_products_to_take_back=max(0, _lenient(_opt_int, f.get("nb_products_to_take_back", ""),
+                                                 f"{where} nb_products_to_take_back") or 0),
     )
 
 

@@ -93,6 +93,19 @@ class OfferUpdate:
 
 
 @dataclass
+class OffersSent:
+    """What ``FnacClient.offers_update_isolating`` did: the batches FNAC accepted (each with the offers it carries,
+    to follow with batch_status), the offers FNAC refused when sent alone (SKU -> FNAC's error), and, when a call
+    failed for another reason after some were sent, that error and the offers not sent."""
+
+    batches: list[tuple[str, list[OfferUpdate]]] = field(default_factory=list)
+    refused: dict[str, FnacErrorItem] = field(default_factory=dict)
+    unsent: list[OfferUpdate] = field(default_factory=list)
+    error: Exception | None = None
+    calls: int = 0
+
+
+@dataclass
 class OfferResult:
     """Per-offer line of a batch_status answer."""
 
@@ -101,6 +114,15 @@ class OfferResult:
     offer_fnac_id: str = ""
     product_fnac_id: str = ""
     errors: list[FnacErrorItem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Went through: status OK or WARNING with no error of severity ERROR/FATAL."""
+        return self.status in ("OK", "WARNING") and not any(e.severity in ("ERROR", "FATAL") for e in self.errors)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in self.errors)
 
 
 @dataclass
@@ -113,6 +135,26 @@ class BatchStatus:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_BATCH_STATUSES
+
+    def results_for(self, skus) -> dict[str, OfferResult]:
+        """The outcome of each SKU sent in this (final) batch, the one rule every flow reads.
+
+        FNAC answers a finished batch whose offers all went through with ``status="OK"`` and only the
+        batch_id, no per-offer lines (recorded from FNAC's sandbox): on an OK batch a SKU without a line
+        succeeded. On any other status a SKU without a line is not known to have gone through: ERROR, with the
+        batch's own errors when it gave some."""
+        lines = {r.offer_seller_id: r for r in self.offers}
+        out = {}
+        for sku in skus:
+            if sku in lines:
+                out[sku] = lines[sku]
+            elif self.status == "OK":
+                out[sku] = OfferResult(status="OK", offer_seller_id=sku)
+            else:
+                errors = list(self.errors) or [FnacErrorItem(
+                    "", f"batch {self.batch_id} ended {self.status} without a result for this offer")]
+                out[sku] = OfferResult(status="ERROR", offer_seller_id=sku, errors=errors)
+        return out
 
 
 # ---------------------------------------------------------------- orders
@@ -152,6 +194,8 @@ class OrderLine:
     debited_at: dt.datetime | None = None
     received_at: dt.datetime | None = None
     image: str = ""
+    # old appliances the buyer hands back (French take-back obligation); sent by the live API, not in the 2018 XSD
+    nb_products_to_take_back: int = 0
 
 
 @dataclass
