@@ -98,10 +98,17 @@ class ShipByFilter(admin.SimpleListFilter):
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     hide_title = True
-    fields = ["order_detail_id", "item", "quantity", "price", "fees", "line_state", "stock", "tracking"]
+    fields = ["order_detail_id", "item", "quantity", "price", "fees", "line_state", "stock", "take_back", "tracking"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
+
+    @admin.display(description="Take back")
+    def take_back(self, line):
+        """French law makes a seller of electrical goods take the buyer's old appliance back (FNAC sends how many)."""
+        if not line.nb_products_to_take_back:
+            return "—"
+        return badge(f"Take back {line.nb_products_to_take_back} old item(s)", "#f29900")
 
     @admin.display(description="FNAC line state")
     def line_state(self, line):

@@ -277,7 +277,7 @@ def test_repeated_syncs_with_faults_end_with_every_order_once_in_the_right_statu
 
 
 def test_take_back_obligation_is_imported_and_shown_in_the_api(sandbox, manual_store, sync, make_product, superuser,
-                                                                token_client):
+                                                                token_client, client):
     """FNAC's live API sends nb_products_to_take_back on lines (old appliances the buyer hands back)."""
     make_product(manual_store, "TV-1", on_hand=5)
     lines = [{"sku": "TV-1", "quantity": 2, "nb_products_to_take_back": 1},
@@ -293,6 +293,9 @@ def test_take_back_obligation_is_imported_and_shown_in_the_api(sandbox, manual_s
 
     sent = {line["sku"]: line["nb_products_to_take_back"] for line in order_payload(order)["lines"]}
     assert sent == {"TV-1": 1, "NOBODY": 0}
+    client.force_login(superuser)  # and the seller sees it on the order page
+    page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert page.count("Take back 1 old item(s)") == 1
 
 
 def test_a_later_sync_with_an_empty_tracking_number_never_wipes_it(sandbox, manual_store, sync):
