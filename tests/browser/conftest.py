@@ -117,10 +117,11 @@ class UI:
             field = self.reveal(self.field(name))
             tag = field.evaluate("el => el.tagName.toLowerCase() + ':' + (el.type || '')")
             if tag.startswith("select"):
-                try:
-                    field.select_option(label=str(value), timeout=2000)
-                except Exception:
+                options = field.evaluate("el => [...el.options].map(o => o.value)")
+                if str(value) in options:
                     field.select_option(value=str(value))
+                else:
+                    field.select_option(label=str(value))
             elif tag.endswith("checkbox"):
                 field.set_checked(bool(value))
             else:
@@ -131,10 +132,10 @@ class UI:
         with self.page.expect_navigation():
             self.page.locator("[name=_save]").first.click()
 
-    def submit(self, name: str | re.Pattern):
+    def submit(self, name: str | re.Pattern, *, exact: bool = False):
         """Click the submit button called ``name`` (text or value) and wait for the next page."""
         with self.page.expect_navigation():
-            self.page.get_by_role("button", name=name).first.click()
+            self.page.get_by_role("button", name=name, exact=exact).first.click()
 
     def click_link(self, href_part: str):
         """Click the first link whose address contains ``href_part`` and wait for the next page."""

@@ -28,9 +28,11 @@ def store_fields(market, name: str, **overrides) -> dict:
     return data
 
 
-def connected_store(market, name: str, *, manual: bool = False, ship_ready: bool = True, **overrides):
+def connected_store(market, name: str, *, manual: bool = False, sender: bool = True, carrier: str = "COLISSIMO",
+                    **overrides):
     """A store connected to ``market`` (imports run inline), with FNAC's categories and carriers loaded;
-    ``manual``: every new order waits for a decision; ``ship_ready``: sender address and default carrier set."""
+    ``manual``: every new order waits for a decision; ``sender``: the sender address is filled in; ``carrier``:
+    the default carrier."""
     from catalogue.imports import categories_sync
     from fulfilment.carriers import carriers_refresh
     from stores.models import Store
@@ -38,13 +40,11 @@ def connected_store(market, name: str, *, manual: bool = False, ship_ready: bool
 
     store = store_create(**store_fields(market, name, **overrides))
     store_connect(store=store, trigger="test")
-    changes = {}
+    changes = {"default_carrier_code": carrier}
     if manual:
         changes["acceptance_mode"] = Store.AcceptanceMode.MANUAL
-    if ship_ready:
-        changes.update(SENDER, default_carrier_code="COLISSIMO")
-    if changes:
-        Store.objects.filter(pk=store.pk).update(**changes)
+    changes.update(SENDER if sender else {k: "" for k in SENDER if k != "sender_country"})
+    Store.objects.filter(pk=store.pk).update(**changes)
     store.refresh_from_db()
     categories_sync(store=store, trigger="test")
     carriers_refresh(store=store, trigger="test")
