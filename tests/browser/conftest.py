@@ -98,8 +98,8 @@ class UI:
                 if (tab) {
                     const name = [...tab.classList].find(c => c.startsWith('fieldset-'));
                     const slug = name ? name.slice('fieldset-'.length) : null;
-                    const link = [...document.querySelectorAll('a[x-on\\:click]')].find(
-                        a => slug && a.getAttribute('x-on:click').includes("'" + slug + "'"));
+                    const link = [...document.querySelectorAll('a')].find(
+                        a => slug && (a.getAttribute('x-on:click') || '').includes("'" + slug + "'"));
                     if (link) link.click();
                 }
                 const details = el.closest('details');
@@ -146,9 +146,11 @@ class UI:
     def body(self) -> str:
         return self.page.locator("body").inner_text()
 
-    def step(self, name: str, *, screen: str | None = None, full_page: bool = False):
+    def step(self, name: str, *, screen: str | None = None, full_page: bool = False, top: bool = False):
         """A screenshot of this step (kept for a failure report); ``screen``: also the README picture
-        ``<SCREENSHOTS_DIR>/<screen>.png`` when SCREENSHOTS_DIR is set."""
+        ``<SCREENSHOTS_DIR>/<screen>.png`` when SCREENSHOTS_DIR is set; ``top``: scrolled to the top first."""
+        if top:
+            self.page.evaluate("window.scrollTo(0, 0)")
         png = self.page.screenshot(full_page=full_page)
         self.steps.append((name, png))
         target = os.environ.get("SCREENSHOTS_DIR")

@@ -50,7 +50,7 @@ def test_add_a_product_choosing_its_attributes_before_the_other_fields(ui, admin
              "brand": "Logitech", "price": "24.90", "quantity": "12", "description": "Souris sans fil 2.4 GHz",
              "images": "https://img.invalid/m7.jpg"})
     expect(ui.field("attr_connection")).to_have_value(re.compile(".+"))
-    ui.step("product-add-filled", screen="product-add", full_page=False)
+    ui.step("product-add-filled", screen="product-add", top=True)
     ui.submit("Create and list on FNAC")
     expect(ui.page.locator("body")).to_contain_text("MOUSE-7")
     ui.step("product-created")

@@ -30,6 +30,8 @@ def test_accept_one_order_and_refuse_another_with_a_reason(ui, admin_user, sandb
     ui.step("order-list", screen="orders")
 
     # accept the first one: FNAC is told, the order waits for the payment
+    ui.go(pages.order_page(first))
+    ui.step("order-awaiting-acceptance", screen="order")
     pages.order_action(ui, first, pages.ACCEPT, step="accept-confirm")
     expect(ui.page.locator("body")).to_contain_text("accepted on FNAC")
     first.refresh_from_db()
@@ -105,7 +107,7 @@ def test_ready_to_ship_without_then_with_a_sender_address_then_label_and_cancel(
     assert "<action>Shipped</action>" in ship_body and shipment.tracking_number in ship_body
     ui.go(pages.order_page(paid))
     expect(ui.page.locator("body")).to_contain_text(shipment.tracking_number)
-    ui.step("order-shipped", screen="order")
+    ui.step("order-shipped")
 
     # Print label: a PDF with the tracking number, the order and the sender
     label = ui.page.locator(f"a[href*='/order/{paid.pk}/{pages.PRINT_LABEL}/']").first
