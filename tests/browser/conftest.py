@@ -184,6 +184,16 @@ def ui(page, live_server, request):
         print(f"\nbrowser test failed: screenshots of each step in {folder}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_carrier_registry():
+    """The sandbox carrier keeps its bookings in memory: each journey starts and leaves it empty."""
+    from fnac_connector.carriers import registry
+
+    registry.reset()
+    yield
+    registry.reset()
+
+
 # ---------------------------------------------------------------- users
 @pytest.fixture
 def admin_user(django_user_model):
