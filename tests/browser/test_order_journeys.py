@@ -27,7 +27,7 @@ def test_accept_one_order_and_refuse_another_with_a_reason(ui, admin_user, sandb
     ui.login("boss")
     ui.go(pages.ORDER_LIST)
     expect(ui.page.locator("body")).to_contain_text(first.marketplace_order_id)
-    ui.step("order-list", screen="orders")
+    ui.step("order-list")
 
     # accept the first one: FNAC is told, the order waits for the payment
     ui.go(pages.order_page(first))
