@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from catalogue.models import Product, ProductUpload
+from catalogue.models import Product, ProductUpload, ValuesListValue
 from catalogue.validation import gs1_check_ok
 from tests.browser import pages
 from tests.browser.world import connected_store
@@ -56,8 +56,9 @@ def test_add_a_product_choosing_its_attributes_before_the_other_fields(ui, admin
     ui.step("product-created")
     product = Product.objects.get(store=store, sku="MOUSE-7")
     assert product.ean == ean and product.category.code == "INFO_SOURIS"
-    # the value chosen in the drop-down (kept as FNAC's code of the value list, or its label)
-    assert product.attributes.get("connection", "").upper().replace(" ", "_").startswith("SANS_FIL_2")
+    # the value chosen in the drop-down, kept as its code in FNAC's value list
+    chosen = ValuesListValue.objects.get(values_list__code="connection_types", label="Sans fil 2.4 GHz")
+    assert product.attributes["connection"] == chosen.code
     assert product.listing_state == Product.ListingState.LIVE, product.listing_message
     offer = sandbox.state.offers["MOUSE-7"]
     assert offer.ean == ean and str(offer.price) == "24.90" and offer.quantity == 12
