@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin, TabularInline
@@ -511,7 +512,7 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
         jobs = listing_jobs_for_product(product) if product.pk else []
         if not jobs:
             return "—"
-        return format_html_join(format_html("<br>"), "{} {} {} — {}: {}", (
+        return format_html_join(mark_safe("<br>"), "{} {} {} — {}: {}", (
             (when(j.created_at), j.get_kind_display(), short_id(j.external_id), job_status_label(j.status),
              j.message or "—") for j in jobs))
 
