@@ -183,7 +183,7 @@ def sync_selected_stock(modeladmin, request, queryset):
 
 @admin.register(Stock)
 class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["sku_cell", "name_short", "store", "stock_on_hand", "reserved", "price", "sale_price",
+    list_display = ["sku_cell", "store", "stock_on_hand", "reserved", "price", "sale_price",
                     "fnac_gets", "last_push"]
     list_display_links = ["sku_cell"]
     list_editable = ["stock_on_hand", "price", "sale_price"]
@@ -275,9 +275,12 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
         value = services.fnac_price_for(obj, obj.store)
         return "—" if value is None else value
 
-    @admin.display(description="SKU", ordering="sku")
+    @admin.display(description="SKU / product", ordering="sku")
     def sku_cell(self, obj):
-        return format_html('<span style="white-space:nowrap">{}</span>', obj.sku)
+        """The SKU with the product's name under it (one column: the list fits a 1366 px screen with the store)."""
+        return format_html('<span style="white-space:nowrap">{}</span><br><span class="text-xs" title="{}" '
+                           'style="display:inline-block;max-width:190px;white-space:normal">{}</span>',
+                           obj.sku, obj.name, Truncator(obj.name).chars(45) or "—")
 
     @admin.display(description="Reserved", ordering="stock_reserved")
     def reserved(self, obj):
@@ -289,11 +292,6 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
         price = services.fnac_price_for(obj, obj.store)
         return format_html('<span style="white-space:nowrap"><strong>{}</strong> at {}</span>',
                            services.fnac_quantity_for(obj, obj.store), "—" if price is None else f"{price} €")
-
-    @admin.display(description="Name", ordering="name")
-    def name_short(self, obj):
-        return format_html('<span title="{}" style="display:inline-block;min-width:140px;max-width:200px;'
-                           'white-space:normal">{}</span>', obj.name, Truncator(obj.name).chars(45) or "—")
 
     @admin.display(description="Push", ordering="push_state")
     def push_badge(self, obj):
