@@ -325,14 +325,53 @@ def listing_job_poll(*, job: ListingJob) -> bool:
             return False
         _apply_batch(job, status)
         return True
+    return _poll_import(job)
+
+
+def _p42_interval() -> float:
+    return float(getattr(settings, "CATALOGUE_P42_MIN_INTERVAL_SECONDS", 60))
+
+
+def listing_job_next_poll_at(*, job_id: int) -> dt.datetime | None:
+    """When the job may be asked again: Mirakl allows P42 once a minute per import (and a 429 names its own
+    wait); None when any time is fine (FNAC batches, a final or unknown job)."""
+    job = ListingJob.objects.filter(pk=job_id, is_final=False).first()
+    return _next_poll_at(job) if job else None
+
+
+def _next_poll_at(job: ListingJob) -> dt.datetime | None:
+    value = (job.result or {}).get("next_poll_at") if job.kind == ListingJob.Kind.MIRAKL_IMPORT else None
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _poll_import(job: ListingJob) -> bool:
+    """One P42 at most once a minute; when final, read the reports that say why lines were refused: P47 (could
+    not be transformed) and P44 (refused at integration)."""
+    now = timezone.now()
+    not_before = _next_poll_at(job)
+    if not_before is not None and not_before > now:
+        return False  # too early for Mirakl: not asked, not counted
     client = mirakl_client_for(job.store)
     try:
-        status = client.product_import_status(job.external_id)
-        job.status = status.status
-        if not status.is_final:
-            job.save(update_fields=["polls", "status"])
+        try:
+            status = client.product_import_status(job.external_id)
+        except RateLimited as exc:  # Mirakl says when: come back then
+            wait = max(exc.retry_after or _p42_interval(), 1)
+            job.result = {**(job.result or {}), "next_poll_at": (now + dt.timedelta(seconds=wait)).isoformat()}
+            job.save(update_fields=["polls", "result"])
             return False
-        lines = client.product_import_error_report(job.external_id) if status.has_error_report else []
+        job.status = status.status
+        job.result = {**(job.result or {}),
+                      "next_poll_at": (now + dt.timedelta(seconds=_p42_interval())).isoformat()}
+        if not status.is_final:
+            job.save(update_fields=["polls", "status", "result"])
+            return False
+        lines = []
+        if status.has_transformation_error_report:
+            lines += [("transformation", line)
+                      for line in client.product_import_transformation_error_report(job.external_id)]
+        if status.has_error_report:
+            lines += [("integration", line) for line in client.product_import_error_report(job.external_id)]
     finally:
         client.close()
     _apply_import(job, status, lines)
@@ -349,6 +388,8 @@ def listing_job_follow(*, job_id: int, inline_seconds: float | None = None) -> b
         job = ListingJob.objects.select_related("store").get(pk=job_id)
         if listing_job_poll(job=job):
             return True
+        if job.kind == ListingJob.Kind.MIRAKL_IMPORT:  # next P42 a minute later at the soonest: not inline
+            return False
         if time.monotonic() + delay > deadline:
             return False
         time.sleep(delay)
@@ -593,23 +634,32 @@ def products_create_on_mirakl(*, store: Store, products: Sequence[Product],
     return job
 
 
+_IMPORT_ENDINGS = {
+    "FAILED": "the import failed; list the product again to retry",
+    "CANCELLED": "the import was cancelled; list the product again to retry",
+    "TRANSFORMATION_FAILED": "the file could not be transformed into the operator's format",
+}
+
+
 def _apply_import(job: ListingJob, status, lines) -> None:
     now = timezone.now()
     products = list(Product.objects.filter(pk__in=job.product_ids))
     by_ean = {p.ean: p for p in products}
     rejected: dict[int, str] = {}
     report = []
-    for line in lines:
+    for report_kind, line in lines:
         ean = (line.values.get("ean") or "").strip()
         product = by_ean.get(ean)
         text = " | ".join(line.errors) or "rejected"
         report.append({"line": line.line_number, "ean": ean, "sku": product.sku if product else "",
-                       "errors": line.errors})
+                       "errors": line.errors, "report": report_kind})
         if product is not None:
             where = f"line {line.line_number}" if line.line_number else "its line"
-            rejected[product.pk] = f"Mirakl rejected the product creation ({where} of import {job.external_id}): {text}"
-    if status.status != "COMPLETE":
-        reason = status.reason_status or status.status
+            what = ("could not transform the product line" if report_kind == "transformation"
+                    else "rejected the product creation")
+            rejected[product.pk] = f"Mirakl {what} ({where} of import {job.external_id}): {text}"
+    if not status.succeeded:
+        reason = status.reason_status or _IMPORT_ENDINGS.get(status.status, status.status)
         for p in products:
             rejected.setdefault(p.pk, f"Mirakl product import {job.external_id} ended {status.status}: {reason}")
     with transaction.atomic():
