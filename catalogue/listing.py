@@ -24,7 +24,7 @@ from django_q.models import Schedule
 
 from catalogue import rules
 from catalogue.models import ListingJob, Product
-from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
+from catalogue.validation import CatalogueContext, product_validate
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
 from fnac_connector.marketplace.fnac import limits
@@ -534,22 +534,55 @@ def _learn_offer_ids(store: Store, skus: list[str]) -> None:
 
 
 # ================================================================ Mirakl product creation
-def product_import_csv(products: Sequence[Product], ctx: CatalogueContext) -> bytes:
-    """P41 CSV (';' separated, attribute codes as header) built from each product's category attributes."""
-    columns: list[str] = ["category", "ean", "title", "brand", "description", "main_image"]
+# Which PM11 attribute carries each Product field. Operators name them differently (FNAC Darty's sandbox says
+# ``title``, other Mirakl operators ``name`` or ``product_title``): the first of these codes the operator's PM11
+# lists wins; a HIERARCHY attribute carries the category and the first MEDIA attribute the main image when no
+# name matches. A field the operator has no attribute for is not sent.
+FIELD_CODES: dict[str, tuple[str, ...]] = {
+    "category": ("category", "category_code", "categorie", "hierarchy"),
+    "ean": ("ean", "ean13", "gtin", "product_id", "product-id"),
+    "title": ("title", "name", "product_title", "product_name", "titre"),
+    "brand": ("brand", "marque", "brand_name"),
+    "description": ("description", "long_description", "product_description"),
+    "main_image": ("main_image", "image_1", "media_1", "main_picture", "image"),
+}
+FIELD_TYPES = {"category": "HIERARCHY", "main_image": "MEDIA"}
+
+
+def product_import_columns(products: Sequence[Product], ctx: CatalogueContext) -> list[tuple[str, str]]:
+    """The P41 header as (PM11 attribute code, Product field or "" for an entry of Product.attributes): the
+    Product fields first, under the operator's codes, then every other attribute of the products' categories."""
+    attributes: dict[str, str] = {}  # code -> type, in PM11 order
     for product in products:
         for attr in ctx.attributes_for(product.category.code if product.category_id else ""):
-            if attr.code not in columns:
-                columns.append(attr.code)
+            attributes.setdefault(attr.code, (attr.type or "").upper())
+    columns: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for field_name, aliases in FIELD_CODES.items():
+        lowered = {code.lower(): code for code in attributes if code not in taken}
+        code = next((lowered[a] for a in aliases if a in lowered), None)
+        if code is None and field_name in FIELD_TYPES:
+            code = next((c for c, kind in attributes.items() if kind == FIELD_TYPES[field_name] and c not in taken),
+                        None)
+        if code is not None:
+            columns.append((code, field_name))
+            taken.add(code)
+    columns += [(code, "") for code in attributes if code not in taken]
+    return columns
+
+
+def product_import_csv(products: Sequence[Product], ctx: CatalogueContext) -> bytes:
+    """P41 CSV (';' separated): a header of the operator's attribute codes (PM11), one line per product."""
+    columns = product_import_columns(products, ctx)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([code for code, _field in columns])
     for p in products:
-        base = {"category": p.category.code if p.category_id else "", "ean": p.ean, "title": p.name,
-                "brand": p.brand, "description": p.description,
-                "main_image": p.images[0] if p.images else p.image_url}
-        writer.writerow([base[c] if c in FIELD_ATTRIBUTES else str((p.attributes or {}).get(c, ""))
-                         for c in columns])
+        fields = {"category": p.category.code if p.category_id else "", "ean": p.ean, "title": p.name,
+                  "brand": p.brand, "description": p.description,
+                  "main_image": p.images[0] if p.images else p.image_url}
+        writer.writerow([fields[field_name] if field_name else str((p.attributes or {}).get(code, ""))
+                         for code, field_name in columns])
     return out.getvalue().encode("utf-8")
 
 

@@ -1,5 +1,5 @@
 """Mirakl product creation against the sandbox over HTTP: every terminal P42 status, P42 at most once a minute
-(and its 429's Retry-After), P41 paced by the 429 it gets."""
+(and its 429's Retry-After), P41 paced by the 429 it gets, P41 columns named by the operator's PM11 codes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalogue.listing import listing_job_follow, products_create_on_mirakl, products_create_waiting
+from catalogue.listing import (
+    listing_job_follow,
+    product_import_csv,
+    products_create_on_mirakl,
+    products_create_waiting,
+)
 from catalogue.models import Category, CategoryAttribute, ListingJob, Product
-from catalogue.validation import gs1_check_ok
+from catalogue.validation import CatalogueContext, gs1_check_ok
 from stores.models import SyncIssue
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +179,34 @@ def test_p41_is_paced_by_the_429_it_gets(reference_data, sandbox, run_on_commit)
     accepted = [r for r in sandbox.requests_for("P41") if r.status == 201]
     assert len(accepted) == 2 and sum(second.ean.encode() in r.body for r in accepted) == 1
     assert not SyncIssue.objects.filter(code="product_creation_rejected").exists()
+
+
+# ---------------------------------------------------------------- P41 columns = the operator's PM11 codes
+def test_p41_header_is_the_operators_attribute_codes(reference_data, sandbox, run_on_commit):
+    product = mouse(reference_data, "M-COLS", "00110")
+    product.description, product.images = "Souris", ["https://img.invalid/m.jpg"]
+    product.save()
+    run_on_commit(products_create_on_mirakl, store=reference_data, products=[product])
+    header = sandbox.requests_for("P41")[0].body.decode().split("category;", 1)[1].split("\n", 1)[0]
+    pm11 = {a["code"] for a in sandbox.state.attributes}
+    assert set(("category;" + header).split(";")) <= pm11  # nothing the operator does not know
+    assert import_job().status == "COMPLETE" and not sandbox.requests_for("P47")
+
+
+def test_p41_columns_follow_another_operators_codes(reference_data):
+    # an operator whose PM11 says product_title / image_1 / long_description and has no 'brand'
+    renames = {"title": "product_title", "main_image": "image_1", "description": "long_description"}
+    for old, new in renames.items():
+        CategoryAttribute.objects.filter(category=None, code=old).update(code=new)
+    CategoryAttribute.objects.filter(category=None, code="brand").delete()
+    product = mouse(reference_data, "M-OP", "00111")
+    product.description, product.images = "Une souris", ["https://img.invalid/m.jpg"]
+    product.save()
+    header, line = product_import_csv([product], CatalogueContext.load()).decode().strip().split("\n")
+    columns = header.split(";")
+    assert columns[:5] == ["category", "ean", "product_title", "long_description", "image_1"]
+    assert "title" not in columns and "brand" not in columns and "main_image" not in columns
+    values = dict(zip(columns, line.split(";"), strict=True))
+    assert values["product_title"] == "Souris M-OP" and values["long_description"] == "Une souris"
+    assert values["image_1"] == "https://img.invalid/m.jpg" and values["connection"] == "SANS_FIL_2_4_GHZ"
+    assert values["ean"] == product.ean and values["category"] == "INFO_SOURIS"
