@@ -347,6 +347,7 @@ JOB_STATUS = {
     "WARNING": ("Done with warnings", "#e37400"), "ERROR": ("Failed", "#d93025"),
     "FATAL": ("Failed (fatal)", "#d93025"), "FAILED": ("Failed", "#d93025"),
     "CANCELLED": ("Cancelled", "#80868b"), "UNKNOWN": ("Outcome unknown", "#e37400"),
+    "TRANSFORMATION_FAILED": ("File not transformed (Mirakl)", "#d93025"),
 }
 
 

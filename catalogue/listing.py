@@ -24,7 +24,7 @@ from django_q.models import Schedule
 
 from catalogue import rules
 from catalogue.models import ListingJob, Product
-from catalogue.validation import FIELD_ATTRIBUTES, CatalogueContext, product_validate
+from catalogue.validation import CatalogueContext, product_validate
 from fnac_connector.errors import Conflict, InvalidInput
 from fnac_connector.marketplace.errors import MarketplaceError, RateLimited
 from fnac_connector.marketplace.fnac import limits
@@ -325,14 +325,53 @@ def listing_job_poll(*, job: ListingJob) -> bool:
             return False
         _apply_batch(job, status)
         return True
+    return _poll_import(job)
+
+
+def _p42_interval() -> float:
+    return float(getattr(settings, "CATALOGUE_P42_MIN_INTERVAL_SECONDS", 60))
+
+
+def listing_job_next_poll_at(*, job_id: int) -> dt.datetime | None:
+    """When the job may be asked again: Mirakl allows P42 once a minute per import (and a 429 names its own
+    wait); None when any time is fine (FNAC batches, a final or unknown job)."""
+    job = ListingJob.objects.filter(pk=job_id, is_final=False).first()
+    return _next_poll_at(job) if job else None
+
+
+def _next_poll_at(job: ListingJob) -> dt.datetime | None:
+    value = (job.result or {}).get("next_poll_at") if job.kind == ListingJob.Kind.MIRAKL_IMPORT else None
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _poll_import(job: ListingJob) -> bool:
+    """One P42 at most once a minute; when final, read the reports that say why lines were refused: P47 (could
+    not be transformed) and P44 (refused at integration)."""
+    now = timezone.now()
+    not_before = _next_poll_at(job)
+    if not_before is not None and not_before > now:
+        return False  # too early for Mirakl: not asked, not counted
     client = mirakl_client_for(job.store)
     try:
-        status = client.product_import_status(job.external_id)
-        job.status = status.status
-        if not status.is_final:
-            job.save(update_fields=["polls", "status"])
+        try:
+            status = client.product_import_status(job.external_id)
+        except RateLimited as exc:  # Mirakl says when: come back then
+            wait = max(exc.retry_after or _p42_interval(), 1)
+            job.result = {**(job.result or {}), "next_poll_at": (now + dt.timedelta(seconds=wait)).isoformat()}
+            job.save(update_fields=["polls", "result"])
             return False
-        lines = client.product_import_error_report(job.external_id) if status.has_error_report else []
+        job.status = status.status
+        job.result = {**(job.result or {}),
+                      "next_poll_at": (now + dt.timedelta(seconds=_p42_interval())).isoformat()}
+        if not status.is_final:
+            job.save(update_fields=["polls", "status", "result"])
+            return False
+        lines = []
+        if status.has_transformation_error_report:
+            lines += [("transformation", line)
+                      for line in client.product_import_transformation_error_report(job.external_id)]
+        if status.has_error_report:
+            lines += [("integration", line) for line in client.product_import_error_report(job.external_id)]
     finally:
         client.close()
     _apply_import(job, status, lines)
@@ -349,6 +388,8 @@ def listing_job_follow(*, job_id: int, inline_seconds: float | None = None) -> b
         job = ListingJob.objects.select_related("store").get(pk=job_id)
         if listing_job_poll(job=job):
             return True
+        if job.kind == ListingJob.Kind.MIRAKL_IMPORT:  # next P42 a minute later at the soonest: not inline
+            return False
         if time.monotonic() + delay > deadline:
             return False
         time.sleep(delay)
@@ -493,22 +534,55 @@ def _learn_offer_ids(store: Store, skus: list[str]) -> None:
 
 
 # ================================================================ Mirakl product creation
-def product_import_csv(products: Sequence[Product], ctx: CatalogueContext) -> bytes:
-    """P41 CSV (';' separated, attribute codes as header) built from each product's category attributes."""
-    columns: list[str] = ["category", "ean", "title", "brand", "description", "main_image"]
+# Which PM11 attribute carries each Product field. Operators name them differently (FNAC Darty's sandbox says
+# ``title``, other Mirakl operators ``name`` or ``product_title``): the first of these codes the operator's PM11
+# lists wins; a HIERARCHY attribute carries the category and the first MEDIA attribute the main image when no
+# name matches. A field the operator has no attribute for is not sent.
+FIELD_CODES: dict[str, tuple[str, ...]] = {
+    "category": ("category", "category_code", "categorie", "hierarchy"),
+    "ean": ("ean", "ean13", "gtin", "product_id", "product-id"),
+    "title": ("title", "name", "product_title", "product_name", "titre"),
+    "brand": ("brand", "marque", "brand_name"),
+    "description": ("description", "long_description", "product_description"),
+    "main_image": ("main_image", "image_1", "media_1", "main_picture", "image"),
+}
+FIELD_TYPES = {"category": "HIERARCHY", "main_image": "MEDIA"}
+
+
+def product_import_columns(products: Sequence[Product], ctx: CatalogueContext) -> list[tuple[str, str]]:
+    """The P41 header as (PM11 attribute code, Product field or "" for an entry of Product.attributes): the
+    Product fields first, under the operator's codes, then every other attribute of the products' categories."""
+    attributes: dict[str, str] = {}  # code -> type, in PM11 order
     for product in products:
         for attr in ctx.attributes_for(product.category.code if product.category_id else ""):
-            if attr.code not in columns:
-                columns.append(attr.code)
+            attributes.setdefault(attr.code, (attr.type or "").upper())
+    columns: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for field_name, aliases in FIELD_CODES.items():
+        lowered = {code.lower(): code for code in attributes if code not in taken}
+        code = next((lowered[a] for a in aliases if a in lowered), None)
+        if code is None and field_name in FIELD_TYPES:
+            code = next((c for c, kind in attributes.items() if kind == FIELD_TYPES[field_name] and c not in taken),
+                        None)
+        if code is not None:
+            columns.append((code, field_name))
+            taken.add(code)
+    columns += [(code, "") for code in attributes if code not in taken]
+    return columns
+
+
+def product_import_csv(products: Sequence[Product], ctx: CatalogueContext) -> bytes:
+    """P41 CSV (';' separated): a header of the operator's attribute codes (PM11), one line per product."""
+    columns = product_import_columns(products, ctx)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([code for code, _field in columns])
     for p in products:
-        base = {"category": p.category.code if p.category_id else "", "ean": p.ean, "title": p.name,
-                "brand": p.brand, "description": p.description,
-                "main_image": p.images[0] if p.images else p.image_url}
-        writer.writerow([base[c] if c in FIELD_ATTRIBUTES else str((p.attributes or {}).get(c, ""))
-                         for c in columns])
+        fields = {"category": p.category.code if p.category_id else "", "ean": p.ean, "title": p.name,
+                  "brand": p.brand, "description": p.description,
+                  "main_image": p.images[0] if p.images else p.image_url}
+        writer.writerow([fields[field_name] if field_name else str((p.attributes or {}).get(code, ""))
+                         for code, field_name in columns])
     return out.getvalue().encode("utf-8")
 
 
@@ -593,23 +667,32 @@ def products_create_on_mirakl(*, store: Store, products: Sequence[Product],
     return job
 
 
+_IMPORT_ENDINGS = {
+    "FAILED": "the import failed; list the product again to retry",
+    "CANCELLED": "the import was cancelled; list the product again to retry",
+    "TRANSFORMATION_FAILED": "the file could not be transformed into the operator's format",
+}
+
+
 def _apply_import(job: ListingJob, status, lines) -> None:
     now = timezone.now()
     products = list(Product.objects.filter(pk__in=job.product_ids))
     by_ean = {p.ean: p for p in products}
     rejected: dict[int, str] = {}
     report = []
-    for line in lines:
+    for report_kind, line in lines:
         ean = (line.values.get("ean") or "").strip()
         product = by_ean.get(ean)
         text = " | ".join(line.errors) or "rejected"
         report.append({"line": line.line_number, "ean": ean, "sku": product.sku if product else "",
-                       "errors": line.errors})
+                       "errors": line.errors, "report": report_kind})
         if product is not None:
             where = f"line {line.line_number}" if line.line_number else "its line"
-            rejected[product.pk] = f"Mirakl rejected the product creation ({where} of import {job.external_id}): {text}"
-    if status.status != "COMPLETE":
-        reason = status.reason_status or status.status
+            what = ("could not transform the product line" if report_kind == "transformation"
+                    else "rejected the product creation")
+            rejected[product.pk] = f"Mirakl {what} ({where} of import {job.external_id}): {text}"
+    if not status.succeeded:
+        reason = status.reason_status or _IMPORT_ENDINGS.get(status.status, status.status)
         for p in products:
             rejected.setdefault(p.pk, f"Mirakl product import {job.external_id} ended {status.status}: {reason}")
     with transaction.atomic():

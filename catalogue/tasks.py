@@ -47,11 +47,14 @@ def listing_job_follow_task(job_id: int, attempt: int = 0) -> bool:
         services.listing_job_give_up(job_id=job_id)
         return True
     delay = int(getattr(settings, "CATALOGUE_FOLLOW_RETRY_SECONDS", 30))
+    next_run = timezone.now() + dt.timedelta(seconds=delay)
+    not_before = services.listing_job_next_poll_at(job_id=job_id)  # Mirakl: P42 once a minute, its 429
+    if not_before is not None and not_before > next_run:
+        next_run = not_before
     Schedule.objects.update_or_create(
         name=f"catalogue:follow:{job_id}",
         defaults=dict(func="catalogue.tasks.listing_job_follow_task", args=f"{job_id}, {attempt + 1}",
-                      schedule_type=Schedule.ONCE, repeats=-1,
-                      next_run=timezone.now() + dt.timedelta(seconds=delay)))
+                      schedule_type=Schedule.ONCE, repeats=-1, next_run=next_run))
     return False
 
 

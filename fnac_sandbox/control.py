@@ -65,6 +65,12 @@ def _refuse(sandbox, data: dict, query: dict, args: list[str]):
     return 200, {"skus": sorted(map(str, skus)), "order_ids": sorted(map(str, order_ids))}
 
 
+def _mirakl(sandbox, data: dict, query: dict, args: list[str]):
+    if "import_outcome" in data:
+        sandbox.set_import_outcome(str(data["import_outcome"]))
+    return 200, {"import_outcome": sandbox.state.import_outcome}
+
+
 def _expire_tokens(sandbox, data: dict, query: dict, args: list[str]):
     sandbox.expire_tokens()
     return 200, {"expired": True}
@@ -96,6 +102,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "reset"): _reset,
     ("POST", "expire_tokens"): _expire_tokens,
     ("POST", "refuse"): _refuse,
+    ("POST", "mirakl"): _mirakl,
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,

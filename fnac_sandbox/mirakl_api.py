@@ -10,6 +10,19 @@ attribute's value list; ``ean`` must be 13 digits with a valid check digit; ``ti
 ``description`` <= 4000; INTEGER/DECIMAL must parse; MEDIA must be an http(s) URL. Valid lines create
 products, whose EANs offers_update then knows. Invalid lines go to the P44 error report (the original columns
 plus ``errors``).
+
+Import life cycle (P42 ``import_status``), over the import delay measured on the simulated clock:
+TRANSFORMATION_WAITING -> TRANSFORMATION_RUNNING -> WAITING -> RUNNING -> a terminal status. A header column
+that is not an attribute code of the operator (PM11) cannot be transformed: the import ends
+TRANSFORMATION_FAILED after the transformation phase, nothing is integrated, and the transformation error
+report (P47, ``/transformation_error_report``) gives every line with the reason. A line with more cells than
+the header is a transformation error of that line only (P47), the others go on. Otherwise the import ends
+COMPLETE (or SENT / CANCELLED / FAILED when the ``import_outcome`` knob says so; SENT and COMPLETE create the
+valid lines' products, CANCELLED and FAILED create nothing; FAILED still has its P44 report).
+
+Frequency limits (Mirakl's documented call frequencies, on the simulated clock): P41 at most once per 15
+minutes per shop, P42 at most once a minute per import; a call sooner gets HTTP 429 with ``Retry-After``
+(seconds until it is allowed). A 429 is not counted as a call.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import email.policy
 import hashlib
 import io
 import json
+import math
 import re
 import time
 from decimal import Decimal, InvalidOperation
@@ -33,6 +47,11 @@ from .state import Product, ProductImport
 JSON = "application/json; charset=utf-8"
 _IMPORT = re.compile(r"^/api/products/imports/(\d+)$")
 _REPORT = re.compile(r"^/api/products/imports/(\d+)/error_report$")
+_TRANSFORMATION_REPORT = re.compile(r"^/api/products/imports/(\d+)/transformation_error_report$")
+P41_MIN_INTERVAL = 15 * 60  # seconds, per shop
+P42_MIN_INTERVAL = 60  # seconds, per import
+IMPORT_OUTCOMES = ("COMPLETE", "SENT", "CANCELLED", "FAILED")
+TERMINAL_STATUSES = ("SENT", "COMPLETE", "FAILED", "CANCELLED", "TRANSFORMATION_FAILED")
 
 
 def route_name(method: str, path: str) -> str:
@@ -51,6 +70,8 @@ def route_name(method: str, path: str) -> str:
         return "P42"
     if _REPORT.match(path):
         return "P44"
+    if _TRANSFORMATION_REPORT.match(path):
+        return "P47"
     return path
 
 
@@ -58,11 +79,22 @@ def _json(status: int, payload) -> tuple[int, bytes, str, dict]:
     return status, json.dumps(payload, ensure_ascii=False).encode(), JSON, {}
 
 
+def _too_soon(what: str, wait: float) -> tuple[int, bytes, str, dict]:
+    seconds = max(1, math.ceil(wait))
+    body = {"message": f"Too many requests: {what}; retry in {seconds} seconds", "status": 429}
+    return 429, json.dumps(body).encode(), JSON, {"Retry-After": str(seconds)}
+
+
 class MiraklApi:
     def __init__(self, server: SandboxContext) -> None:
         self.server = server
         self.store = server.state
         self._hierarchy_codes = {code for code, _l, _p in catalog.HIERARCHIES}
+        self._attribute_codes = {a["code"] for a in catalog.ATTRIBUTES}
+
+    def sim_monotonic(self) -> float:
+        """Monotonic seconds on the simulated clock: ``/sandbox/tick`` moves imports and frequency limits."""
+        return time.monotonic() + self.server.clock.offset_seconds
 
     def authorized(self, headers) -> bool:
         return (headers.get("Authorization") or "") == self.server.credentials.mirakl_key
@@ -86,11 +118,13 @@ class MiraklApi:
             return get_routes[name](query)
         if name == "P41":
             return self._import_create(headers, body)
-        if name in ("P42", "P44"):
+        if name in ("P42", "P44", "P47"):
             if method != "GET":
                 return _json(405, {"message": f"Method {method} not allowed", "status": 405})
-            import_id = int((_IMPORT.match(path) or _REPORT.match(path)).group(1))
-            return self._import_status(import_id) if name == "P42" else self._error_report(import_id)
+            import_id = int((_IMPORT.match(path) or _REPORT.match(path) or _TRANSFORMATION_REPORT.match(path)).group(1))
+            if name == "P42":
+                return self._import_status(import_id)
+            return self._error_report(import_id) if name == "P44" else self._transformation_report(import_id)
         return _json(404, {"message": f"Not found: {path}", "status": 404})
 
     # ---------------------------------------------------------------- reference data
@@ -151,6 +185,12 @@ class MiraklApi:
         return None
 
     def _import_create(self, headers, body: bytes):
+        now = self.sim_monotonic()
+        with self.store.lock:
+            last = self.store.last_p41
+            if last is not None and now - last < P41_MIN_INTERVAL:
+                return _too_soon("P41 is allowed once every 15 minutes", P41_MIN_INTERVAL - (now - last))
+            self.store.last_p41 = now
         found = self._file_from_multipart(headers, body)
         if found is None:
             return _json(
@@ -163,19 +203,24 @@ class MiraklApi:
             return _json(400, {"message": "The file must be UTF-8 encoded", "status": 400})
         rows = [r for r in csv.reader(io.StringIO(text), delimiter=";") if any(c.strip() for c in r)]
         header = [h.strip() for h in rows[0]] if rows else []
-        now_mono = time.monotonic()
+        now_mono = self.sim_monotonic()
         delay = self.server.import_delay
+        unknown = [h for h in header if h not in self._attribute_codes]
         with self.store.lock:
             import_id = self.store.next_import_id
             self.store.next_import_id += 1
             imp = ProductImport(
                 import_id=import_id,
                 created_mono=now_mono,
-                due_mono=now_mono + delay,
+                # a file that cannot be transformed stops after the transformation phase (half the delay)
+                due_mono=now_mono + (delay / 2 if unknown else delay),
                 date_created=self.server.clock.now(),
                 filename=filename,
                 header=header,
                 rows=rows[1:],
+                delay=delay,
+                outcome=self.store.import_outcome,
+                unknown_columns=unknown,
             )
             self.store.imports[import_id] = imp
             if delay <= 0:
@@ -190,12 +235,31 @@ class MiraklApi:
         if not imp.header or not imp.rows:
             imp.status = "FAILED"
             return
+        transformation = io.StringIO()
+        t_writer = csv.writer(transformation, delimiter=";", lineterminator="\n")
+        t_writer.writerow(imp.header + ["errors"])
+        if imp.unknown_columns:
+            reason = "; ".join(f"The column '{c}' is not an attribute of the operator" for c in imp.unknown_columns)
+            for row in imp.rows:
+                imp.lines_read += 1
+                imp.lines_in_error += 1
+                t_writer.writerow(list(row) + [reason])
+            imp.transformation_report = transformation.getvalue().encode("utf-8")
+            imp.status = "TRANSFORMATION_FAILED"
+            return
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";", lineterminator="\n")
         writer.writerow(imp.header + ["errors"])
         seen: set[str] = set()
+        transformation_errors = 0
+        create = imp.outcome in ("COMPLETE", "SENT")
         for row in imp.rows:
             imp.lines_read += 1
+            if len(row) > len(imp.header):
+                imp.lines_in_error += 1
+                transformation_errors += 1
+                t_writer.writerow(list(row) + [f"The line has {len(row)} values for {len(imp.header)} columns"])
+                continue
             values = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(imp.header)}
             errors = self._line_errors(values)
             ean = values.get("ean", "")
@@ -206,6 +270,9 @@ class MiraklApi:
                 writer.writerow(list(row) + [" | ".join(errors)])
                 continue
             seen.add(ean)
+            imp.lines_in_success += 1
+            if not create:
+                continue
             digest = int(hashlib.sha1(ean.encode()).hexdigest(), 16)
             self.store.products[ean] = Product(
                 ean=ean,
@@ -217,10 +284,11 @@ class MiraklApi:
                 source="mirakl",
             )
             imp.created_eans.append(ean)
-            imp.lines_in_success += 1
-        if imp.lines_in_error:
+        if imp.lines_in_error > transformation_errors:
             imp.error_report = out.getvalue().encode("utf-8")
-        imp.status = "COMPLETE"
+        if transformation_errors:
+            imp.transformation_report = transformation.getvalue().encode("utf-8")
+        imp.status = imp.outcome
 
     def _line_errors(self, values: dict[str, str]) -> list[str]:
         errors = []
@@ -275,8 +343,11 @@ class MiraklApi:
     def import_status(self, imp: ProductImport) -> str:
         if imp.done:
             return imp.status
-        elapsed = time.monotonic() - imp.created_mono
-        return "WAITING" if elapsed < (imp.due_mono - imp.created_mono) / 3 else "RUNNING"
+        quarter = (self.sim_monotonic() - imp.created_mono) / imp.delay * 4 if imp.delay > 0 else 4
+        phases = ("TRANSFORMATION_WAITING", "TRANSFORMATION_RUNNING", "WAITING", "RUNNING")
+        if imp.unknown_columns:  # never leaves the transformation phase
+            return phases[min(int(quarter), 1)]
+        return phases[min(int(quarter), 3)]
 
     def _import_json(self, imp: ProductImport) -> dict:
         status = self.import_status(imp)
@@ -289,20 +360,35 @@ class MiraklApi:
             "origin": "API",
             "has_error_report": bool(done and imp.error_report),
             "has_new_product_report": bool(done and imp.lines_in_success),
-            "has_transformed_file": False,
-            "has_transformation_error_report": False,
+            "has_transformed_file": bool(done and not imp.unknown_columns and imp.header),
+            "has_transformation_error_report": bool(done and imp.transformation_report),
             "transform_lines_read": imp.lines_read if done else 0,
             "transform_lines_in_error": imp.lines_in_error if done else 0,
             "transform_lines_in_success": imp.lines_in_success if done else 0,
             "transform_lines_with_warning": 0,
-            "reason_status": "The file is empty or has no header row" if status == "FAILED" else None,
+            "reason_status": self._reason(imp, status),
         }
 
+    @staticmethod
+    def _reason(imp: ProductImport, status: str) -> str | None:
+        if status == "FAILED":
+            return ("The file is empty or has no header row" if not imp.header or not imp.rows
+                    else "The import failed on the operator's side")
+        if status == "TRANSFORMATION_FAILED":
+            return "The file could not be transformed: " + ", ".join(imp.unknown_columns) + " unknown"
+        if status == "CANCELLED":
+            return "The import was cancelled by the operator"
+        return None
+
     def _import_status(self, import_id: int):
+        now = self.sim_monotonic()
         with self.store.lock:
             imp = self.store.imports.get(import_id)
             if imp is None:
                 return _json(404, {"message": f"Import {import_id} not found", "status": 404})
+            if imp.last_p42 is not None and now - imp.last_p42 < P42_MIN_INTERVAL:
+                return _too_soon("P42 is allowed once a minute per import", P42_MIN_INTERVAL - (now - imp.last_p42))
+            imp.last_p42 = now
             return _json(200, self._import_json(imp))
 
     def _imports_list(self, query):
@@ -318,3 +404,11 @@ class MiraklApi:
             if imp is None or not imp.done or not imp.error_report:
                 return _json(404, {"message": f"No error report for import {import_id}", "status": 404})
             return 200, imp.error_report, "text/csv; charset=utf-8", {}
+
+    def _transformation_report(self, import_id: int):
+        with self.store.lock:
+            imp = self.store.imports.get(import_id)
+            if imp is None or not imp.done or not imp.transformation_report:
+                return _json(404, {"message": f"No transformation error report for import {import_id}",
+                                   "status": 404})
+            return 200, imp.transformation_report, "text/csv; charset=utf-8", {}

@@ -33,7 +33,7 @@ from .context import (
 )
 from .faults import FaultInjector
 from .fnac_api import FnacApi
-from .mirakl_api import MiraklApi
+from .mirakl_api import IMPORT_OUTCOMES, MiraklApi
 from .redact import mask_body, mask_query
 from .seed import Seeder
 from .simulation import SimulationProfile, Simulator, force_state
@@ -271,8 +271,9 @@ class SandboxServer:
                 self.state.pending_batches = keep
             if self.state.pending_imports:
                 keep_imports = []
+                sim_now = now + self.clock.offset_seconds  # imports follow the simulated clock (/sandbox/tick)
                 for imp in self.state.pending_imports:
-                    if imp.due_mono <= now:
+                    if imp.due_mono <= sim_now:
                         self.mirakl.apply_import(imp)
                     else:
                         keep_imports.append(imp)
@@ -289,6 +290,14 @@ class SandboxServer:
         with self.state.lock:
             self.state.refused_skus = {str(s) for s in skus}
             self.state.refused_order_ids = {str(o) for o in order_ids}
+
+    def set_import_outcome(self, status: str) -> None:
+        """Terminal status of the next Mirakl imports whose file transforms: COMPLETE (default), SENT, CANCELLED
+        or FAILED (the operator's side; TRANSFORMATION_FAILED comes from the file itself)."""
+        if status not in IMPORT_OUTCOMES:
+            raise ValueError(f"import_outcome must be one of {', '.join(IMPORT_OUTCOMES)}")
+        with self.state.lock:
+            self.state.import_outcome = status
 
     def expire_tokens(self) -> None:
         with self.state.lock:

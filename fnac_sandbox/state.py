@@ -195,8 +195,13 @@ class ProductImport:
     filename: str
     header: list[str]
     rows: list[list[str]]
-    status: str = "WAITING"  # WAITING | RUNNING | COMPLETE | FAILED
+    status: str = "WAITING"  # the terminal status once done: SENT COMPLETE FAILED CANCELLED TRANSFORMATION_FAILED
     done: bool = False
+    delay: float = 0.0  # simulated seconds from creation to the terminal status
+    outcome: str = "COMPLETE"  # terminal status of an import whose file transforms (knob import_outcome)
+    unknown_columns: list[str] = field(default_factory=list)  # not PM11 codes: transformation fails
+    transformation_report: bytes | None = None  # P47
+    last_p42: float | None = None  # simulated monotonic time of the last answered P42
     lines_read: int = 0
     lines_in_error: int = 0
     lines_in_success: int = 0
@@ -233,6 +238,8 @@ class Store:
             self.next_sku_index = 1
             self.next_order_detail_id = 1
             self.next_import_id = 1
+            self.last_p41: float | None = None  # simulated monotonic time of the last P41 (frequency limit)
+            self.import_outcome = "COMPLETE"  # test knob (/sandbox/mirakl): terminal status of the next imports
             self.offers_version = 0
             self.orders_version = 0
             self._offer_cache: OrderedDict = OrderedDict()

@@ -158,12 +158,15 @@ class HttpTransport:
         operation: str,
         write: bool = False,
         headers: Mapping[str, str] | None = None,
+        no_retry_statuses: frozenset[int] = frozenset(),
         **kwargs: Any,
     ) -> requests.Response:
         """Send with retries; return a response the caller parses (2xx, or a status the mapper let through).
 
         ``operation`` names the call in logs and messages (e.g. "orders_query", "P41").
         ``write`` marks a non-idempotent call (see the module docstring).
+        ``no_retry_statuses`` are raised at once instead of being waited for (e.g. 429 of a call whose caller
+        schedules the next try itself, so no worker sleeps through a long ``Retry-After``).
         """
         merged = {**self.headers, **(headers or {})}
         attempt = 0
@@ -196,6 +199,9 @@ class HttpTransport:
             status = response.status_code
             logger.info("%s %s -> %s in %.0f ms", self.service, operation, status, elapsed * 1000)
             retryable = RETRYABLE_WRITE_STATUSES if write else RETRYABLE_READ_STATUSES
+            if status in retryable and status in no_retry_statuses:
+                raise self._final_status_error(response, operation, attempt,
+                                               parse_retry_after(response.headers.get("Retry-After")))
             if status in retryable:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 too_long = retry_after is not None and retry_after > self.max_retry_after

@@ -295,3 +295,36 @@ def test_missing_list_is_bad_response(rsps, client):
     rsps.add(responses.GET, f"{HOST}/api/hierarchies", json={"hierarchies": "nope"})
     with pytest.raises(BadResponse):
         client.hierarchies()
+
+
+@pytest.mark.parametrize(("method", "path", "call"), [
+    (responses.GET, "/api/products/imports/7", lambda c: c.product_import_status(7)),
+    (responses.POST, "/api/products/imports", lambda c: c.product_import(b"ean\n1\n")),
+])
+def test_p41_and_p42_429_goes_up_at_once_with_retry_after(rsps, client, sleeps, method, path, call):
+    """Mirakl's frequency limits (P41 every 15 min, P42 once a minute): the caller schedules the next try,
+    no worker sleeps through the wait, and nothing is sent twice."""
+    rsps.add(method, HOST + path, status=429, json={"message": "Too many requests", "status": 429},
+             headers={"Retry-After": "42"})
+    with pytest.raises(RateLimited) as info:
+        call(client)
+    assert info.value.retry_after == 42
+    assert len(rsps.calls) == 1 and sleeps == []
+
+
+def test_p42_final_statuses_and_p47_report(rsps, client):
+    rsps.add(responses.GET, f"{HOST}/api/products/imports/9", json={
+        "import_id": 9, "import_status": "TRANSFORMATION_FAILED", "has_error_report": False,
+        "has_transformation_error_report": True, "reason_status": "bad header"})
+    rsps.add(responses.GET, f"{HOST}/api/products/imports/9/transformation_error_report",
+             body="category;ean;grip;errors\nINFO_SOURIS;3000000000001;x;The column 'grip' is unknown\n",
+             content_type="text/csv")
+    status = client.product_import_status(9)
+    assert status.is_final and not status.succeeded and status.has_transformation_error_report
+    (line,) = client.product_import_transformation_error_report(9)
+    assert line.values["ean"] == "3000000000001" and line.errors == ["The column 'grip' is unknown"]
+    for name, final, success in [("SENT", True, True), ("COMPLETE", True, True), ("CANCELLED", True, False),
+                                 ("FAILED", True, False), ("TRANSFORMATION_RUNNING", False, False),
+                                 ("WAITING", False, False)]:
+        status.status = name
+        assert (status.is_final, status.succeeded) == (final, success), name

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
+from fnac_sandbox.mirakl_api import P41_MIN_INTERVAL, P42_MIN_INTERVAL
 from fnac_sandbox.seed import ean_check_digit
 
 from .wire import Fnac, offers_update_xml, q
@@ -24,13 +23,19 @@ def _get(srv, path, key=None, **params):
     )
 
 
-def _import(srv, csv_text: str, key=None):
+def _import(srv, csv_text: str, key=None, wait=True):
+    """P41; by default first moves the simulated clock past Mirakl's 15-minute P41 limit."""
+    if wait:
+        srv.clock.advance(P41_MIN_INTERVAL)
     return requests.post(
         srv.mirakl_url + "/api/products/imports",
         timeout=10,
         headers={"Authorization": key or srv.credentials.mirakl_key},
         files={"file": ("products.csv", csv_text.encode(), "text/csv")},
     )
+
+
+BOOK_HEADER = "category;ean;title;brand;author;language"
 
 
 def _ean(prefix: str) -> str:
@@ -186,8 +191,13 @@ def test_import_without_errors_has_no_report(srv):
     assert listing["product_import_trackings"][0]["import_id"] == import_id
 
 
+def _status_after_a_minute(server, import_id):
+    server.clock.advance(P42_MIN_INTERVAL)
+    return _get(server, f"/api/products/imports/{import_id}").json()
+
+
 def test_import_progresses_with_delay(make_srv):
-    server = make_srv(import_delay=1.5)
+    server = make_srv(import_delay=400)  # simulated seconds: statuses change every 100 s
     r = _import(
         server,
         f"category;ean;title;brand\nINFO_SOURIS;{_ean('376001')};Souris;Logitech\n"
@@ -195,23 +205,17 @@ def test_import_progresses_with_delay(make_srv):
     )
     import_id = r.json()["import_id"]
     first = _get(server, f"/api/products/imports/{import_id}").json()
-    assert first["import_status"] == "WAITING"
+    assert first["import_status"] == "TRANSFORMATION_WAITING"
     assert first["has_error_report"] is False
-    seen, deadline = [], time.monotonic() + 10
-    while time.monotonic() < deadline:
-        final = _get(server, f"/api/products/imports/{import_id}").json()
+    seen = [first["import_status"]]
+    for _ in range(8):
+        final = _status_after_a_minute(server, import_id)
         seen.append(final["import_status"])
         if seen[-1] == "RUNNING":
-            report = _get(server, f"/api/products/imports/{import_id}/error_report")
-            # only meaningful if the import was still running when the report was asked for (a slow machine
-            # can cross the due time between the two requests)
-            if _get(server, f"/api/products/imports/{import_id}").json()["import_status"] == "RUNNING":
-                assert report.status_code == 404
-        if seen[-1] not in ("WAITING", "RUNNING"):
-            break
-        time.sleep(0.05)
-    assert seen.index("RUNNING") > 0 and seen[-1] == "COMPLETE"
-    assert seen == sorted(seen, key=["WAITING", "RUNNING", "COMPLETE"].index)
+            assert _get(server, f"/api/products/imports/{import_id}/error_report").status_code == 404
+    order = ["TRANSFORMATION_WAITING", "TRANSFORMATION_RUNNING", "WAITING", "RUNNING", "COMPLETE"]
+    assert sorted(set(seen), key=order.index) == order
+    assert seen == sorted(seen, key=order.index)
     assert final["import_status"] == "COMPLETE" and final["has_error_report"] is True
 
 
@@ -223,10 +227,85 @@ def test_import_needs_a_file(srv):
         headers={"Authorization": srv.credentials.mirakl_key},
     )
     assert r.status_code == 400
-    r = _import(srv, "")
+    r = _import(srv, "")  # the refused call counted: Mirakl counts calls
     assert r.status_code == 201
     assert _get(srv, f"/api/products/imports/{r.json()['import_id']}").json()["import_status"] == "FAILED"
 
 
 def test_unknown_mirakl_path_is_404(srv):
     assert _get(srv, "/api/nothing").status_code == 404
+
+
+# ---------------------------------------------------------------- frequency limits (429 with Retry-After)
+def test_p41_more_than_once_per_15_minutes_gets_429_with_retry_after(srv):
+    line = f"category;ean;title;brand\nINFO_SOURIS;{_ean('376101')};Souris;Logitech\n"
+    assert _import(srv, line).status_code == 201
+    srv.clock.advance(600)
+    r = _import(srv, line, wait=False)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "300"
+    assert len(srv.state.imports) == 1  # nothing created
+    srv.clock.advance(299)
+    assert _import(srv, line, wait=False).status_code == 429
+    srv.clock.advance(1)
+    assert _import(srv, line, wait=False).status_code == 201
+    assert len(srv.state.imports) == 2
+
+
+def test_p42_more_than_once_a_minute_per_import_gets_429(srv):
+    line = f"category;ean;title;brand\nINFO_SOURIS;{_ean('376102')};Souris;Logitech\n"
+    import_id = _import(srv, line).json()["import_id"]
+    assert _get(srv, f"/api/products/imports/{import_id}").status_code == 200
+    srv.clock.advance(20)
+    r = _get(srv, f"/api/products/imports/{import_id}")
+    assert r.status_code == 429 and r.headers["Retry-After"] == "40"
+    assert r.json()["status"] == 429
+    srv.clock.advance(40)
+    assert _get(srv, f"/api/products/imports/{import_id}").status_code == 200
+    other = _import(srv, line).json()["import_id"]  # the limit is per import
+    assert _get(srv, f"/api/products/imports/{other}").status_code == 200
+
+
+# ---------------------------------------------------------------- terminal statuses, P47
+def test_unknown_column_fails_the_transformation_with_a_p47_report(srv):
+    ean = _ean("376103")
+    import_id = _import(srv, f"category;ean;product_title;brand\nINFO_SOURIS;{ean};Souris;Logitech\n").json()[
+        "import_id"]
+    status = _get(srv, f"/api/products/imports/{import_id}").json()
+    assert status["import_status"] == "TRANSFORMATION_FAILED"
+    assert status["has_transformation_error_report"] is True and status["has_error_report"] is False
+    assert "product_title" in status["reason_status"]
+    report = _get(srv, f"/api/products/imports/{import_id}/transformation_error_report")
+    assert report.status_code == 200
+    header, row = report.text.strip().split("\n")
+    assert header == "category;ean;product_title;brand;errors"
+    assert row.startswith(f"INFO_SOURIS;{ean};") and "'product_title' is not an attribute" in row
+    assert ean not in srv.state.products  # nothing integrated
+    assert _get(srv, f"/api/products/imports/{import_id}/error_report").status_code == 404
+    assert srv.requests_for("P47")
+
+
+def test_a_line_with_too_many_values_is_a_transformation_error_of_that_line_only(srv):
+    good, bad = _ean("978000124"), _ean("978000125")
+    import_id = _import(srv, f"{BOOK_HEADER}\nLIV_ROMANS;{good};Roman;Folio;Victor Hugo;Français\n"
+                             f"LIV_ROMANS;{bad};Roman;Folio;Victor Hugo;Français;extra\n").json()["import_id"]
+    status = _get(srv, f"/api/products/imports/{import_id}").json()
+    assert status["import_status"] == "COMPLETE"
+    assert status["has_transformation_error_report"] is True and status["has_error_report"] is False
+    assert good in srv.state.products and bad not in srv.state.products
+    report = _get(srv, f"/api/products/imports/{import_id}/transformation_error_report").text
+    assert bad in report and good not in report
+
+
+@pytest.mark.parametrize(("outcome", "created"), [("SENT", True), ("CANCELLED", False), ("FAILED", False)])
+def test_operator_outcomes(srv, outcome, created):
+    r = requests.post(srv.base_url + "/sandbox/mirakl", json={"import_outcome": outcome}, timeout=5)
+    assert r.status_code == 200
+    ean = _ean("978000126")
+    import_id = _import(srv, f"{BOOK_HEADER}\nLIV_ROMANS;{ean};Roman;Folio;Victor Hugo;Français\n"
+                             "LIV_ROMANS;123;Roman;Folio;Victor Hugo;Français\n").json()["import_id"]
+    status = _get(srv, f"/api/products/imports/{import_id}").json()
+    assert status["import_status"] == outcome
+    assert (ean in srv.state.products) is created
+    assert status["has_error_report"] is True  # the invalid line, whatever the outcome
+    assert requests.post(srv.base_url + "/sandbox/mirakl", json={"import_outcome": "NOPE"},
+                         timeout=5).status_code == 400

@@ -95,17 +95,18 @@ class MiraklClient:
 
     # ------------------------------------------------------------------ transport
     def _get(self, path: str, operation: str, params: dict[str, Any] | None = None,
-             accept: str | None = None) -> requests.Response:
+             accept: str | None = None, no_retry_statuses: frozenset[int] = frozenset()) -> requests.Response:
         headers = {"Accept": accept} if accept else None
         params = {k: v for k, v in (params or {}).items() if v is not None}
         return self.transport.request("GET", self.base_url + path, operation=operation, params=params or None,
-                                      headers=headers)
+                                      headers=headers, no_retry_statuses=no_retry_statuses)
 
-    def _get_json(self, path: str, operation: str, params: dict[str, Any] | None = None) -> Any:
+    def _get_json(self, path: str, operation: str, params: dict[str, Any] | None = None,
+                  no_retry_statuses: frozenset[int] = frozenset()) -> Any:
         """A GET whose body must be JSON; a cut or garbled body of a read is retried like a 503."""
         attempt = 0
         while True:
-            response = self._get(path, operation, params)
+            response = self._get(path, operation, params, no_retry_statuses=no_retry_statuses)
             try:
                 return self._json(response, operation)
             except BadResponse as exc:
@@ -188,20 +189,24 @@ class MiraklClient:
             for item in self._list(data, "values_lists", "VL11")
         ]
 
-    # ------------------------------------------------------------------ P41 / P42 / P44
+    # ------------------------------------------------------------------ P41 / P42 / P44 / P47
+    # Mirakl limits P41 (every 15 minutes per seller) and P42 (once a minute per import) and answers 429 with
+    # Retry-After sooner: these two raise RateLimited at once (its retry_after says when), so the caller
+    # schedules the next try instead of a worker sleeping through it.
     def product_import(self, csv_bytes: bytes, filename: str = "products.csv") -> str:
         """Send a product CSV (P41); returns the import id to follow with P42."""
         if not csv_bytes:
             raise ValueError("product_import needs a non-empty CSV")
         response = self.transport.request("POST", f"{self.base_url}/api/products/imports", operation="P41",
-                                          write=True, files={"file": (filename, csv_bytes, "text/csv")})
+                                          write=True, files={"file": (filename, csv_bytes, "text/csv")},
+                                          no_retry_statuses=frozenset({429}))
         data = self._json(response, "P41")
         if not isinstance(data, dict) or data.get("import_id") in (None, ""):
             raise BadResponse("Mirakl P41: response without import_id")
         return str(data["import_id"])
 
     def product_import_status(self, import_id: str | int) -> ImportStatus:
-        data = self._get_json(f"/api/products/imports/{import_id}", "P42")
+        data = self._get_json(f"/api/products/imports/{import_id}", "P42", no_retry_statuses=frozenset({429}))
         if not isinstance(data, dict) or not (data.get("import_status") or data.get("status")):
             raise BadResponse("Mirakl P42: response without import_status")
 
@@ -212,6 +217,7 @@ class MiraklClient:
             import_id=str(data.get("import_id") or import_id),
             status=str(data.get("import_status") or data.get("status")),
             has_error_report=bool(data.get("has_error_report")),
+            has_transformation_error_report=bool(data.get("has_transformation_error_report")),
             lines_read=count("transform_lines_read", "lines_read"),
             lines_in_error=count("transform_lines_in_error", "lines_in_error"),
             lines_in_success=count("transform_lines_in_success", "lines_in_success"),
@@ -220,6 +226,12 @@ class MiraklClient:
 
     def product_import_error_report(self, import_id: str | int) -> list[ErrorReportLine]:
         response = self._get(f"/api/products/imports/{import_id}/error_report", "P44",
+                             accept="text/csv, application/octet-stream, */*")
+        return parse_error_report(response.content)
+
+    def product_import_transformation_error_report(self, import_id: str | int) -> list[ErrorReportLine]:
+        """P47: the lines Mirakl could not transform into the operator's format (same CSV shape as P44)."""
+        response = self._get(f"/api/products/imports/{import_id}/transformation_error_report", "P47",
                              accept="text/csv, application/octet-stream, */*")
         return parse_error_report(response.content)
 

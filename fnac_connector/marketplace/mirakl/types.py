@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-IMPORT_FINAL_STATUSES = ("COMPLETE", "FAILED", "CANCELLED")
+# P42 statuses after which nothing changes any more. SENT (handed to the operator's catalogue) and COMPLETE are
+# successes; TRANSFORMATION_FAILED (the file could not be transformed, P47 says why), FAILED (P44) and CANCELLED
+# are not. Any other status (WAITING, RUNNING, TRANSFORMATION_WAITING/RUNNING, an unknown one) is followed on.
+IMPORT_SUCCESS_STATUSES = ("COMPLETE", "SENT")
+IMPORT_FINAL_STATUSES = (*IMPORT_SUCCESS_STATUSES, "FAILED", "CANCELLED", "TRANSFORMATION_FAILED")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class ImportStatus:
     import_id: str
     status: str  # WAITING RUNNING SENT COMPLETE FAILED CANCELLED TRANSFORMATION_* ...
     has_error_report: bool = False
+    has_transformation_error_report: bool = False
     lines_read: int | None = None
     lines_in_error: int | None = None
     lines_in_success: int | None = None
@@ -60,6 +65,10 @@ class ImportStatus:
     @property
     def is_final(self) -> bool:
         return self.status in IMPORT_FINAL_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in IMPORT_SUCCESS_STATUSES
 
 
 @dataclass
