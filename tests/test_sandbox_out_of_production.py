@@ -12,12 +12,14 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ["accounts", "stores", "catalogue", "inventory", "orders", "fulfilment", "fnac_connector"]
+PRODUCT_PACKAGES = ["console", "accounts", "stores", "catalogue", "inventory", "orders", "fulfilment", "fnac_connector"]
 
 
 def _production_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "SANDBOX_ENABLED",
-                                                            "DEFAULT_CARRIER_ADAPTER")}
+                                                            "DEFAULT_CARRIER_ADAPTER",
+                                                            # set by the browser tests' conftest in this worker
+                                                            "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="prod-" + "x9Q2-kL7z" * 8,
                FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), DJANGO_ALLOWED_HOSTS="connector.example.com",
                DJANGO_SETTINGS_MODULE="fnac_connector.settings", **extra)

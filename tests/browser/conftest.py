@@ -18,13 +18,15 @@ from pathlib import Path
 import pytest
 
 # playwright's sync API runs an event loop on the test thread: Django would refuse ORM calls in the tests
-# ("you cannot call this from an async context"). The live server answers from its own threads.
+# ("you cannot call this from an async context"). The live server answers from its own threads. It is set for the
+# worker process (session fixtures need it too); tests that start a production-like subprocess leave it out.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 20_000
 PASSWORD = "pw-browser-123"
+SELLER_APPS = ["stores", "catalogue", "orders", "inventory", "fulfilment"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -203,12 +205,19 @@ def admin_user(django_user_model):
 @pytest.fixture
 def make_staff(django_user_model):
     """A staff user with every permission of the seller apps, assigned to ``stores``."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
 
     def _make(username: str, *stores):
+        # a transactional test before this one (another journey, a migration test) flushed the tables; make sure
+        # the permissions exist again, or the user would silently get none
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)
+        perms = Permission.objects.filter(content_type__app_label__in=SELLER_APPS)
+        assert perms.exists(), "no permission rows for the seller apps"
         user = django_user_model.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=[
-            "stores", "catalogue", "orders", "inventory", "fulfilment"]))
+        user.user_permissions.set(perms)
         for store in stores:
             store.users.add(user)
         return user
