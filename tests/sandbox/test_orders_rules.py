@@ -455,3 +455,24 @@ def test_order_lines_carry_nb_products_to_take_back(osrv, client):
                                 {"sku": "SKU-000002", "nb_products_to_take_back": 0}])
     root = client.call("orders_query", f"<order_fnac_id>{oid}</order_fnac_id>")
     assert texts(root, "f:order/f:order_detail/f:nb_products_to_take_back") == ["1", "0"]
+
+
+def test_an_expedition_country_in_orders_update_sinks_the_whole_call(osrv, client):
+    """FNAC's OrdersUpdateService.xsd has no expedition_country_code (issue 12 asked for it on acceptance): a body
+    carrying one does not validate, so the call is refused whole (ERR_096) and nothing is accepted. This is why the
+    connector does not send it (docs/orders.md)."""
+    oid = osrv.add_order(state="Created", lines=["SKU-000001"])
+    (line_id,) = _ids(osrv.state.orders[oid])
+    for body in (
+        f'<order order_id="{oid}" action="accept_order" expedition_country_code="FR">'
+        f"<order_detail><order_detail_id>{line_id}</order_detail_id><action>Accepted</action></order_detail></order>",
+        f'<order order_id="{oid}" action="accept_order"><order_detail><order_detail_id>{line_id}</order_detail_id>'
+        "<action>Accepted</action><expedition_country_code>FRA</expedition_country_code></order_detail></order>",
+    ):
+        root = _update(client, body)
+        assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_096"
+        assert root.find(q("order")) is None
+    assert osrv.state.orders[oid].state == "Created"
+    root = _update(client, order_xml(oid, "accept_order", [{"id": line_id, "action": "Accepted"}]))
+    assert _order_result(root, oid).findtext(q("state")) == "Accepted"  # the same acceptance without it goes
+
