@@ -40,7 +40,7 @@ def main() -> None:
         from stores.clients import fnac_client_for
         from stores.models import Store
 
-        store = bench_store("bench", sandbox, default_carrier_code="COLISSIMO", sender_name="Bench",
+        store = bench_store("bench", sandbox, default_carrier_code="SOCOLISSIMO", sender_name="Bench",
                             sender_address1="1 rue A", sender_zipcode="75001", sender_city="Paris",
                             sender_country="FRA", acceptance_mode=Store.AcceptanceMode.MANUAL)
         orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
@@ -62,10 +62,10 @@ def main() -> None:
             order = plan.order
             booked = adapter.create_shipment(ShipmentRequest(
                 order_id=order.marketplace_order_id, sender=_sender(store), recipient=_recipient(order),
-                weight_kg="0.5", carrier_code="COLISSIMO",
+                weight_kg="0.5", carrier_code="SOCOLISSIMO",
                 lines=[(li.sku, li.product_name, li.quantity) for li in plan.lines]))
             lines = [fnac.LineUpdate(action="Shipped", order_detail_id=li.order_detail_id,
-                                     tracking_number=booked.tracking_number, tracking_company="COLISSIMO")
+                                     tracking_number=booked.tracking_number, tracking_company="SOCOLISSIMO")
                      for li in plan.lines]
             result = client.orders_update([fnac.OrderUpdate(order_id=order.marketplace_order_id,
                                                             action="update", lines=lines)])

@@ -1,6 +1,11 @@
 """Benchmark of the real-time stock push: latency of single changes and batching of 10,000 changes.
 
     .venv/bin/python bench/stock_push.py [--singles 40] [--bulk 10000] [--naive 10000] [--batch-delay 2.0]
+        [--batch-jitter 0.0] [--realistic-batches]
+
+``--realistic-batches`` replays FNAC's batch timing (batches that take minutes: ``--batch-delay 180
+--batch-jitter 0.5``, each batch ACTIVE, then RUNNING, then final after 90 to 270 s); the default 2 s keeps a run
+short.
 
 Starts the sandbox (``manage.py run_sandbox``) and a django-q cluster (``manage.py qcluster``) as separate
 processes against a throwaway SQLite database under /tmp (or DATABASE_URL if set), then:
@@ -35,18 +40,31 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
+# FNAC's batches take minutes (issue 12; FNAC publishes no figure): 3 minutes, each batch from 1.5 to 4.5
+REALISTIC_BATCH_DELAY = 180.0
+REALISTIC_BATCH_JITTER = 0.5
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--singles", type=int, default=40)
     parser.add_argument("--bulk", type=int, default=10_000)
     parser.add_argument("--naive", type=int, default=10_000, help="SKUs pushed the naive way (one call each)")
     parser.add_argument("--batch-delay", type=float, default=2.0, help="sandbox seconds before a batch is final")
+    parser.add_argument("--batch-jitter", type=float, default=0.0,
+                        help="spread of each batch's duration, a fraction of --batch-delay in [0, 1)")
+    parser.add_argument("--realistic-batches", action="store_true",
+                        help=f"FNAC-like batches that take minutes: --batch-delay {REALISTIC_BATCH_DELAY:g} "
+                             f"--batch-jitter {REALISTIC_BATCH_JITTER:g}")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    if args.realistic_batches:
+        args.batch_delay, args.batch_jitter = REALISTIC_BATCH_DELAY, REALISTIC_BATCH_JITTER
 
     os.environ["Q_WORKERS"] = str(args.workers)  # for the django-q cluster started below
     with (throwaway_database("stock_push") as db_file,
-          sandbox_process(batch_delay=args.batch_delay, offers=args.bulk) as sandbox):
+          sandbox_process(batch_delay=args.batch_delay, batch_jitter=args.batch_jitter,
+                          offers=args.bulk) as sandbox):
         setup_django()
         run(args, sandbox, qcluster_log=db_file.with_name(db_file.stem + ".qcluster.log"))
 
@@ -65,7 +83,8 @@ def run(args, sandbox, qcluster_log: Path) -> None:
                                          pushed_quantity=o.quantity, pushed_price=o.price)
                                  for o in offers], batch_size=2000)
     products = list(Product.objects.filter(store=store).order_by("id"))
-    print(f"{len(products)} products / offers; sandbox batch delay {args.batch_delay}s; "
+    print(f"{len(products)} products / offers; sandbox batch delay {args.batch_delay}s "
+          f"(jitter ±{args.batch_jitter:.0%}); "
           f"{args.workers} django-q workers; DB {os.environ['DATABASE_URL'].split(':')[0]}")
 
     with open(qcluster_log, "w") as log:

@@ -249,22 +249,19 @@ def attributes_for(hierarchy: str | None) -> list[dict]:
     return [dict(a) for a in ATTRIBUTES if a["hierarchy_code"] in codes]
 
 
+# carriers_query as FNAC's sandbox answered it (recorded by fnapy, tests/assets/query_carriers_response.xml):
+# these nine codes, each global="1", names as FNAC spells them. tracking_company takes any text all the same
+# (recorded: "Track Inc." accepted), so this list is what FNAC offers, not what it enforces.
 CARRIERS: list[tuple[str, str]] = [
-    ("LAPOSTE", "La Poste"),
-    ("COLISSIMO", "Colissimo"),
-    ("SOCOLISSIMO", "So Colissimo"),
     ("CHRONOPOST", "Chronopost"),
-    ("UPS", "UPS"),
-    ("GLS", "GLS"),
     ("DHL", "DHL"),
+    ("FEDEX", "Fedex"),
+    ("GLS", "GLS"),
+    ("LAPOSTE", "La Poste"),
+    ("SOCOLISSIMO", "SoColissimo"),
+    ("TAT", "TAT Express"),
     ("TNT", "TNT"),
-    ("DPD", "DPD"),
-    ("FEDEX", "FedEx"),
-    ("MONDIAL_RELAY", "Mondial Relay"),
-    ("COLIS_PRIVE", "Colis Privé"),
-    ("RELAIS_COLIS", "Relais Colis"),
-    ("GEODIS", "Geodis"),
-    ("KUEHNE_NAGEL", "Kuehne + Nagel"),
+    ("UPS", "UPS"),
 ]
 
 # Words the seeder builds offers from: (leaf category, nouns, brands, price range)

@@ -46,20 +46,12 @@ UNIMPLEMENTED_SERVICES = (
 )
 
 
-def _carrier_index(carriers) -> dict[str, str]:
-    index = {}
-    for code, name in carriers:
-        index[code.upper()] = code
-        index[name.upper()] = code
-    return index
-
-
 class FnacApi:
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.store = ctx.state
         self.offers = OffersApi(ctx)
-        self.orders = OrdersApi(ctx, _carrier_index(self.store.carriers))
+        self.orders = OrdersApi(ctx)
         # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,

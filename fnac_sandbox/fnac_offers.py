@@ -128,7 +128,7 @@ class OffersApi:
             refused = next((i["sku"] for i in items if i.get("sku") in self.store.refused_skus), None)
         if refused is not None:
             raise x.invalid("offers_update", f"offer {refused} refused (sandbox control /sandbox/refuse)")
-        delay = self.ctx.batch_delay
+        delay = self.ctx.batch_duration()  # ACTIVE (queued) for the first half, RUNNING for the rest
         now_mono = time.monotonic()
         batch = Batch(batch_id=str(uuid.uuid4()), created_mono=now_mono, due_mono=now_mono + delay, items=items)
         with self.store.lock:

@@ -21,7 +21,6 @@ from fnac_connector.marketplace.fnac.limits import (
     REFUND_NOT_ALLOWED,
     REFUND_REASON_MISSING,
     TOO_MANY_ELEMENTS,
-    UNKNOWN_CARRIER,
     UNKNOWN_ORDER,
     UNKNOWN_ORDER_LINE,
 )
@@ -105,10 +104,9 @@ def rolled_up(statuses: set[str]) -> str:
 
 
 class OrdersApi:
-    def __init__(self, ctx: SandboxContext, carriers: dict[str, str]) -> None:
+    def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.store = ctx.state
-        self._carriers = carriers
 
     # ---------------------------------------------------------------- orders_query
     def orders_query(self, root) -> bytes:
@@ -270,12 +268,11 @@ class OrdersApi:
                 return (REFUND_REASON_MISSING, "refund_reason is required to refund a line")
             line.refund_reason = d["refund_reason"]
         if rule.takes_tracking:
+            # free text, kept as sent: FNAC's sandbox accepted "Track Inc." (recorded by fnapy), not only the
+            # codes of carriers_query; the XSD bounds it to 100 characters (string100), checked before this
             company = d.get("tracking_company")
             if company:
-                code = self._carriers.get(company.upper())
-                if code is None:
-                    return (UNKNOWN_CARRIER, f"Unknown carrier {company!r} (see carriers_query)")
-                line.tracking_company = code
+                line.tracking_company = company
             if d.get("tracking_number"):
                 line.tracking_number = d["tracking_number"]
         line.state = rule.to_state or line_action

@@ -370,7 +370,7 @@ class Seeder:
             line.received_at = order.received_at
             line.refused_at = order.refused_at
             if order.shipped_at is not None:
-                line.tracking_company = rng.choice(["COLISSIMO", "CHRONOPOST", "UPS", "MONDIAL_RELAY", "DPD"])
+                line.tracking_company = rng.choice(["SOCOLISSIMO", "CHRONOPOST", "UPS", "LAPOSTE", "GLS"])
                 line.tracking_number = (
                     f"{rng.choice('68')}{rng.choice('ABLPRV')}{rng.randint(10**10, 10**11 - 1)}"
                 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import sys
 import threading
 import time
@@ -60,6 +61,7 @@ class SandboxServer:
         batch_delay: float = 0.0,
         import_delay: float = 0.0,
         simulate: bool = False,
+        batch_jitter: float = 0.0,
         credentials: SandboxCredentials | None = None,
         simulate_interval: float = 3.0,
         simulation: SimulationProfile | None = None,
@@ -69,6 +71,11 @@ class SandboxServer:
         self.seed = seed
         self.token_ttl = token_ttl
         self.batch_delay = batch_delay
+        if not 0 <= batch_jitter < 1:
+            raise ValueError(f"batch_jitter must be in [0, 1): a fraction of batch_delay, got {batch_jitter}")
+        self.batch_jitter = batch_jitter
+        self._batch_rng = random.Random(f"{seed}:batches")  # same seed, same batch durations
+        self._batch_rng_lock = threading.Lock()
         self.import_delay = import_delay
         self.simulate = simulate
         self.simulate_interval = simulate_interval
@@ -319,6 +326,15 @@ class SandboxServer:
             self.simulator.reseed()
         self.clear_requests()
 
+    def batch_duration(self) -> float:
+        """Seconds the next offers_update batch takes from ACTIVE to its final status: ``batch_delay`` spread by
+        ``batch_jitter`` (0.5: anywhere from half to one and a half times it), drawn from the seed."""
+        if self.batch_delay <= 0:
+            return 0.0
+        with self._batch_rng_lock:
+            spread = self._batch_rng.uniform(-self.batch_jitter, self.batch_jitter) if self.batch_jitter else 0.0
+        return self.batch_delay * (1 + spread)
+
     def status(self) -> dict:
         counts = self.state.counts()
         return {
@@ -332,6 +348,7 @@ class SandboxServer:
             "faults": {"rate": self.faults.rate, "kinds": list(self.faults.kinds)},
             "token_ttl": self.token_ttl,
             "batch_delay": self.batch_delay,
+            "batch_jitter": self.batch_jitter,
             "import_delay": self.import_delay,
             "simulate": self.simulate,
             "requests": len(self._requests),

@@ -81,11 +81,19 @@ class ReadyToShipSerializer(serializers.Serializer):
                                             help_text="Self ship: a tracking number from another system.")
     carrier_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                          help_text="FNAC carrier code; default: the order's, then the store's.")
+    carrier_free_text = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Self ship: carrier_code is a carrier name FNAC does not list, typed on purpose and sent to FNAC "
+                  "as typed. Without it, a code not in the store's FNAC carrier list is refused (400).")
 
 
 class RetrySerializer(serializers.Serializer):
     carrier_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                          help_text="A corrected FNAC carrier code for the refused shipments.")
+    carrier_free_text = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Self ship: carrier_code is a carrier name FNAC does not list, typed on purpose and sent to FNAC "
+                  "as typed. Without it, a code not in the store's FNAC carrier list is refused (400).")
 
 
 class CancelSerializer(serializers.Serializer):
@@ -135,7 +143,8 @@ class ReadyToShipView(APIView):
         outcome = services.order_ready_to_ship(order=order, user=request.user, trigger="api",
                                                lines=data["lines"] or None,
                                                tracking_number=data["tracking_number"],
-                                               carrier_code=data["carrier_code"])
+                                               carrier_code=data["carrier_code"],
+                                               carrier_free_text=data["carrier_free_text"])
         return Response({"confirmed": outcome.ok, "error": outcome.error,
                          "shipment": ShipmentSerializer(outcome.shipment, context={"request": request}).data,
                          "order": OrderDetailSerializer(order_detail(order.pk)).data})
@@ -152,7 +161,8 @@ class RetryConfirmationView(APIView):
         order = _order(request, pk)
         data = _valid(RetrySerializer, request)
         shipments = services.order_shipments_retry(order=order, user=request.user, trigger="api",
-                                                   carrier_code=data["carrier_code"])
+                                                   carrier_code=data["carrier_code"],
+                                                   carrier_free_text=data["carrier_free_text"])
         detail = order_detail(order.pk)
         confirmed = all(s.state == Shipment.State.CONFIRMED for s in shipments)
         return Response({"confirmed": confirmed, "error": "" if confirmed else detail.last_push_error,

@@ -51,8 +51,16 @@ def carriers_for_store(store: Store) -> QuerySet[Carrier]:
     return Carrier.objects.filter(store=store, active=True).order_by("code")
 
 
+FREE_TEXT_HINT = ("for a carrier FNAC does not list, send its name as free text on purpose (API "
+                  "'carrier_free_text': true, command --free-text-carrier; self ship only)")
+
+
 def carrier_code_validate(*, store: Store, code: str) -> str:
-    """The FNAC carrier code as FNAC spells it, or InvalidInput naming the codes FNAC accepts."""
+    """The FNAC carrier code as FNAC spells it, or InvalidInput naming the codes FNAC lists.
+
+    FNAC itself takes any text in ``tracking_company`` (its sandbox accepted "Track Inc."), so a mistyped code
+    would be accepted silently and the buyer would get no carrier; this is the product's own check, made before
+    anything moves."""
     code = (code or "").strip()
     known = list(carriers_for_store(store).values_list("code", flat=True))
     if not known:
@@ -63,4 +71,21 @@ def carrier_code_validate(*, store: Store, code: str) -> str:
         if candidate.upper() == code.upper():
             return candidate
     raise InvalidInput(f"Carrier code {code!r} is not one FNAC lists for store {store.name!r}; "
-                       f"use one of: {', '.join(known)}.", details={"carrier_code": [f"unknown code {code!r}"]})
+                       f"use one of: {', '.join(known)} ({FREE_TEXT_HINT}).",
+                       details={"carrier_code": [f"unknown code {code!r}"]})
+
+
+def carrier_free_text_validate(*, store: Store, text: str) -> str:
+    """A carrier the seller typed as free text on purpose: sent to FNAC as typed (at most 100 characters), except
+    that a code or name FNAC lists becomes FNAC's code (so FNAC can link the tracking)."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise InvalidInput("Type the carrier's name to send it as free text.",
+                           details={"carrier_code": ["empty free-text carrier"]})
+    if len(text) > 100:
+        raise InvalidInput(f"Carrier name {text[:20]!r}... is longer than FNAC's 100 characters.",
+                           details={"carrier_code": ["at most 100 characters"]})
+    for code, name in carriers_for_store(store).values_list("code", "name"):
+        if text.upper() in (code.upper(), name.upper()):
+            return code
+    return text

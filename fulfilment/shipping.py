@@ -29,7 +29,7 @@ from fnac_connector.choices import choice_label
 from fnac_connector.errors import Conflict, InvalidInput, ServiceError
 from fnac_connector.marketplace.errors import MarketplaceError
 from fnac_connector.marketplace.fnac import types as fnac
-from fulfilment.carriers import carrier_code_validate
+from fulfilment.carriers import carrier_code_validate, carrier_free_text_validate
 from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
 from fulfilment.models import Shipment, ShipmentLine, WmsDelivery, WmsEvent
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
@@ -148,10 +148,25 @@ def _live_line_ids(order: Order) -> set[int]:
                .values_list("order_line_id", flat=True))
 
 
+def carrier_for_fnac(*, store: Store, mode: str, code: str, free_text: bool = False) -> str:
+    """What goes in FNAC's ``tracking_company``: a code of the store's loaded FNAC list (as FNAC spells it), or,
+    only when the seller says so (``free_text``) and ships himself, the carrier's name as typed. FNAC accepts any
+    text, so without this check a typo would reach the buyer; with FNAC's label (channel) only its codes make
+    sense."""
+    if not free_text:
+        return carrier_code_validate(store=store, code=code)
+    if mode == Store.ShippingMode.CHANNEL:
+        raise InvalidInput("A free-text carrier is for parcels the seller ships himself: with FNAC's carrier label "
+                           "(shipped by the sales channel) pick one of FNAC's carrier codes.",
+                           details={"carrier_free_text": ["not allowed in channel mode"]})
+    return carrier_free_text_validate(store=store, text=code)
+
+
 def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_number: str = "",
-              carrier_code: str = "") -> ShipPlan:
+              carrier_code: str = "", carrier_free_text: bool = False) -> ShipPlan:
     """What would be shipped, or a clear InvalidInput/Conflict. ``lines`` are order_detail_ids (None: every
-    line not shipped yet)."""
+    line not shipped yet). ``carrier_free_text``: ``carrier_code`` is a carrier name typed on purpose, sent to
+    FNAC as typed (self ship only)."""
     order = Order.objects.select_related("store").get(pk=order.pk)
     store = order.store
     ref = order.marketplace_order_id
@@ -190,9 +205,11 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
         raise InvalidInput(f"Order {ref} is shipped by the sales channel: its tracking number comes from the "
                            "FNAC carrier label, it cannot be typed (switch the order to self ship to type one).",
                            details={"tracking_number": ["not allowed in channel mode"]})
+    if carrier_free_text and not (carrier_code or "").strip():
+        raise InvalidInput("Type the carrier's name to send it as free text.",
+                           details={"carrier_code": ["required with carrier_free_text"]})
     shipping_setup_check(store=store, carrier_code=code, booking=not tracking_number)
-    if mode == Store.ShippingMode.CHANNEL:
-        code = carrier_code_validate(store=store, code=code)
+    code = carrier_for_fnac(store=store, mode=mode, code=code, free_text=carrier_free_text)
     if len(code) > 100:
         raise InvalidInput(f"Carrier code {code[:20]!r}... is longer than FNAC's 100 characters.")
     if tracking_number and len(tracking_number) > 32:
@@ -344,7 +361,7 @@ class ShipOutcome:
 
 def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = Source.USER,
                          lines: Sequence[int] | None = None, tracking_number: str = "", carrier_code: str = "",
-                         trigger: str = "") -> list[ShipOutcome]:
+                         carrier_free_text: bool = False, trigger: str = "") -> list[ShipOutcome]:
     """Ready to Ship for each order, then one confirmation to FNAC for all of them (25 per call).
 
     Bad input, a missing shipping setup or a booking the carrier refuses leaves the order untouched (status, flag,
@@ -355,7 +372,8 @@ def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = So
         outcome = ShipOutcome(order=order)
         outcomes.append(outcome)
         try:
-            plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code)
+            plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code,
+                             carrier_free_text=carrier_free_text)
         except ServiceError as exc:
             outcome.error, outcome.exception = str(exc), exc
             continue
@@ -380,11 +398,14 @@ def orders_ready_to_ship(*, orders: Sequence[Order], user=None, source: str = So
 
 
 def order_ready_to_ship(*, order: Order, user=None, source: str = Source.USER, lines: Sequence[int] | None = None,
-                        tracking_number: str = "", carrier_code: str = "", trigger: str = "") -> ShipOutcome:
+                        tracking_number: str = "", carrier_code: str = "", carrier_free_text: bool = False,
+                        trigger: str = "") -> ShipOutcome:
     """The single-order door: raises the ServiceError when the order cannot be shipped as asked."""
-    plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code)
+    plan = ship_plan(order=order, lines=lines, tracking_number=tracking_number, carrier_code=carrier_code,
+                     carrier_free_text=carrier_free_text)
     outcome = orders_ready_to_ship(orders=[plan.order], user=user, source=source, lines=lines,
-                                   tracking_number=tracking_number, carrier_code=carrier_code, trigger=trigger)[0]
+                                   tracking_number=tracking_number, carrier_code=carrier_code,
+                                   carrier_free_text=carrier_free_text, trigger=trigger)[0]
     if outcome.shipment is None:
         raise outcome.exception or Conflict(outcome.error or "Nothing was shipped.")
     return outcome
@@ -501,19 +522,22 @@ def _landed(store: Store, order: Order, client) -> dict[int, tuple[str, str]]:
     return {}
 
 
-def order_shipments_retry(*, order: Order, carrier_code: str = "", user=None, trigger: str = "",
-                          client=None) -> list[Shipment]:
+def order_shipments_retry(*, order: Order, carrier_code: str = "", carrier_free_text: bool = False, user=None,
+                          trigger: str = "", client=None) -> list[Shipment]:
     """Send again the confirmations of the order's refused or failed shipments, optionally with a corrected
-    FNAC carrier code. Lines FNAC already shows Shipped with the same tracking number count as confirmed."""
+    FNAC carrier code (or, ``carrier_free_text``, a carrier name typed on purpose). Lines FNAC already shows
+    Shipped with the same tracking number count as confirmed."""
     order = Order.objects.select_related("store").get(pk=order.pk)
     store = order.store
     shipments = list(order.shipments.filter(state__in=[Shipment.State.REFUSED, Shipment.State.FAILED]))
     if not shipments:
         raise Conflict(f"Order {order.marketplace_order_id} has no refused or failed shipment confirmation to retry.")
     code = (carrier_code or "").strip()
+    if carrier_free_text and not code:
+        raise InvalidInput("Type the carrier's name to send it as free text.",
+                           details={"carrier_code": ["required with carrier_free_text"]})
     if code:
-        if shipping_mode_of(order) == Store.ShippingMode.CHANNEL:
-            code = carrier_code_validate(store=store, code=code)
+        code = carrier_for_fnac(store=store, mode=shipping_mode_of(order), code=code, free_text=carrier_free_text)
         if len(code) > 100:
             raise InvalidInput("carrier_code is longer than FNAC's 100 characters.")
         Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(carrier_code=code)

@@ -100,7 +100,7 @@ def api_world(_same_db_connection, superuser, connected_store, sandbox, make_pro
 
     Store.objects.filter(pk=connected_store.pk).update(
         sender_name="Entrepôt", sender_address1="1 rue de la Paix", sender_zipcode="75002", sender_city="Paris",
-        sender_country="FRA", default_carrier_code="COLISSIMO", wms_enabled=True,
+        sender_country="FRA", default_carrier_code="SOCOLISSIMO", wms_enabled=True,
         wms_webhook_url="http://127.0.0.1:9/wms", wms_secret="schema-wms-secret")
     store = Store.objects.get(pk=connected_store.pk)
     carriers_refresh(store=store, trigger="test")

@@ -30,7 +30,7 @@ def ship_store(connected_store):
 
     Store.objects.filter(pk=connected_store.pk).update(
         sender_name="Entrepôt Martin", sender_address1="12 rue de la Paix", sender_zipcode="75002",
-        sender_city="Paris", sender_country="FRA", default_carrier_code="COLISSIMO")
+        sender_city="Paris", sender_country="FRA", default_carrier_code="SOCOLISSIMO")
     connected_store.refresh_from_db()
     carriers_refresh(store=connected_store, trigger="test")
     return connected_store

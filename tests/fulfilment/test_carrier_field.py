@@ -15,7 +15,7 @@ def test_the_carrier_field_is_a_drop_down_of_the_stores_loaded_carriers(ship_sto
     Carrier.objects.filter(store=ship_store, code="UPS").update(name="UPS Standard")
     field = CarrierChoiceField(store=ship_store)
     values = dict(field.choices)
-    assert values["UPS"] == "UPS Standard (UPS)" and values["COLISSIMO"] == "COLISSIMO"
+    assert values["UPS"] == "UPS Standard (UPS)" and values["DHL"] == "DHL"
     assert set(values) - {""} == set(Carrier.objects.filter(store=ship_store, active=True).values_list("code",
                                                                                                       flat=True))
     assert field.clean("UPS") == "UPS"

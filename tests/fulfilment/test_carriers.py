@@ -17,7 +17,7 @@ def test_connect_seeds_the_carriers(sandbox, store, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         store_connect(store=store, trigger="test")
     codes = set(Carrier.objects.filter(store=store).values_list("code", flat=True))
-    assert {"LAPOSTE", "COLISSIMO", "CHRONOPOST", "UPS"} <= codes
+    assert {"LAPOSTE", "SOCOLISSIMO", "CHRONOPOST", "UPS"} <= codes
     assert sandbox.requests_for("carriers_query")
     assert SyncRun.objects.filter(store=store, kind=SyncRun.Kind.CARRIERS, state="succeeded").exists()
 
@@ -35,7 +35,7 @@ def test_refresh_is_idempotent_and_marks_dropped_carriers(sandbox, connected_sto
 def test_refresh_doors(sandbox, connected_store, superuser, token_client, client):
     out = __import__("io").StringIO()
     call_command("refresh_carriers", store=connected_store.pk, stdout=out)
-    assert "COLISSIMO" in out.getvalue()
+    assert "SOCOLISSIMO" in out.getvalue()
     response = token_client(superuser).post(f"/api/stores/{connected_store.pk}/refresh-carriers/")
     assert response.status_code == 200 and any(c["code"] == "GLS" for c in response.json()["carriers"])
     listed = token_client(superuser).get("/api/carriers/", {"store": connected_store.pk})

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from fulfilment.models import Shipment, WmsDelivery, WmsEvent
+from fulfilment.models import WmsDelivery, WmsEvent
 from orders.models import Order, OrderStatus
 from stores.models import Store
 from tests.fulfilment.conftest import updates_sent
@@ -35,13 +35,26 @@ def test_api_release_ready_to_ship_split_retry_cancel(sandbox, ship_store, paid_
 
     response = api.post(f"/api/orders/{order.pk}/ready-to-ship/", {"tracking_number": "T" * 40}, format="json")
     assert response.status_code == 400
+    # a code FNAC does not list is refused by the product (FNAC would take any text): 400, nothing moved
+    sent = len(updates_sent(sandbox))
     response = api.post(f"/api/orders/{order.pk}/ready-to-ship/", {"carrier_code": "NOPE"}, format="json")
+    assert response.status_code == 400 and "'NOPE' is not one FNAC lists" in response.json()["detail"]
+    assert order.shipments.count() == 1 and len(updates_sent(sandbox)) == sent
+    assert not Order.objects.get(pk=order.pk).flagged
+    sandbox.refuse(order_ids=[order.marketplace_order_id])  # FNAC refuses the confirmation whole
+    response = api.post(f"/api/orders/{order.pk}/ready-to-ship/", {"carrier_code": "UPS"}, format="json")
     assert response.status_code == 200 and not response.json()["confirmed"]
-    assert "ERR_115" in response.json()["error"] and response.json()["order"]["flagged"]
-    response = api.post(f"/api/orders/{order.pk}/retry-shipment-confirmation/", {"carrier_code": "DHL"},
+    assert "ERR_096" in response.json()["error"] and response.json()["order"]["flagged"]
+    sandbox.refuse()
+    response = api.post(f"/api/orders/{order.pk}/retry-shipment-confirmation/", {"carrier_code": "NOPE"},
                         format="json")
+    assert response.status_code == 400 and "not one FNAC lists" in response.json()["detail"]
+    response = api.post(f"/api/orders/{order.pk}/retry-shipment-confirmation/",
+                        {"carrier_code": "Coursier Dupont", "carrier_free_text": True}, format="json")
     assert response.status_code == 200 and response.json()["confirmed"], response.content
     assert response.json()["order"]["status"] == S.IN_TRANSIT and not response.json()["order"]["flagged"]
+    assert response.json()["shipments"][0]["carrier_code"] == "Coursier Dupont"  # typed on purpose, sent as typed
+    assert "<tracking_company>Coursier Dupont</tracking_company>" in updates_sent(sandbox)[-1]
     assert api.post(f"/api/orders/{order.pk}/retry-shipment-confirmation/").status_code == 409
     response = api.post(f"/api/orders/{order.pk}/cancel/", {"reason": "no_stock"}, format="json")
     assert response.status_code == 409 and "packed or ready to ship" in response.json()["detail"]
@@ -126,12 +139,17 @@ def test_admin_ship_form_split_and_typed_tracking_then_retry(sandbox, ship_store
     response = client.post(form_url, {"lines": [str(ids[0])], "carrier_code": "BOGUS"})
     assert response.status_code == 200 and "BOGUS is not one of the available choices" in response.content.decode()
     Order.objects.filter(pk=order.pk).update(carrier_code="BOGUS")
+    response = client.post(form_url, {"lines": [str(ids[0])], "tracking_number": "HAND-1"})
+    assert response.status_code == 200 and "&#x27;BOGUS&#x27; is not one FNAC lists" in response.content.decode()
+    order.refresh_from_db()
+    assert not order.flagged and not order.shipments.exists()  # refused on the form, nothing moved
+    Order.objects.filter(pk=order.pk).update(carrier_code="GLS")
+    sandbox.refuse(order_ids=[order.marketplace_order_id])
     response = client.post(form_url, {"lines": [str(ids[0])], "tracking_number": "HAND-1"}, follow=True)
     assert "did not confirm" in response.content.decode()
     order.refresh_from_db()
-    assert order.flagged and "ERR_115" in order.last_push_error
-    Order.objects.filter(pk=order.pk).update(carrier_code="GLS")
-    Shipment.objects.filter(order=order).update(carrier_code="GLS")  # fixed by hand on the shipment
+    assert order.flagged and "ERR_096" in order.last_push_error
+    sandbox.refuse()
     response = client.post("/admin/orders/order/", {"action": "retry_shipment_confirmation",
                                                      "_selected_action": [order.pk]}, follow=True)
     assert "1 order(s) confirmed to FNAC" in response.content.decode()
@@ -175,15 +193,22 @@ def test_commands(sandbox, wms_store, wms, paid_order, django_capture_on_commit_
     assert "RFP" in out.getvalue()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("ready_to_ship", order=[a.pk], stdout=out)
-    assert "shipped COLISSIMO CO" in out.getvalue()
+    assert "shipped SOCOLISSIMO SO" in out.getvalue()
     line = b.lines.order_by("order_detail_id").first()
     call_command("ready_to_ship", order=[b.pk], lines=str(line.order_detail_id), tracking="CMD-1", carrier="TNT",
                  stdout=out)
     assert "shipped TNT CMD-1" in out.getvalue()
-    with pytest.raises(CommandError, match="ERR_115"):
+    with pytest.raises(CommandError, match="'WRONG' is not one FNAC lists"):
         call_command("ready_to_ship", order=[b.pk], carrier="WRONG", stdout=out, stderr=io.StringIO())
-    call_command("retry_shipment_confirmation", order=b.pk, carrier="DPD", stdout=out)
-    assert "confirmed" in out.getvalue()
+    assert b.shipments.count() == 1
+    sandbox.refuse(order_ids=[b.marketplace_order_id])
+    with pytest.raises(CommandError, match="ERR_096"):
+        call_command("ready_to_ship", order=[b.pk], carrier="GLS", stdout=out, stderr=io.StringIO())
+    sandbox.refuse()
+    with pytest.raises(CommandError, match="'DPD' is not one FNAC lists"):
+        call_command("retry_shipment_confirmation", order=b.pk, carrier="DPD", stdout=out)
+    call_command("retry_shipment_confirmation", order=b.pk, carrier="DPD", free_text_carrier=True, stdout=out)
+    assert "DPD" in out.getvalue() and "confirmed" in out.getvalue()
     b.refresh_from_db()
     assert b.status == S.IN_TRANSIT
     with pytest.raises(CommandError, match="no order with id"):

@@ -159,7 +159,7 @@ def test_ready_to_ship_form_offers_fnacs_carriers_and_split_lines(sandbox, ship_
     page = client.get(url).content.decode()
     carriers = list(Carrier.objects.filter(store=ship_store, active=True))
     assert carriers and all(f'<option value="{c.code}"' in page for c in carriers)
-    assert "Default: COLISSIMO" in page and 'type="checkbox"' in page
+    assert "Default: SOCOLISSIMO" in page and 'type="checkbox"' in page
     first = order.lines.order_by("order_detail_id").first()
     response = client.post(url, {"carrier_code": "UPS", "lines": [str(first.order_detail_id)]}, follow=True)
     assert "FNAC confirmed" in response.content.decode()

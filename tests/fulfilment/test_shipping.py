@@ -34,7 +34,7 @@ def test_self_ship_full_path_without_wms(sandbox, ship_store, paid_order):
     assert outcome.ok, outcome.error
     shipment = outcome.shipment
     assert shipment.source == Shipment.Source.CARRIER and shipment.adapter == "sandbox"
-    assert shipment.carrier_code == "COLISSIMO" and shipment.tracking_number.startswith("CO")
+    assert shipment.carrier_code == "SOCOLISSIMO" and shipment.tracking_number.startswith("SO")
     assert shipment.awb.startswith("SBX") and bytes(shipment.label_pdf).startswith(b"%PDF")
     assert shipment.state == Shipment.State.CONFIRMED
 
@@ -42,7 +42,7 @@ def test_self_ship_full_path_without_wms(sandbox, ship_store, paid_order):
     body = updates_sent(sandbox)[-1]
     assert 'action="update"' in body and body.count("<action>Shipped</action>") == 2
     assert f"<tracking_number>{shipment.tracking_number}</tracking_number>" in body
-    assert "<tracking_company>COLISSIMO</tracking_company>" in body
+    assert "<tracking_company>SOCOLISSIMO</tracking_company>" in body
     fnac = sandbox.order_json(order.marketplace_order_id)
     assert fnac["state"] == "Shipped"
     assert {line["tracking_number"] for line in fnac["lines"]} == {shipment.tracking_number}
@@ -52,7 +52,7 @@ def test_self_ship_full_path_without_wms(sandbox, ship_store, paid_order):
     assert order.tracking_number == shipment.tracking_number
     assert [c.to_status for c in order.status_changes.all()][-3:] == [S.RFP, S.READY_TO_SHIP, S.IN_TRANSIT]
     assert {line.state for line in order.lines.all()} == {"Shipped"}
-    assert all(line.shipped_at and line.tracking_company == "COLISSIMO" for line in order.lines.all())
+    assert all(line.shipped_at and line.tracking_company == "SOCOLISSIMO" for line in order.lines.all())
     product = Product.objects.get(sku="A")
     assert (product.stock_on_hand, product.stock_reserved) == (49, 0)  # consumed at shipment
 
@@ -91,7 +91,7 @@ def test_channel_mode_refuses_unknown_codes_and_typed_numbers_before_anything_ch
     Store.objects.filter(pk=ship_store.pk).update(shipping_mode=Store.ShippingMode.CHANNEL)
     order = paid_order(["A"])
     before = len(sandbox.requests)
-    with pytest.raises(InvalidInput, match="not one FNAC lists.*COLISSIMO"):
+    with pytest.raises(InvalidInput, match="not one FNAC lists.*SOCOLISSIMO"):
         services.order_ready_to_ship(order=order, carrier_code="MYCARRIER")
     with pytest.raises(InvalidInput, match="cannot be typed"):
         services.order_ready_to_ship(order=order, tracking_number="ABC")
@@ -138,27 +138,74 @@ def test_split_shipment(sandbox, ship_store, paid_order):
         services.order_ready_to_ship(order=order)
 
 
-def test_fnac_refuses_an_unknown_carrier_then_the_retry_with_the_fix_goes_through(sandbox, ship_store, paid_order):
-    Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="MYCARRIER")  # self ship: not checked here
+def test_a_carrier_fnac_does_not_list_is_refused_locally_before_anything_moves(sandbox, ship_store, paid_order):
+    # FNAC takes any text in tracking_company (recorded: "Track Inc."), so the product checks the code itself
+    Store.objects.filter(pk=ship_store.pk).update(default_carrier_code="MYCARRIER")  # self ship too
     order = paid_order(["A"])
-    outcome = services.order_ready_to_ship(order=order)
-    assert not outcome.ok and "ERR_115" in outcome.error
+    before = len(sandbox.requests)
+    with pytest.raises(InvalidInput, match="'MYCARRIER' is not one FNAC lists.*TAT.*free text on purpose"):
+        services.order_ready_to_ship(order=order)
+    with pytest.raises(InvalidInput, match="'COLISIMO' is not one FNAC lists"):  # a typo is not sent
+        services.order_ready_to_ship(order=order, carrier_code="COLISIMO", tracking_number="T-1")
     order.refresh_from_db()
-    assert order.status == S.READY_TO_SHIP and order.flagged
-    assert "ERR_115" in order.last_push_error and "Unknown carrier" in order.flag_reason
+    assert order.status == S.NEW and not order.flagged and not Shipment.objects.exists()
+    assert len(sandbox.requests) == before  # nothing booked, nothing sent
+    assert Product.objects.get(sku="A").stock_reserved == 1
+
+
+def test_a_free_text_carrier_typed_on_purpose_goes_to_fnac_as_typed(sandbox, ship_store, paid_order):
+    order = paid_order(["A", "B"])
+    ids = sorted(order.lines.values_list("order_detail_id", flat=True))
+    outcome = services.order_ready_to_ship(order=order, lines=[ids[0]], tracking_number="TI-42",
+                                           carrier_code="  Track   Inc. ", carrier_free_text=True)
+    assert outcome.ok, outcome.error
+    assert outcome.shipment.carrier_code == "Track Inc."
+    assert "<tracking_company>Track Inc.</tracking_company>" in updates_sent(sandbox)[-1]
+    assert _fnac_lines(sandbox, order)[ids[0]]["tracking_company"] == "Track Inc."
+    # a free text that is a carrier FNAC lists (its name here) goes as FNAC's code
+    outcome = services.order_ready_to_ship(order=order, tracking_number="LP-1", carrier_code="la poste",
+                                           carrier_free_text=True)
+    assert outcome.ok and outcome.shipment.carrier_code == "LAPOSTE"
+    with pytest.raises(InvalidInput, match="Type the carrier's name"):
+        services.order_ready_to_ship(order=paid_order(["C"]), carrier_free_text=True)
+
+
+def test_free_text_carrier_is_refused_with_fnacs_label(sandbox, ship_store, paid_order):
+    Store.objects.filter(pk=ship_store.pk).update(shipping_mode=Store.ShippingMode.CHANNEL)
+    order = paid_order(["A"])
+    before = len(sandbox.requests)
+    with pytest.raises(InvalidInput, match="pick one of FNAC's carrier codes"):
+        services.order_ready_to_ship(order=order, carrier_code="Track Inc.", carrier_free_text=True)
+    order.refresh_from_db()
+    assert order.status == S.NEW and not Shipment.objects.exists() and len(sandbox.requests) == before
+
+
+def test_fnac_refuses_a_confirmation_then_the_retry_with_a_corrected_carrier_goes_through(sandbox, ship_store,
+                                                                                          paid_order):
+    order = paid_order(["A"])
+    sandbox.refuse(order_ids=[order.marketplace_order_id])
+    outcome = services.order_ready_to_ship(order=order)
+    assert not outcome.ok and "ERR_096" in outcome.error
+    order.refresh_from_db()
+    assert order.status == S.READY_TO_SHIP and order.flagged and "ERR_096" in order.last_push_error
     shipment = order.shipments.get()
     assert shipment.state == Shipment.State.REFUSED and shipment.tracking_number  # the label is kept
     assert sandbox.order_json(order.marketplace_order_id)["state"] == "ToShip"
     assert Product.objects.get(sku="A").stock_reserved == 1  # nothing consumed
+    sandbox.refuse()
 
-    shipments = services.order_shipments_retry(order=order, carrier_code="LAPOSTE")
+    sent = len(updates_sent(sandbox))
+    with pytest.raises(InvalidInput, match="not one FNAC lists"):  # the correction is checked too
+        services.order_shipments_retry(order=order, carrier_code="MYCARRIER")
+    shipment.refresh_from_db()
+    assert shipment.carrier_code == "SOCOLISSIMO" and len(updates_sent(sandbox)) == sent
+    shipments = services.order_shipments_retry(order=order, carrier_code="laposte")
     assert [s.state for s in shipments] == [Shipment.State.CONFIRMED]
     body = updates_sent(sandbox)[-1]
     assert "<tracking_company>LAPOSTE</tracking_company>" in body
     assert f"<tracking_number>{shipment.tracking_number}</tracking_number>" in body
     order.refresh_from_db()
     assert order.status == S.IN_TRANSIT and not order.flagged and order.last_push_error == ""
-    assert sandbox.order_json(order.marketplace_order_id)["state"] == "Shipped"
 
 
 def test_fnac_refuses_an_order_no_longer_to_ship(sandbox, ship_store, paid_order):

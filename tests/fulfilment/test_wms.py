@@ -109,7 +109,7 @@ def test_full_path_with_a_wms(sandbox, wms_store, wms, paid_order, post_event, a
     assert request["headers"]["X-Store-Id"] == str(wms_store.pk)
     sent = json.loads(request["body"])["shipment"]
     assert (sent["awb"], sent["tracking_number"], sent["carrier_code"]) == (
-        shipment.awb, shipment.tracking_number, "COLISSIMO")
+        shipment.awb, shipment.tracking_number, "SOCOLISSIMO")
     assert sorted(sent["lines"], key=lambda x: x["sku"])[0]["sku"] == "A"
     assert {line["sku"]: line["nb_products_to_take_back"] for line in sent["lines"]} == take_back
     # the label link works without a user, and gives the stored label

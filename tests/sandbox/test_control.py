@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import requests
+from django.core.management import CommandError
 
 from fnac_sandbox.server import DEFAULT_KEY, DEFAULT_PARTNER_ID, SandboxServer
 
@@ -127,12 +129,17 @@ def test_run_sandbox_command():
     out = io.StringIO()
     command = Command(stdout=out)
     options = command.create_parser("manage.py", "run_sandbox").parse_args(
-        ["--port", "0", "--offers", "5", "--run-for", "0.3", "--no-simulate", "--fault-kinds", "429,slow"]
+        ["--port", "0", "--offers", "5", "--run-for", "0.3", "--no-simulate", "--fault-kinds", "429,slow",
+         "--batch-delay", "180", "--batch-jitter", "0.5"]
     )
     assert command.requires_system_checks == []
     command.handle(**vars(options))
     text = out.getvalue()
     assert "/api.php/" in text and DEFAULT_PARTNER_ID in text and "5 offers" in text and "429,slow" in text
+    assert "batches final after 180 s ± 50%" in text
+    options.batch_jitter = 1.0
+    with pytest.raises(CommandError, match="batch_jitter must be in"):
+        command.handle(**vars(options))
 
 
 def test_parallel_clients(srv):

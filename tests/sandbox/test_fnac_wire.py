@@ -9,7 +9,7 @@ import pytest
 import requests
 from lxml import etree
 
-from fnac_sandbox.server import SandboxCredentials
+from fnac_sandbox.server import SandboxCredentials, SandboxServer
 
 from .wire import NS, Fnac, assert_valid_response, offers_update_xml, q, texts
 
@@ -231,6 +231,43 @@ def test_offers_update_async_batch(make_srv):
     assert (offer.price, offer.quantity) == (Decimal("12.50"), 7)
 
 
+def test_batch_durations_spread_by_the_jitter_drawn_from_the_seed(make_srv):
+    server = make_srv(batch_delay=180, batch_jitter=0.5)
+    durations = [server.batch_duration() for _ in range(200)]
+    assert all(90 <= d <= 270 for d in durations)
+    assert min(durations) < 120 and max(durations) > 240  # spread over the whole range, not one value
+    same_seed = make_srv(batch_delay=180, batch_jitter=0.5)
+    assert [same_seed.batch_duration() for _ in range(200)] == durations
+    no_jitter = make_srv(batch_delay=180)
+    assert {no_jitter.batch_duration() for _ in range(5)} == {180}  # no jitter: exactly the delay
+    assert make_srv(batch_jitter=0.5).batch_duration() == 0  # no delay: applied at once
+    with pytest.raises(ValueError, match="batch_jitter"):
+        SandboxServer(batch_jitter=1.0)
+    assert server.status()["batch_jitter"] == 0.5
+
+
+def test_a_batch_that_takes_minutes_is_active_then_running_then_final(make_srv):
+    server = make_srv(offers=5, batch_delay=180, batch_jitter=0.5)
+    client = Fnac(server)
+    root = client.call("offers_update", offers_update_xml([{"sku": "SKU-000001", "price": "12.50", "quantity": 7}]))
+    batch_id = root.findtext(q("batch_id"))
+    batch = server.state.batches[batch_id]
+    duration = batch.due_mono - batch.created_mono
+    assert 90 <= duration <= 270
+    assert _batch_status(client, batch_id).get("status") == "ACTIVE"
+    # simulated time instead of waiting minutes: move the batch's clock
+    batch.created_mono -= duration * 0.6
+    batch.due_mono -= duration * 0.6
+    assert _batch_status(client, batch_id).get("status") == "RUNNING"
+    assert server.state.offers["SKU-000001"].price != Decimal("12.50")  # not applied before the batch says so
+    batch.created_mono -= duration
+    batch.due_mono -= duration
+    final = _batch_status(client, batch_id)
+    assert final.get("status") == "OK" and [el.tag for el in final] == [q("batch_id")]
+    offer = server.state.offers["SKU-000001"]
+    assert (offer.price, offer.quantity) == (Decimal("12.50"), 7)
+
+
 def test_offers_update_per_offer_errors(fnac, srv):
     known = srv.state.offers["SKU-000002"].ean
     xml = offers_update_xml(
@@ -353,9 +390,11 @@ def test_batch_status_unknown_id_answers_ok_as_recorded(fnac):
 # ---------------------------------------------------------------- carriers_query
 def test_carriers_query(fnac):
     root = fnac.call("carriers_query", "<query>all</query>")
-    codes = [c.get("code") for c in root.findall(q("carrier"))]
-    assert {"LAPOSTE", "COLISSIMO", "CHRONOPOST", "UPS", "GLS", "DHL", "MONDIAL_RELAY"} <= set(codes)
-    assert all(c.findtext(q("name")) for c in root.findall(q("carrier")))
+    # the answer FNAC's sandbox gave (recorded by fnapy): these nine codes, in this order, all global="1"
+    carriers = [(c.get("code"), c.get("global"), c.findtext(q("name"))) for c in root.findall(q("carrier"))]
+    assert carriers == [("CHRONOPOST", "1", "Chronopost"), ("DHL", "1", "DHL"), ("FEDEX", "1", "Fedex"),
+                        ("GLS", "1", "GLS"), ("LAPOSTE", "1", "La Poste"), ("SOCOLISSIMO", "1", "SoColissimo"),
+                        ("TAT", "1", "TAT Express"), ("TNT", "1", "TNT"), ("UPS", "1", "UPS")]
 
 
 # ---------------------------------------------------------------- size

@@ -37,22 +37,26 @@ def test_demo_prints_the_sandbox_credentials_and_a_second_store(sandbox):
     assert SECOND_SHOP_ID != creds.shop_id
 
 
-def test_the_demo_store_ships_out_of_the_box(sandbox, make_product):
-    from fulfilment.services import order_ready_to_ship
+def test_the_demo_store_ships_out_of_the_box(sandbox, make_product, django_capture_on_commit_callbacks):
+    from fulfilment.services import carriers_for_store, order_ready_to_ship
     from orders.models import Order
     from orders.services import orders_sync
 
-    demo(sandbox)
+    with django_capture_on_commit_callbacks(execute=True):  # what the demo's queue runs: the connect hooks
+        demo(sandbox)
     store = Store.objects.get(name=DEMO_STORE)
     assert store.is_connected
-    assert (store.default_carrier_code, store.carrier_adapter, store.sender_city) == ("COLISSIMO", "sandbox", "Paris")
+    assert (store.default_carrier_code, store.carrier_adapter, store.sender_city) == (
+        "SOCOLISSIMO", "sandbox", "Paris")
+    # the default carrier is one FNAC lists (the product refuses any other before shipping)
+    assert "SOCOLISSIMO" in set(carriers_for_store(store).values_list("code", flat=True))
     make_product(store, "A", on_hand=5)
     order_id = sandbox.add_order(state="ToShip", lines=[{"sku": "A", "quantity": 1}])
     orders_sync(store=store, mode="manual", trigger="test")
     order = Order.objects.get(store=store, marketplace_order_id=order_id)
     outcome = order_ready_to_ship(order=order)
     assert outcome.shipment is not None and outcome.shipment.tracking_number
-    assert outcome.shipment.carrier_code == "COLISSIMO"
+    assert outcome.shipment.carrier_code == "SOCOLISSIMO"
 
 
 def test_demo_keeps_a_sellers_shipping_edits(sandbox):

@@ -189,7 +189,7 @@ def test_default_carrier_is_picked_from_fnacs_loaded_carriers(client, superuser,
     page = client.get(url)
     field = page.context["adminform"].form.fields["default_carrier_code"]
     codes = [code for code, _ in field.choices]
-    assert "COLISSIMO" in codes and "CHRONOPOST" in codes
+    assert "SOCOLISSIMO" in codes and "CHRONOPOST" in codes
     assert ("OLDCODE", "OLDCODE (not in FNAC's carrier list)") in field.choices  # kept, marked
     assert '<select name="default_carrier_code"' in page.content.decode()
 

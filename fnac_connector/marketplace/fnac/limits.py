@@ -53,7 +53,6 @@ UNKNOWN_ORDER = "ERR_111"
 ORDER_ACTION_NOT_ALLOWED = "ERR_112"
 UNKNOWN_ORDER_LINE = "ERR_113"
 LINE_ACTION_NOT_ALLOWED = "ERR_114"
-UNKNOWN_CARRIER = "ERR_115"  # stricter than FNAC, which took free text ("Track Inc.") in the recording
 BUYER_ONLY_ACTION = "ERR_116"
 REFUND_REASON_MISSING = "ERR_117"
 NOTHING_TO_UPDATE = "ERR_118"
@@ -84,7 +83,6 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode(UNKNOWN_ORDER_LINE, "Unknown order_detail_id for this order (sandbox's code)"),
     ErrorCode(LINE_ACTION_NOT_ALLOWED, "Line action not allowed with this order action or in the line's current "
                                        "state (sandbox's code)"),
-    ErrorCode(UNKNOWN_CARRIER, "Unknown carrier in tracking_company, see carriers_query (sandbox's code)"),
     ErrorCode(BUYER_ONLY_ACTION, "Action reserved to the buyer/FNAC: receive_all_order, line action Received "
                                  "(sandbox's code)"),
     ErrorCode(REFUND_REASON_MISSING, "refund_reason missing (sandbox's code)"),

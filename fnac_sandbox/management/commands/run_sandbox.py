@@ -38,7 +38,12 @@ class Command(BaseCommand):
         parser.add_argument("--key", default=DEFAULT_KEY)
         parser.add_argument("--mirakl-key", default=DEFAULT_MIRAKL_KEY)
         parser.add_argument("--token-ttl", type=float, default=3600)
-        parser.add_argument("--batch-delay", type=float, default=2.0)
+        parser.add_argument("--batch-delay", type=float, default=2.0,
+                            help="seconds an offers_update batch takes to be final (ACTIVE, then RUNNING); FNAC's "
+                                 "take minutes: --batch-delay 180 --batch-jitter 0.5 replays that")
+        parser.add_argument("--batch-jitter", type=float, default=0.0,
+                            help="spread of each batch's duration, a fraction of --batch-delay in [0, 1) (0.5: from "
+                                 "half to one and a half times it), drawn from --seed")
         parser.add_argument("--import-delay", type=float, default=3.0)
         parser.add_argument("--simulate", action="store_true", default=True)
         parser.add_argument("--no-simulate", dest="simulate", action="store_false")
@@ -64,6 +69,7 @@ class Command(BaseCommand):
                 fault_kinds=kinds,
                 token_ttl=opts["token_ttl"],
                 batch_delay=opts["batch_delay"],
+                batch_jitter=opts["batch_jitter"],
                 import_delay=opts["import_delay"],
                 simulate=opts["simulate"],
                 credentials=creds,
@@ -92,6 +98,8 @@ class Command(BaseCommand):
             f"  seed {opts['seed']}, {status['offers']} offers, {status['orders']} orders, "
             f"faults {server.faults.rate} {','.join(server.faults.kinds)}, "
             f"simulation {'on' if opts['simulate'] else 'off'}\n"
+            f"  offers_update batches final after {opts['batch_delay']:g} s ± {opts['batch_jitter']:.0%} "
+            "(ACTIVE, then RUNNING)\n"
             "Ctrl-C to stop.\n"
         )
         self.stdout.flush()

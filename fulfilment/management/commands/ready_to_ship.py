@@ -19,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--lines", help="comma-separated order_detail_ids to ship now (one order only)")
         parser.add_argument("--tracking", default="", help="tracking number typed from another system (self ship)")
         parser.add_argument("--carrier", default="", help="FNAC carrier code (default: order's, then store's)")
+        parser.add_argument("--free-text-carrier", action="store_true",
+                            help="--carrier is a carrier name FNAC does not list, sent to FNAC as typed (self ship)")
 
     def handle(self, *args, **opts):
         orders = orders_by_ids(opts["order"])
@@ -32,7 +34,8 @@ class Command(BaseCommand):
         for group in by_store.values():
             try:
                 outcomes = orders_ready_to_ship(orders=group, lines=lines, tracking_number=opts["tracking"],
-                                                carrier_code=opts["carrier"], trigger="command")
+                                                carrier_code=opts["carrier"],
+                                                carrier_free_text=opts["free_text_carrier"], trigger="command")
             except ServiceError as exc:
                 raise CommandError(str(exc)) from None
             for outcome in outcomes:

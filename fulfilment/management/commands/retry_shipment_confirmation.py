@@ -16,11 +16,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--order", type=int, required=True, help="OMS order id")
         parser.add_argument("--carrier", default="", help="corrected FNAC carrier code")
+        parser.add_argument("--free-text-carrier", action="store_true",
+                            help="--carrier is a carrier name FNAC does not list, sent to FNAC as typed (self ship)")
 
     def handle(self, *args, **opts):
         order = orders_by_ids([opts["order"]])[0]
         try:
-            shipments = order_shipments_retry(order=order, carrier_code=opts["carrier"], trigger="command")
+            shipments = order_shipments_retry(order=order, carrier_code=opts["carrier"],
+                                              carrier_free_text=opts["free_text_carrier"], trigger="command")
         except ServiceError as exc:
             raise CommandError(str(exc)) from None
         order.refresh_from_db()

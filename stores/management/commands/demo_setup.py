@@ -25,7 +25,7 @@ DEMO_STORE = "Demo store (sandbox)"
 DEMO_SHIPPING = {
     "sender_name": "Entrepôt Démo", "sender_address1": "12 rue de la Paix", "sender_zipcode": "75002",
     "sender_city": "Paris", "sender_country": "FRA", "sender_phone": "+33102030405",
-    "default_carrier_code": "COLISSIMO", "carrier_adapter": "sandbox",
+    "default_carrier_code": "SOCOLISSIMO", "carrier_adapter": "sandbox",
 }
 # one sandbox serves one shop, and one store per Shop ID: a second demo store needs a second sandbox with its own
 SECOND_SHOP_ID = "5b0c1d2e-3f40-4a5b-9c6d-7e8f90a1b2c3"
