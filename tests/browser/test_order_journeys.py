@@ -69,7 +69,7 @@ def test_ready_to_ship_without_then_with_a_sender_address_then_label_and_cancel(
     ui.login("boss")
 
     # Ready to Ship while the store has no sender address: nothing moves, the message says what and where
-    pages.order_action(ui, paid, pages.READY_TO_SHIP, {"carrier_code": "COLISSIMO"})
+    pages.order_action(ui, paid, pages.READY_TO_SHIP, {"carrier_code": "SOCOLISSIMO"})
     problem = ui.page.locator(".errornote, .errorlist, [role=alert]").first
     expect(problem).to_contain_text("sender address")
     expect(problem).to_contain_text("Shipping setup")
@@ -91,14 +91,14 @@ def test_ready_to_ship_without_then_with_a_sender_address_then_label_and_cancel(
     # Ready to Ship again, carrier picked from FNAC's list: booked, confirmed to FNAC
     pages.open_order_button(ui, paid, pages.READY_TO_SHIP[0])
     carriers = ui.field("carrier_code").locator("option").all_inner_texts()
-    assert any("COLISSIMO" in c.upper() for c in carriers) and len(carriers) > 2  # FNAC's list, not free text
-    ui.fill({"carrier_code": "COLISSIMO"})
+    assert any("SOCOLISSIMO" in c.upper() for c in carriers) and len(carriers) > 2  # FNAC's list, not free text
+    ui.fill({"carrier_code": "SOCOLISSIMO"})
     ui.step("ship-form", screen="ship")
     ui.submit(pages.READY_TO_SHIP[1], exact=True)
     expect(ui.page.locator("body")).to_contain_text("FNAC confirmed")
     paid.refresh_from_db()
     shipment = Shipment.objects.get(order=paid)
-    assert shipment.state == Shipment.State.CONFIRMED and shipment.carrier_code == "COLISSIMO"
+    assert shipment.state == Shipment.State.CONFIRMED and shipment.carrier_code == "SOCOLISSIMO"
     assert paid.status == S.IN_TRANSIT and paid.fnac_state == "Shipped"
     fnac = sandbox.order_json(paid.marketplace_order_id)
     assert fnac["state"] == "Shipped"

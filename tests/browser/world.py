@@ -28,7 +28,7 @@ def store_fields(market, name: str, **overrides) -> dict:
     return data
 
 
-def connected_store(market, name: str, *, manual: bool = False, sender: bool = True, carrier: str = "COLISSIMO",
+def connected_store(market, name: str, *, manual: bool = False, sender: bool = True, carrier: str = "SOCOLISSIMO",
                     **overrides):
     """A store connected to ``market`` (imports run inline), with FNAC's categories and carriers loaded;
     ``manual``: every new order waits for a decision; ``sender``: the sender address is filled in; ``carrier``:
