@@ -208,10 +208,13 @@ def make_staff(django_user_model):
     from django.apps import apps
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
 
     def _make(username: str, *stores):
         # a transactional test before this one (another journey, a migration test) flushed the tables; make sure
         # the permissions exist again, or the user would silently get none
+        # (and the content-type cache of this worker may still hold the flushed rows' ids)
+        ContentType.objects.clear_cache()
         for app_config in apps.get_app_configs():
             create_permissions(app_config, verbosity=0)
         perms = Permission.objects.filter(content_type__app_label__in=SELLER_APPS)
