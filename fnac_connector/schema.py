@@ -1,5 +1,6 @@
 """The OpenAPI schema tells the truth about errors: every operation declares the error answers it can give
-(400 bad input, 401 no or bad credentials, 403 not allowed, 404 unknown object or page, 415 unsupported body),
+(400 bad input, 401 no or bad credentials, 403 not allowed, 404 unknown object or page, 406 an Accept header asking
+for a format the API does not give, 415 unsupported body),
 all with the one error body of the API (``fnac_connector.api.DetailSerializer``). Operations declare their own
 business answers (409, 502, 202...) with ``extend_schema``; what they declare is never overridden."""
 
@@ -44,6 +45,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append(403)
         if authenticators or "{" in self.path:
             codes.append(404)  # an unknown object (in the path or the body), or a page past the last one
+        codes.append(406)  # DRF's content negotiation: an Accept header no renderer satisfies
         if self.method in ("POST", "PUT", "PATCH"):
             codes.append(415)
         return codes

@@ -206,21 +206,30 @@ def admin_user(django_user_model):
 def make_staff(django_user_model):
     """A staff user with every permission of the seller apps, assigned to ``stores``."""
     from django.apps import apps
-    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
 
     def _make(username: str, *stores):
-        # a transactional test before this one (another journey, a migration test) flushed the tables; make sure
-        # the permissions exist again, or the user would silently get none
-        # (and the content-type cache of this worker may still hold the flushed rows' ids)
+        # Every permission of the seller apps, made sure of row by row: a transactional test before this one (another
+        # journey, a migration test) flushed the tables, and this worker's content-type cache may still hold the
+        # flushed rows' ids; the user would silently get none (403 on every list).
         ContentType.objects.clear_cache()
-        for app_config in apps.get_app_configs():
-            create_permissions(app_config, verbosity=0)
-        perms = Permission.objects.filter(content_type__app_label__in=SELLER_APPS)
-        assert perms.exists(), "no permission rows for the seller apps"
+        perms = []
+        for model in apps.get_models():
+            meta = model._meta
+            if meta.app_label not in SELLER_APPS:
+                continue
+            content_type, _ = ContentType.objects.get_or_create(app_label=meta.app_label, model=meta.model_name)
+            wanted = [(f"{action}_{meta.model_name}", f"Can {action} {meta.verbose_name_raw}")
+                      for action in meta.default_permissions] + list(meta.permissions)
+            for codename, name in wanted:
+                perm, _ = Permission.objects.get_or_create(content_type=content_type, codename=codename,
+                                                           defaults={"name": name[:255]})
+                perms.append(perm)
+        assert perms, "no permission for the seller apps"
         user = django_user_model.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
         user.user_permissions.set(perms)
+        assert user.has_perm("orders.view_order"), "the staff user cannot see orders"
         for store in stores:
             store.users.add(user)
         return user
