@@ -36,6 +36,10 @@ def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str 
             "permission": _can_view(app_label, model_name), "active": active}
 
 
+def _system(title: str, icon: str, url_name: str) -> dict:
+    return {"title": title, "icon": icon, "link": reverse_lazy(url_name), "permission": superuser}
+
+
 AWAITING, FLAGGED = "?status__exact=awaiting_acceptance", "?attention=flagged"
 
 
@@ -76,22 +80,14 @@ SIDEBAR_NAVIGATION = [
         _item("WMS deliveries", "outbox", "fulfilment", "wmsdelivery"),
     ]},
     {"title": "System", "collapsible": True, "items": [
-        {"title": "Scheduled jobs", "icon": "schedule", "link": reverse_lazy("admin:django_q_schedule_changelist"),
-         "permission": superuser},
-        {"title": "Failed tasks", "icon": "error", "link": reverse_lazy("admin:django_q_failure_changelist"),
-         "permission": superuser},
-        {"title": "Successful tasks", "icon": "task_alt", "link": reverse_lazy("admin:django_q_success_changelist"),
-         "permission": superuser},
-        {"title": "Queued tasks", "icon": "queue", "link": reverse_lazy("admin:django_q_ormq_changelist"),
-         "permission": superuser},
-        {"title": "API tokens", "icon": "key", "link": reverse_lazy("admin:accounts_apitoken_changelist"),
-         "permission": superuser},
-        {"title": "Users", "icon": "person", "link": reverse_lazy("admin:auth_user_changelist"),
-         "permission": superuser},
-        {"title": "Groups", "icon": "group", "link": reverse_lazy("admin:auth_group_changelist"),
-         "permission": superuser},
-        {"title": "Login attempts", "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist"),
-         "permission": superuser},
+        _system("Scheduled jobs", "schedule", "admin:django_q_schedule_changelist"),
+        _system("Failed tasks", "error", "admin:django_q_failure_changelist"),
+        _system("Successful tasks", "task_alt", "admin:django_q_success_changelist"),
+        _system("Queued tasks", "queue", "admin:django_q_ormq_changelist"),
+        _system("API tokens", "key", "admin:accounts_apitoken_changelist"),
+        _system("Users", "person", "admin:auth_user_changelist"),
+        _system("Groups", "group", "admin:auth_group_changelist"),
+        _system("Login attempts", "lock", "admin:axes_accessattempt_changelist"),
     ]},
 ]
 

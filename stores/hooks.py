@@ -138,10 +138,6 @@ def store_admin_actions() -> list[Callable]:
     return list(_admin_actions)
 
 
-def store_buttons() -> list[tuple[str, Callable]]:
-    return [(label, url) for label, url, _ in _store_buttons]
-
-
 def store_button_specs() -> list[tuple[str, Callable, str | None]]:
     """(label, url, permission) of every store-page button."""
     return list(_store_buttons)
