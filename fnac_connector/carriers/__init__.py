@@ -9,6 +9,9 @@ from .base import (
     Shipment,
     ShipmentLine,
     ShipmentRequest,
+    TrackingEvent,
+    TrackingResult,
+    TrackingStatus,
 )
 from .registry import UnknownCarrier, get_adapter, register
 
@@ -21,6 +24,9 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "ShipmentRequest",
+    "TrackingEvent",
+    "TrackingResult",
+    "TrackingStatus",
     "UnknownCarrier",
     "get_adapter",
     "register",

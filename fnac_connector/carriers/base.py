@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -113,3 +114,46 @@ class CarrierAdapter(abc.ABC):
     @abc.abstractmethod
     def cancel_shipment(self, awb: str) -> None:
         """Void a shipment that has not been handed to the carrier yet."""
+
+    # What this adapter can do: a subset of {"labels", "cancel", "tracking"}; the admin and README say it per carrier.
+    capabilities: frozenset[str] = frozenset({"labels", "cancel"})
+    # At most this many tracking numbers per ``track`` call (the carrier's own limit).
+    max_tracking_batch: int = 1
+
+    def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
+        """The carrier's events for each parcel, one result per number asked (same order). A number the carrier
+        does not know gives a result with ``error`` set, not an exception; CarrierError is for the whole call."""
+        raise CarrierError(f"carrier adapter {self.name!r} does not offer tracking", retryable=False)
+
+
+class TrackingStatus:
+    """The connector's own reading of a carrier event (carriers each have their own codes)."""
+
+    INFO = "info"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"  # delivery failed, damaged, address problem...
+    RETURNED = "returned"  # going back to the sender
+
+    ALL = (INFO, IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, EXCEPTION, RETURNED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackingEvent:
+    at: datetime  # timezone-aware
+    status: str  # one of TrackingStatus.ALL
+    code: str = ""  # the carrier's own event code
+    description: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackingResult:
+    tracking_number: str
+    events: tuple[TrackingEvent, ...] = ()  # oldest first
+    error: str = ""  # the carrier does not know this number (or refused it); events is then empty
+
+    @property
+    def delivered(self) -> bool:
+        return any(e.status == TrackingStatus.DELIVERED for e in self.events)
