@@ -92,6 +92,13 @@ def _set_order_state(sandbox, data: dict, query: dict, args: list[str]):
     return 200, sandbox.order_json(args[0])
 
 
+def _open_incident(sandbox, data: dict, query: dict, args: list[str]):
+    incident_id = sandbox.open_incident(args[0], order_detail_ids=data.get("order_detail_ids"),
+                                        type=int(data.get("type", 1)), waiting=bool(data.get("waiting", True)),
+                                        opened_by=str(data.get("opened_by", "client")), message=data.get("message"))
+    return 201, {"incident_id": incident_id}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "status"): _status,
     ("GET", "requests"): _requests,
@@ -106,6 +113,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,
+    ("POST", "orders/*/incidents"): _open_incident,
 }
 
 

@@ -17,6 +17,7 @@ from fnac_connector.marketplace.fnac.limits import AUTH_FAILED, ERROR_CODES, NOT
 from . import fnac_xml as x
 from .clock import fmt
 from .context import SandboxContext
+from .fnac_incidents import IncidentsApi
 from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
 from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
@@ -35,8 +36,6 @@ UNIMPLEMENTED_SERVICES = (
     "batch_query",
     "client_order_comments_query",
     "client_order_comments_update",
-    "incidents_query",
-    "incidents_update",
     "messages_query",
     "messages_update",
     "pricing_query",
@@ -62,7 +61,10 @@ class FnacApi:
             "orders_update": self.orders.orders_update,
             "carriers_query": self._carriers_query,
         }
-        assert set(self.routes) == set(SERVICE_XSD)
+        self.incidents = IncidentsApi(ctx)
+        self.routes.update({"incidents_query": self.incidents.incidents_query,
+                            "incidents_update": self.incidents.incidents_update})
+        assert set(self.routes) == set(SERVICE_XSD), set(self.routes) ^ set(SERVICE_XSD)
 
     # ---------------------------------------------------------------- entry point
     def handle(self, service: str, body: bytes) -> bytes:

@@ -217,7 +217,7 @@ class OrdersApi:
             return result
         applied = 0
         for line, d in targets:
-            error = self._apply_line(action, line, d)
+            error = self._apply_line(action, line, {**d, "order_id": order_id})
             if error:
                 result["lines"].append((line.order_detail_id, "ERROR", line.state, [error]))
             else:
@@ -263,6 +263,10 @@ class OrdersApi:
         if line.state not in rule.from_states:
             code = REFUND_NOT_ALLOWED if rule.needs_refund_reason else LINE_ACTION_NOT_ALLOWED
             return (code, f"Line {line.order_detail_id} is {line.state}{rule.wrong_state}")
+        if rule.needs_refund_reason and _under_open_incident(self.store, d.get("order_id", ""),
+                                                             line.order_detail_id):
+            return (REFUND_NOT_ALLOWED, f"Line {line.order_detail_id} is under an open incident: refund it with "
+                                        "incidents_update")
         if rule.needs_refund_reason:
             if not d.get("refund_reason"):
                 return (REFUND_REASON_MISSING, "refund_reason is required to refund a line")
@@ -357,3 +361,15 @@ def _line(line: OrderLine, order: Order):
     x.subs(el, [("shipping_price", line.shipping_price), ("shipping_method", line.shipping_method),
                 ("nb_products_to_take_back", line.nb_products_to_take_back)])
     return el
+
+
+# ---------------------------------------------------------------- incidents (issue 15)
+def _under_open_incident(store, order_id: str, order_detail_id: int) -> bool:
+    """A line of an OPENED incident whose own status is OPENED: FNAC refunds it through incidents_update (the
+    sandbox's stricter reading; fnac_incidents)."""
+    for incident in store.incidents.values():
+        if incident.order_id == order_id and incident.status == "OPENED":
+            line = incident.line(order_detail_id)
+            if line is not None and line.status == "OPENED":
+                return True
+    return False

@@ -255,6 +255,22 @@ class SandboxServer:
             self.state.orders_changed()
             return order
 
+    def open_incident(self, order_id: str, *, order_detail_ids=None, type: int = 1, waiting: bool = True,
+                      opened_by: str = "client", message: str | None = None) -> str:
+        """A buyer claim (FNAC incident) on some lines of an order (default: its first line); returns its id."""
+        with self.state.lock:
+            order = self.state.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            incident = self.fnac.incidents.open_incident(order, now=self.clock.now(), order_detail_ids=order_detail_ids,
+                                                         type=type, waiting=waiting, opened_by=opened_by,
+                                                         message=message)
+            return incident.incident_id
+
+    def incident(self, incident_id: str):
+        with self.state.lock:
+            return self.state.incidents[incident_id]
+
     def order_json(self, order_id: str) -> dict:
         with self.state.lock:
             order = self.state.orders.get(order_id)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from fnac_connector.marketplace.fnac.types import ORDER_STATES
 
 from .context import SandboxContext
+from .fnac_incidents import open_incident
 from .seed import Seeder
 from .state import Order
 
@@ -38,6 +39,8 @@ class SimulationProfile:
     cancel_mean: float = 172800.0
     offer_touch_every: float = 300.0
     max_new_orders_per_tick: int = 500
+    claim_mean: float = 1_296_000.0  # buyers open a claim on a shipped/received order after ~15 days on average
+    claim_waiting_rate: float = 0.8  # share of new claims that wait for the seller's answer
 
 
 def force_state(order: Order, state: str, now: dt.datetime) -> Order:
@@ -120,6 +123,7 @@ class Simulator:
             "not_received": [],
             "cancelled": [],
             "offers_touched": [],
+            "claims_opened": [],
         }
         with store.lock:
             start = self.server.clock.now()
@@ -127,6 +131,7 @@ class Simulator:
             self._new_orders(start, now, seconds, events)
             self._advance_orders(now, seconds, events)
             self._touch_offers(now, seconds, events)
+            self._open_claims(now, seconds, events)
             store.orders_changed()
             store.offers_changed()
         return events
@@ -180,3 +185,24 @@ class Simulator:
             offer = offers[rng.choice(skus)]
             offer.changed(now)
             events["offers_touched"].append(offer.sku)
+
+    # ---------------------------------------------------------------- buyer claims (issue 15)
+    def _open_claims(self, now: dt.datetime, seconds: float, events: dict) -> None:
+        """Buyers open claims (FNAC incidents) on some shipped, received or not-received orders: a NotReceived order
+        always gets an "item not received" claim; other shipped orders one now and then (``claim_mean``)."""
+        p, store, rng = self.profile, self.server.state, self.rng
+        claimed = {i.order_id for i in store.incidents.values()}
+        p_claim = 1 - math.exp(-seconds / p.claim_mean)
+        for order in list(store.orders.values()):
+            if order.order_id in claimed or order.state not in ("Shipped", "Received", "NotReceived"):
+                continue
+            if order.state == "NotReceived":
+                kind = 1
+            elif rng.random() < p_claim:
+                kind = rng.choice((2, 3, 14))
+            else:
+                continue
+            incident = open_incident(store.incidents, order, now=now, type=kind, rng=rng,
+                                               waiting=rng.random() < p.claim_waiting_rate,
+                                               order_detail_ids=[order.lines[0].order_detail_id])
+            events["claims_opened"].append(incident.incident_id)

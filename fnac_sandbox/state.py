@@ -244,6 +244,7 @@ class Store:
             self.orders_version = 0
             self._offer_cache: OrderedDict = OrderedDict()
             self._order_cache: OrderedDict = OrderedDict()
+            self.incidents: dict = {}  # incident_id -> fnac_incidents.Incident (buyer claims)
 
     # ---------------------------------------------------------------- change tracking
     def offers_changed(self) -> None:

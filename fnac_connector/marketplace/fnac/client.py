@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..errors import AuthError, BadResponse, MarketplaceError, Rejected, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
-from . import builder, parser
+from . import builder, incidents, parser
 from .builder import DateFilter, RequestHeader
 from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE, SPLITTABLE_CODES
 from .types import (
@@ -291,6 +291,42 @@ class FnacClient:
 
     def carriers_query(self) -> list[Carrier]:
         return self._call("carriers_query", builder.build_carriers_query, parser.parse_carriers)
+
+    # ------------------------------------------------------------------ incidents (claims)
+    def incidents_query_page(self, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE,
+                             date_type: str = "UpdatedAt", since: dt.datetime | None = None,
+                             until: dt.datetime | None = None, status: str | None = None,
+                             incident_ids: Sequence[str] = (), order_ids: Sequence[str] = (),
+                             sort: str | None = None) -> incidents.IncidentsPage:
+        def build(header: RequestHeader) -> bytes:
+            return incidents.build_incidents_query(
+                header, page=page, results_count=page_size, date_type=date_type, date_min=since, date_max=until,
+                status=status, incident_ids=incident_ids, order_ids=order_ids, sort_by=sort)
+
+        return self._call("incidents_query", build, incidents.parse_incidents_query)
+
+    def incident_pages(self, *, page_size: int = DEFAULT_PAGE_SIZE, **filters) -> Iterator[incidents.IncidentsPage]:
+        """The incidents listing page by page (committed per page by the caller); capped at ``max_pages``."""
+        page = 1
+        while True:
+            result = self.incidents_query_page(page=page, page_size=page_size, **filters)
+            yield result
+            if not result.incidents or page >= result.total_paging:
+                return
+            if page >= self.max_pages:
+                raise TooManyPages(
+                    f"fnac incidents_query: stopped after {page} pages, the page cap ({self.max_pages} pages per "
+                    f"listing); FNAC announced {result.total_paging} pages.", limit=self.max_pages,
+                    announced=result.total_paging)
+            page += 1
+
+    def incidents_update(self, updates: Sequence[incidents.IncidentUpdate]) -> list[incidents.IncidentUpdateResult]:
+        """Refund incident lines (the only seller action the XSD offers); per-order results (check ``ok``)."""
+        if len(updates) > MAX_ORDERS_PER_UPDATE:
+            raise ValueError(f"incidents_update takes at most {MAX_ORDERS_PER_UPDATE} orders per call, "
+                             f"got {len(updates)}: split the batch")
+        return self._call("incidents_update", lambda header: incidents.build_incidents_update(header, updates),
+                          incidents.parse_incidents_update, write=True)
 
     # ------------------------------------------------------------------ paging
     def _pages(self, service: str, fetch: Callable[[int], OffersPage | OrdersPage],

@@ -90,6 +90,15 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
                                  "(sandbox's code)"),
 )}
 
+# incidents_update (issue 15): FNAC's codes for these are unknown, the sandbox's choice
+UNKNOWN_INCIDENT = "ERR_119"
+INCIDENT_CLOSED = "ERR_120"
+ERROR_CODES.update({e.code: e for e in (
+    ErrorCode(UNKNOWN_INCIDENT, "Unknown incident_id for this order (sandbox's code)"),
+    ErrorCode(INCIDENT_CLOSED, "The incident is closed: nothing can be refunded through it any more "
+                               "(sandbox's code)"),
+)})
+
 # Authentication failed or the token is no longer valid: re-authenticate once, then give up.
 AUTH_ERROR_CODES = frozenset({AUTH_FAILED})
 # A whole call refused for what it carries: sending its items in smaller calls isolates the offending ones.
