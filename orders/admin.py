@@ -222,7 +222,7 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
     actions = [accept_orders, clear_flag, refuse_orders]
     # the order page's buttons; each shows only in the states where it applies and to users with its permission
     actions_detail = ["accept_button", "refuse_button", "release_button", "ready_to_ship_button", "label_button",
-                      "cancel_button"]
+                      "cancel_button", "refund_lines_button"]
     readonly_fields = [
         "store", "marketplace_order_id", "status_badge", "fnac_state_text", "created_at", "fnac_updated_at",
         "client_id", "customer_firstname", "customer_lastname", "customer_email", "shipping_address_html",
@@ -369,6 +369,12 @@ class OrderAdmin(StoreScopedAdminMixin, ModelAdmin):
             variant=ActionVariant.DANGER)
     def cancel_button(self, request, object_id):
         return self._hooked(request, object_id, "cancel")
+
+    # the claims app's button (issue 15); its own permission is checked by _hooked
+    @action(description="Refund lines…", url_path="refund-lines", permissions=["view"], icon="currency_exchange",
+            variant=ActionVariant.DANGER)
+    def refund_lines_button(self, request, object_id):
+        return self._hooked(request, object_id, "refund_lines")
 
     # ------------------------------------------------------------ readable fields
     @admin.display(description="OMS status", ordering="status")

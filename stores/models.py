@@ -210,6 +210,7 @@ class SyncRun(models.Model):
         OFFERS_RECONCILE = "offers_reconcile", "Offers reconciliation (FNAC vs pushed)"
         CARRIERS = "carriers", "Carriers"
         WMS_DELIVERY = "wms_delivery", "WMS delivery"
+        CLAIMS_IMPORT = "claims_import", "Buyer claims import"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
