@@ -55,10 +55,13 @@ FIGURES = [
            (("state__exact", "failed"), ("since", "24h")), "warn"),
     Figure("out_of_stock", "Out of stock", "Live offers with nothing to sell on FNAC", "remove_shopping_cart",
            STOCK, (("out_of_stock", "1"),), "warn"),
+    Figure("claims_waiting", "Claims waiting for you", "Open buyer claims (FNAC incidents) waiting for your answer",
+           "support_agent", "admin:claims_claim_changelist", (("waiting", "1"),), "warn"),
 ]
 assert [f.name for f in FIGURES] == Figures.names()
 ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"]
 OTHER_FIGURES = ["pushes_rejected", "pushes_waiting", "out_of_stock", "failed_syncs"]
+AFTERSALES_FIGURES = ["claims_waiting"]
 
 
 def figure_links(store_id: int | None = None) -> dict[str, str]:
@@ -157,6 +160,7 @@ def dashboard_callback(request, context: dict) -> dict:
         "dashboard_groups": [g for g in (
             {"title": "Orders", "cards": _cards(data.totals, data.store_id, ORDER_FIGURES)},
             {"title": "Stock, prices and syncs", "cards": _cards(data.totals, data.store_id, OTHER_FIGURES)},
+            {"title": "After-sales", "cards": _cards(data.totals, data.store_id, AFTERSALES_FIGURES)},
         ) if g["cards"]],
         "dashboard_picker": picker if len(data.stores) > 1 else [],
         "dashboard_picker_tabs": len(data.stores) <= PICKER_TABS,

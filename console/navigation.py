@@ -41,6 +41,7 @@ def _system(title: str, icon: str, url_name: str) -> dict:
 
 
 AWAITING, FLAGGED = "?status__exact=awaiting_acceptance", "?attention=flagged"
+WAITING_CLAIMS = "?waiting=1"
 
 
 def superuser(request) -> bool:
@@ -55,6 +56,11 @@ SIDEBAR_NAVIGATION = [
         _item("All orders", "receipt_long", "orders", "order", others=(AWAITING, FLAGGED)),
         _item("Awaiting acceptance", "pending_actions", "orders", "order", query=AWAITING),
         _item("Needs attention", "flag", "orders", "order", query=FLAGGED),
+    ]},
+    {"title": "After-sales", "items": [
+        _item("Claims", "support_agent", "claims", "claim", others=(WAITING_CLAIMS,)),
+        _item("Claims waiting for you", "pending", "claims", "claim", query=WAITING_CLAIMS),
+        _item("Refunds", "currency_exchange", "claims", "linerefund"),
     ]},
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),

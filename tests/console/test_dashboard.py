@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalogue.models import Product
+from claims.models import Claim
 from console.dashboard import FIGURES, figure_links
 from console.selectors import Figures, StoreNotVisible, dashboard_figures
 from inventory.models import OfferChange
@@ -53,6 +54,11 @@ def product(store, *, on_hand=5, reserved=0, push_state=Product.PushState.IN_SYN
     return p
 
 
+def claim(store, *, status="OPENED", waiting=True) -> Claim:
+    return Claim.objects.create(store=store, incident_id=f"inc-{next(_seq)}", marketplace_order_id="X", status=status,
+                                waiting_for_seller=waiting)
+
+
 def run(store, state, *, hours_ago: float) -> SyncRun:
     r = SyncRun.objects.create(store=store, kind=SyncRun.Kind.ORDERS_IMPORT, state=state)
     SyncRun.objects.filter(pk=r.pk).update(created_at=timezone.now() - dt.timedelta(hours=hours_ago))
@@ -75,7 +81,10 @@ def populate(store, *, scale: int = 1) -> Figures:
         product(store, on_hand=0)  # out of stock
         product(store, on_hand=3, reserved=3)  # out of stock: all reserved
         run(store, SyncRun.State.FAILED, hours_ago=2)
+        claim(store)  # waits for the seller
     # never counted
+    claim(store, waiting=False)
+    claim(store, status="CLOSED", waiting=False)
     order(store, S.NEW, placed=days_ago(1))  # ship-by tomorrow
     order(store, S.IN_TRANSIT, placed=days_ago(6))  # handed over
     order(store, S.AWAITING_PAYMENT, placed=days_ago(6))
@@ -88,7 +97,7 @@ def populate(store, *, scale: int = 1) -> Figures:
     run(store, SyncRun.State.SUCCEEDED, hours_ago=1)
     return Figures(awaiting_acceptance=2 * scale, to_ship_today=2 * scale, late=3 * scale, flagged=2 * scale,
                    decision_needed=scale, pushes_rejected=scale, pushes_waiting=scale, failed_syncs=scale,
-                   out_of_stock=2 * scale)
+                   out_of_stock=2 * scale, claims_waiting=scale)
 
 
 @pytest.fixture
@@ -139,7 +148,7 @@ def test_safety_stock_makes_an_offer_out_of_stock(superuser):
 def test_query_count_does_not_grow_with_stores(superuser, django_assert_max_num_queries):
     for n in range(6):
         populate(make_store(f"Store {n}"))
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # one aggregate per model: orders, products, runs, claims
         data = dashboard_figures(user=superuser)
     assert len(data.by_store) == 6 and data.totals.late == 18
 
