@@ -63,8 +63,8 @@ def reason_choices() -> list[tuple[str, str]]:
     return list(REFUND_REASONS.items())
 
 
-def _label(line: OrderLine) -> str:
-    return f"line {line.order_detail_id} ({line.sku})"
+def _label(line: OrderLine, *, upper: bool = False) -> str:
+    return f"{'Line' if upper else 'line'} {line.order_detail_id} ({line.sku})"
 
 
 def lines_refund(*, order: Order, lines: Sequence[RefundLineRequest], reason: str, user=None, note: str = "",
@@ -139,10 +139,10 @@ def _check(order: Order, requested: Sequence[RefundLineRequest]) -> list[tuple[O
                                details={"lines": [f"{where}: duplicate line"]})
         seen.add(line.order_detail_id)
         if line.state == "Refunded" or line.order_detail_id in refunded:
-            raise Conflict(f"{_label(line).capitalize()} of order {ref} is already refunded. Nothing was sent.",
+            raise Conflict(f"{_label(line, upper=True)} of order {ref} is already refunded. Nothing was sent.",
                            details={"lines": [f"{where}: already refunded"]})
         if line.state not in REFUNDABLE_LINE_STATES:
-            raise Conflict(f"{_label(line).capitalize()} of order {ref} is {fnac_state_label(line.state)} on FNAC and "
+            raise Conflict(f"{_label(line, upper=True)} of order {ref} is {fnac_state_label(line.state)} on FNAC and "
                            "cannot be refunded. Nothing was sent.", details={"lines": [f"{where}: {line.state}"]})
         quantity = line.quantity if item.quantity is None else item.quantity
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
