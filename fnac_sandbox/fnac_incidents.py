@@ -105,6 +105,23 @@ def open_incident(incidents: dict[str, Incident], order: Order, *, now: dt.datet
                               waiting=waiting, opened_by=opened_by, message=message, rng=rng)
 
 
+def seed_claims(incidents: dict[str, Incident], orders, *, rng: random.Random, now: dt.datetime,
+                share: float = 0.1) -> list[Incident]:
+    """Claims on seeded history: every NotReceived order, and ``share`` of the Shipped/Received ones (most closed by
+    then for the Received ones); deterministic for a seed (its own random generator)."""
+    opened = []
+    for order in orders:
+        if order.state == "NotReceived" or (order.state in ("Shipped", "Received") and rng.random() < share):
+            kind = 1 if order.state == "NotReceived" else rng.choice((2, 3, 14))
+            when = max(order.shipped_at or order.updated_at, order.updated_at)
+            incident = open_incident(incidents, order, now=min(when, now), type=kind, rng=rng,
+                                     waiting=rng.random() < 0.8, order_detail_ids=[order.lines[0].order_detail_id])
+            if order.state == "Received" and rng.random() < 0.5:
+                IncidentsApi.close(incident, now=min(when, now))
+            opened.append(incident)
+    return opened
+
+
 class IncidentsApi:
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
@@ -133,6 +150,10 @@ class IncidentsApi:
 
     def close_incident(self, incident: Incident, *, now: dt.datetime, closed_by: str = "call-center",
                        closed_status: int = 12) -> None:
+        self.close(incident, now=now, closed_by=closed_by, closed_status=closed_status)
+
+    @staticmethod
+    def close(incident: Incident, *, now: dt.datetime, closed_by: str = "call-center", closed_status: int = 12) -> None:
         incident.status, incident.closed_by, incident.closed_status = "CLOSED", closed_by, closed_status
         incident.closed_at = incident.updated_at = now
         incident.waiting_for_seller_answer = False

@@ -34,6 +34,7 @@ from .context import (
 )
 from .faults import FaultInjector
 from .fnac_api import FnacApi
+from .fnac_incidents import seed_claims
 from .mirakl_api import IMPORT_OUTCOMES, MiraklApi
 from .redact import mask_body, mask_query
 from .seed import Seeder
@@ -214,7 +215,11 @@ class SandboxServer:
         return self.seeder.seed_offers(n, duplicate_skus)
 
     def seed_orders(self, n: int, *, days: float = 120, states=None) -> list[Order]:
-        return self.seeder.seed_orders(n, days=days, states=states)
+        orders = self.seeder.seed_orders(n, days=days, states=states)
+        with self.state.lock:  # buyers have opened claims on some of the shipped ones (issue 15)
+            rng = random.Random(f"{self.seed}:claims:{len(self.state.incidents)}")
+            seed_claims(self.state.incidents, orders, rng=rng, now=self.clock.now())
+        return orders
 
     def add_order(
         self,
