@@ -107,7 +107,7 @@ def staff_user(django_user_model):
 
     user = django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=[
-        "stores", "catalogue", "orders", "inventory", "fulfilment"]))
+        "stores", "catalogue", "orders", "inventory", "fulfilment", "claims"]))
     return user
 
 

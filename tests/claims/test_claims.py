@@ -410,3 +410,27 @@ def test_simulation_opens_claims_on_shipped_orders(sandbox):
     events = sandbox.tick(10)
     assert len(events["claims_opened"]) == 5
     assert all(i.lines[0].type == 1 for i in sandbox.state.incidents.values())
+
+
+def test_staff_of_another_store_never_sees_the_claims(connected_store, sandbox, client, shipped_order, make_store,
+                                                      django_user_model):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    order = shipped_order()
+    sandbox.open_incident(order.marketplace_order_id)
+    claims_sync(store=connected_store, trigger="test", initial=True, client=client)
+    claim = Claim.objects.get()
+    other = make_store()
+    staff = django_user_model.objects.create_user("b-admin", "b@example.com", "pw-b-admin-123", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Store manager"))
+    other.users.add(staff)
+    browser = Client()
+    browser.force_login(staff)
+    listing = browser.get(reverse("admin:claims_claim_changelist"))
+    assert listing.status_code == 200 and order.marketplace_order_id not in listing.content.decode()
+    assert browser.get(reverse("admin:claims_claim_change", args=[claim.pk])).status_code in (302, 404)
+    assert browser.get(reverse("admin:claims_order_refund", args=[order.pk])).status_code == 404
+    assert browser.post(reverse("admin:claims_order_refund", args=[order.pk]), {
+        "reason": "other", "confirm": "on", f"line_{line(order, 'SKU-A').order_detail_id}": "1"}).status_code == 404
+    assert refunds_sent(sandbox) == 0
