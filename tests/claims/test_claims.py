@@ -434,3 +434,41 @@ def test_staff_of_another_store_never_sees_the_claims(connected_store, sandbox, 
     assert browser.post(reverse("admin:claims_order_refund", args=[order.pk]), {
         "reason": "other", "confirm": "on", f"line_{line(order, 'SKU-A').order_detail_id}": "1"}).status_code == 404
     assert refunds_sent(sandbox) == 0
+
+
+def test_connect_imports_claims_and_schedules_the_periodic_job(store, sandbox, django_capture_on_commit_callbacks):
+    from django_q.models import Schedule
+
+    from stores.services import store_connect
+
+    order_id = sandbox.add_order(state="Created", lines=[{"sku": "SKU-Q", "quantity": 1}])
+    sandbox.set_order_state(order_id, "Shipped")
+    incident_id = sandbox.open_incident(order_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        store_connect(store=store, trigger="test")
+    assert Schedule.objects.filter(name=f"store:{store.pk}:claims_sync", func="claims.tasks.claims_sync_task").exists()
+    run = store.sync_runs.get(kind="claims_import")
+    assert run.state == "succeeded" and run.trigger.startswith("connect")
+    claim = Claim.objects.get(incident_id=incident_id)
+    assert claim.order is not None and claim.order.flagged  # the orders came in on connect too
+
+
+def test_sync_claims_on_demand_from_the_store_page_and_the_api(connected_store, sandbox, superuser, api_client,
+                                                                django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    order_id = sandbox.add_order(state="Created", lines=[{"sku": "SKU-Q", "quantity": 1}])
+    sandbox.set_order_state(order_id, "Shipped")
+    sandbox.open_incident(order_id)
+    browser = Client()
+    browser.force_login(superuser)
+    url = reverse("admin:claims_claim_sync_store", args=[connected_store.pk])
+    assert "buyer claims" in browser.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert browser.post(url).status_code == 302
+    assert connected_store.sync_runs.get(kind="claims_import", trigger="admin").state == "succeeded"
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(superuser)}")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api_client.post(f"/api/stores/{connected_store.pk}/sync-incidents/")
+    assert started.status_code == 202 and started.json()["kind"] == "claims_import"
+    assert Claim.objects.count() == 1
