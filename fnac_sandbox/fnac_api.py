@@ -19,6 +19,7 @@ from .clock import fmt
 from .context import SandboxContext
 from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
+from .fnac_pricing import PricingApi
 from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
 from .state import Batch, Order
 
@@ -39,7 +40,6 @@ UNIMPLEMENTED_SERVICES = (
     "incidents_update",
     "messages_query",
     "messages_update",
-    "pricing_query",
     "prices_query",
     "sales_periods_query",
     "shop_invoices_query",
@@ -52,6 +52,7 @@ class FnacApi:
         self.store = ctx.state
         self.offers = OffersApi(ctx)
         self.orders = OrdersApi(ctx)
+        self.pricing = PricingApi(ctx)
         # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,
@@ -61,6 +62,7 @@ class FnacApi:
             "orders_query": self.orders.orders_query,
             "orders_update": self.orders.orders_update,
             "carriers_query": self._carriers_query,
+            "pricing_query": self.pricing.pricing_query,
         }
         assert set(self.routes) == set(SERVICE_XSD)
 

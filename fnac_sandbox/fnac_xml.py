@@ -32,6 +32,7 @@ SERVICE_XSD = {
     "orders_query": "OrdersQueryService.xsd",
     "orders_update": "OrdersUpdateService.xsd",
     "carriers_query": "CarriersQueryService.xsd",
+    "pricing_query": "PricingQueryService.xsd",
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {

@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..errors import AuthError, BadResponse, MarketplaceError, Rejected, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
-from . import builder, parser
+from . import builder, parser, pricing
 from .builder import DateFilter, RequestHeader
 from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE, SPLITTABLE_CODES
 from .types import (
@@ -291,6 +291,12 @@ class FnacClient:
 
     def carriers_query(self) -> list[Carrier]:
         return self._call("carriers_query", builder.build_carriers_query, parser.parse_carriers)
+
+    def pricing_query(self, references: Sequence[str], *, reference_type: str = "Ean",
+                      sellers: str = "others") -> list[pricing.PricingProduct]:
+        """Other sellers' offers for up to 10 products (a read); per-product errors are in each result."""
+        return self._call("pricing_query", lambda header: pricing.build_pricing_query(
+            header, references, reference_type=reference_type, sellers=sellers), pricing.parse_pricing_query)
 
     # ------------------------------------------------------------------ paging
     def _pages(self, service: str, fetch: Callable[[int], OffersPage | OrdersPage],
