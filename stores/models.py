@@ -210,6 +210,8 @@ class SyncRun(models.Model):
         OFFERS_RECONCILE = "offers_reconcile", "Offers reconciliation (FNAC vs pushed)"
         CARRIERS = "carriers", "Carriers"
         WMS_DELIVERY = "wms_delivery", "WMS delivery"
+        PRICE_WATCH = "price_watch", "Competitor price watch"
+        REPRICE = "reprice", "Repricing"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
