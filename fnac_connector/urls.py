@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("orders.api_urls")),
     path("api/", include("inventory.api_urls")),
     path("api/", include("fulfilment.api_urls")),
+    path("api/", include("pricing.api_urls")),
     path("api/", include("console.api_urls")),
 ]
 
