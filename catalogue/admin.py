@@ -45,6 +45,7 @@ from catalogue.rules import CONDITIONS
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
+from stores import hooks as store_hooks
 from stores.admin import (
     StoreFilter,
     StoreScopedAdminMixin,
@@ -54,7 +55,6 @@ from stores.admin import (
     store_sync_confirm,
     stores_each,
 )
-from stores import hooks as store_hooks
 from stores.models import Store, SyncRun
 from stores.selectors import stores_for_user
 

@@ -10,10 +10,18 @@ from django.db import transaction
 from catalogue.models import Product
 from fnac_connector.errors import InvalidInput
 from pricing.models import RepricingRule
-from pricing.repricing import NoPrice, RepriceResult, bounds_for, reprice, reprice_plan, rule_text
+from pricing.repricing import (
+    NoPrice,
+    RepriceResult,
+    bounds_for,
+    reprice,
+    reprice_plan,
+    rule_text,
+)
 from pricing.watch import prices_watch
 
-__all__ = ["RepriceResult", "prices_watch", "reprice", "reprice_plan", "product_cost_set", "rule_delete", "rule_save", "rule_text"]
+__all__ = ["RepriceResult", "prices_watch", "product_cost_set", "reprice", "reprice_plan", "rule_delete", "rule_save",
+           "rule_text"]
 
 RULE_FIELDS = ("enabled", "strategy", "beat_by", "floor_mode", "floor_price", "floor_margin", "ceiling_mode",
                "ceiling_price", "ceiling_margin")

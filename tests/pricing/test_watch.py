@@ -67,7 +67,7 @@ def test_invalid_eans_are_marked_and_not_retried_each_run(live, sandbox, watch, 
                                  listing_state=Product.ListingState.LIVE)
     unknown = Product.objects.create(store=connected_store, sku="UNK", ean="0001234567895",
                                      listing_state=Product.ListingState.LIVE)
-    local = Product.objects.create(store=connected_store, sku="LOCAL", ean="12 34", listing_state=Product.ListingState.LIVE)
+    Product.objects.create(store=connected_store, sku="LOCAL", ean="12 34", listing_state=Product.ListingState.LIVE)
     run = watch()
     assert run.state == SyncRun.State.PARTIAL and run.counts["invalid_ean"] == 3
     states = dict(Competition.objects.values_list("product__sku", "state"))

@@ -14,7 +14,8 @@ from fnac_connector.marketplace.fnac.builder import RequestHeader
 from fnac_connector.marketplace.fnac.limits import PRODUCT_NOT_FOUND, TOO_MANY_ELEMENTS
 from fnac_connector.marketplace.fnac.pricing import build_pricing_query, parse_pricing_query
 
-XSD = Path(__file__).resolve().parents[2] / "fnac_connector" / "marketplace" / "fnac" / "xsd" / "PricingQueryService.xsd"
+XSD = (Path(__file__).resolve().parents[2] / "fnac_connector" / "marketplace" / "fnac" / "xsd"
+       / "PricingQueryService.xsd")
 U = "3f8e2b1a-9c7d-4a6e-b5f4-2d1c0b9a8e71"
 HEADER = RequestHeader(partner_id=U, shop_id=U, token=U)
 

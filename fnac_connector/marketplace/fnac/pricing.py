@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from .builder import PRODUCT_REFERENCE_TYPES, RequestHeader, _child, _root, _serialize
 from .limits import MAX_PRODUCTS_PER_PRICING_QUERY
-from .parser import _FieldError, _children, _errors_of, _iter_named, _opt_decimal, _text, parse_document
+from .parser import _children, _errors_of, _FieldError, _iter_named, _opt_decimal, _text, parse_document
 from .types import FnacErrorItem
 
 SELLER_TYPES = ("professional", "not professional", "fnac")
