@@ -88,10 +88,14 @@ class PricingApi:
         return out
 
     def _own_offer(self, ean: str):
-        for offer in self.store.offers.values():
-            if offer.ean == ean:
-                return offer
-        return None
+        """The shop's offer for ``ean`` (an index rebuilt when the offers change, not a scan per product)."""
+        version = (id(self.store.offers), self.store.offers_version, len(self.store.offers))
+        if getattr(self, "_index_version", None) != version:
+            self._index = {}
+            for offer in self.store.offers.values():
+                self._index.setdefault(offer.ean, offer)
+            self._index_version = version
+        return self._index.get(ean)
 
     # ---------------------------------------------------------------- the service
     def pricing_query(self, root) -> bytes:
