@@ -203,6 +203,23 @@ class RepricingRuleAdmin(StoreScopedAdminMixin, ModelAdmin):
         ("Product", {"fields": ["cost_price"]}),
     ]
 
+    actions = ["reprice_now"]
+
+    def has_reprice_permission(self, request, obj=None):
+        return request.user.has_perm("pricing.reprice")
+
+    @action(description="Reprice these stores now (applied rules only)", permissions=["reprice"])
+    def reprice_now(self, request, queryset):
+        store_ids = set(queryset.values_list("store_id", flat=True))
+        for store in stores_for_user(request.user).filter(pk__in=store_ids):
+            try:
+                result = services.reprice(store=store, trigger="admin", user=request.user)
+            except (ServiceError, LockBusy) as exc:
+                self.message_user(request, f"{store.name}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"{store.name}: {len(result.changed)} prices changed out of "
+                                           f"{len(result.proposals)} products with an applied rule", messages.SUCCESS)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
 

@@ -165,3 +165,20 @@ def test_schedule_watches_then_reprices(watched, connected_store):
     Competition.objects.update(checked_at=None)
     assert price_watch_schedule_task(connected_store.pk) is not None
     assert RepriceLog.objects.count() == 3
+
+
+def test_reprice_now_action_needs_the_permission(client, superuser, watched, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    RepricingRule.objects.update(enabled=True)
+    url = reverse("admin:pricing_repricingrule_changelist")
+    data = {"action": "reprice_now", "_selected_action": [RepricingRule.objects.get().pk]}
+    viewer = django_user_model.objects.create_user("viewer", "v@example.com", "pw-viewer-123", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_repricingrule"))
+    viewer.stores.add(watched[0].store)
+    client.force_login(viewer)
+    client.post(url, data)
+    assert not RepriceLog.objects.exists()
+    client.force_login(superuser)
+    client.post(url, data)
+    assert RepriceLog.objects.count() == 3 and set(RepriceLog.objects.values_list("trigger", flat=True)) == {"admin"}
