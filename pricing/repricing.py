@@ -178,7 +178,10 @@ def reprice_plan(*, store: Store, product_ids: Iterable[int] | None = None, now:
         comps = comps.filter(product_id__in=list(product_rules))
     if product_ids is not None:
         comps = comps.filter(product_id__in=list(product_ids))
-    comps = comps.select_related("product").order_by("product__sku")
+    comps = comps.select_related("product").only(
+        "product_id", "condition", "checked_at", "lowest_total", "our_shipping", "product__id", "product__sku",
+        "product__price", "product__sale_price", "product__condition", "product__cost_price",
+        "product__store_id").order_by("product__sku")
     stale_before = now - 2 * interval()
     out = []
     for comp in comps:
@@ -248,12 +251,19 @@ def reprice(*, store: Store, dry_run: bool = False, product_ids: Iterable[int] |
     return RepriceResult(proposals, changed, False, rec.run)
 
 
+APPLY_CHUNK = 500  # products per transaction: a long run never holds the database's write lock for long
+
+
 def _apply(store: Store, changed: list[Proposal], *, trigger: str, user) -> None:
-    if not changed:
-        return
+    for start in range(0, len(changed), APPLY_CHUNK):
+        _apply_chunk(store, changed[start:start + APPLY_CHUNK], trigger=trigger, user=user)
+
+
+def _apply_chunk(store: Store, changed: list[Proposal], *, trigger: str, user) -> None:
     with transaction.atomic():
         # re-read under lock: a price edited since the plan was made is left alone (the next run sees it)
-        current = {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=[c.product_id for c in changed])}
+        current = {p.pk: p for p in Product.objects.select_for_update().only("id", "price", "sale_price").filter(
+            pk__in=[c.product_id for c in changed])}
         logs, ids = [], []
         by_field: dict[str, list[Product]] = {"price": [], "sale_price": []}
         for proposal in changed:
@@ -272,6 +282,6 @@ def _apply(store: Store, changed: list[Proposal], *, trigger: str, user) -> None
                                    user=user if getattr(user, "pk", None) else None))
         for name, products in by_field.items():
             if products:
-                Product.objects.bulk_update(products, [name], batch_size=500)
-        RepriceLog.objects.bulk_create(logs, batch_size=500)
+                Product.objects.bulk_update(products, [name], batch_size=APPLY_CHUNK)
+        RepriceLog.objects.bulk_create(logs, batch_size=APPLY_CHUNK)
         record_changes(store_id=store.pk, product_ids=ids, reason="reprice")
