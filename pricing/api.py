@@ -38,25 +38,6 @@ class RepriceLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProductCompetitionView(APIView):
-    required_perms = {"GET": ["pricing.view_competition"]}
-
-    @extend_schema(responses={200: CompetitionSerializer})
-    def get(self, request, pk: int):
-        query_int(pk, field="id")
-        product = get_object_or_404(Product.objects.filter(store__in=stores_for_user(request.user)), pk=pk)
-        comp = Competition.objects.filter(product=product).first()
-        rule = (RepricingRule.objects.filter(product=product).first()
-                or RepricingRule.objects.filter(store_id=product.store_id, product__isnull=True).first())
-        return Response({
-            "product": product.pk, "sku": product.sku, "ean": product.ean, "condition": product.condition,
-            "watched": bool(product.ean) and product.listing_state == Product.ListingState.LIVE,
-            "competition": CompetitionSerializer(comp).data if comp else None,
-            "rule": RepricingRuleSerializer(rule).data if rule else None,
-            "changes": RepriceLogSerializer(RepriceLog.objects.filter(product=product)[:20], many=True).data,
-        })
-
-
 class RepricingRuleSerializer(serializers.ModelSerializer):
     cost_price = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True,
                                           write_only=True, help_text="Sets the product's cost price (product rules).")
@@ -78,6 +59,35 @@ class RepricingRuleSerializer(serializers.ModelSerializer):
                                           or "product" in attrs and attrs["product"] != self.instance.product):
             raise serializers.ValidationError("a rule's store and product cannot change; create another rule")
         return attrs
+
+
+class ProductCompetitionSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    sku = serializers.CharField()
+    ean = serializers.CharField()
+    condition = serializers.CharField()
+    watched = serializers.BooleanField(help_text="Live with an EAN: the price watch reads it.")
+    competition = CompetitionSerializer(allow_null=True, help_text="The last reading; null before the first.")
+    rule = RepricingRuleSerializer(allow_null=True, help_text="The rule in force: the product's own, else the "
+                                                                "store's; null when none.")
+    changes = RepriceLogSerializer(many=True, help_text="The last 20 price changes of the repricer.")
+
+
+class ProductCompetitionView(APIView):
+    required_perms = {"GET": ["pricing.view_competition"]}
+
+    @extend_schema(responses={200: ProductCompetitionSerializer})
+    def get(self, request, pk: int):
+        query_int(pk, field="id")
+        product = get_object_or_404(Product.objects.filter(store__in=stores_for_user(request.user)), pk=pk)
+        comp = Competition.objects.filter(product=product).first()
+        rule = (RepricingRule.objects.filter(product=product).first()
+                or RepricingRule.objects.filter(store_id=product.store_id, product__isnull=True).first())
+        return Response(ProductCompetitionSerializer({
+            "product": product.pk, "sku": product.sku, "ean": product.ean, "condition": product.condition,
+            "watched": bool(product.ean) and product.listing_state == Product.ListingState.LIVE,
+            "competition": comp, "rule": rule, "changes": RepriceLog.objects.filter(product=product)[:20],
+        }).data)
 
 
 class RepricingRuleViewSet(IntegerIdLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
