@@ -45,6 +45,7 @@ from catalogue.rules import CONDITIONS
 from catalogue.selectors import listing_jobs_for_product
 from catalogue.validation import CatalogueContext, product_validate
 from fnac_connector.errors import InvalidInput, ServiceError
+from stores import hooks as store_hooks
 from stores.admin import (
     StoreFilter,
     StoreScopedAdminMixin,
@@ -410,13 +411,14 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
     readonly_fields = ["picture", "store", "sku", "ean", "listing", "listing_message", "listing_updated_at",
                        "fnac_product_id", "fnac_offer_id", "product_url", "fnac_price", "fnac_quantity",
                        "differs", "removed", "stock_reserved", "push", "push_message", "pushed_quantity",
-                       "pushed_price", "pushed_at", "imported_at", "created_at", "updated_at", "jobs"]
+                       "pushed_price", "pushed_at", "imported_at", "created_at", "updated_at", "jobs",
+                       "cost_price"]
     fieldsets = [
         ("Listing on FNAC", {"fields": ["picture", "listing", "listing_message", "listing_updated_at", "jobs"]}),
         ("Product", {"fields": ["store", "sku", "ean", "name", "brand", "category", "condition", "description",
                                 "images_text"]}),
-        ("Price and stock (owned by the OMS)", {"fields": ["price", "sale_price", "stock_on_hand", "stock_reserved",
-                                                           "is_active"]}),
+        ("Price and stock (owned by the OMS)", {"fields": ["price", "sale_price", "cost_price", "stock_on_hand",
+                                                           "stock_reserved", "is_active"]}),
         ("What FNAC shows", {"fields": ["fnac_product_id", "fnac_offer_id", "product_url", "fnac_price",
                                         "fnac_quantity", "differs", "removed", "push", "push_message",
                                         "pushed_quantity", "pushed_price", "pushed_at"]}),
@@ -455,6 +457,7 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
             "attribute_fields": attribute_bound_fields(form),
             "attribute_category": ctx.categories.get(code) if ctx else None,
             "attribute_leaf": bool(ctx and code in ctx.leaf_codes),
+            "product_panels": store_hooks.product_panels(request, obj) if obj is not None else [],
         })
         if obj is not None and not self.has_change_permission(request, obj):
             for field in context["attribute_fields"]:

@@ -113,6 +113,8 @@ class Product(models.Model):
     # prices: the OMS owns them after the first import
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     sale_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    cost_price = models.DecimalField("Cost price", max_digits=10, decimal_places=2, null=True, blank=True,
+                                     help_text="What the product costs you; repricing floors/ceilings may use it.")
     # stock: changed only through atomic F() updates (inventory services)
     stock_on_hand = models.IntegerField(default=0)
     stock_reserved = models.IntegerField(default=0)

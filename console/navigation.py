@@ -77,6 +77,11 @@ SIDEBAR_NAVIGATION = [
         _item("Stock", "warehouse", "inventory", "stock"),
         _item("Pushes to FNAC", "cloud_upload", "inventory", "pushbatch"),
     ]},
+    {"title": "Competitive pricing", "items": [
+        _item("Competitor prices", "query_stats", "pricing", "competition"),
+        _item("Repricing rules", "rule", "pricing", "repricingrule"),
+        _item("Price changes", "price_change", "pricing", "repricelog"),
+    ]},
     {"title": "Stores", "items": [
         _item("Stores", "storefront", "stores", "store"),
     ]},

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "inventory",
     "fulfilment",
     "claims",
+    "pricing",
     "console",
 ]
 
@@ -313,3 +314,17 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# ---------------------------------------------------------------- competitive pricing (issue 16, pricing/)
+# pricing_query is read 10 products per call, one call every PRICING_WATCH_PACING_SECONDS at most; each store's
+# live products are all read once per PRICING_WATCH_INTERVAL_HOURS, spread over ticks of PRICING_WATCH_TICK_MINUTES
+# (products changed in the last hour first). After a 429/503 the watch waits PRICING_BACKOFF_SECONDS (doubling,
+# or FNAC's Retry-After when longer), at most PRICING_MAX_BACKOFFS times in a row, then leaves the rest to the next
+# tick. An EAN FNAC refuses is asked again only after PRICING_INVALID_RETRY_DAYS.
+PRICING_WATCH_PACING_SECONDS = env.float("PRICING_WATCH_PACING_SECONDS", default=1.0)
+PRICING_WATCH_INTERVAL_HOURS = env.float("PRICING_WATCH_INTERVAL_HOURS", default=6)
+PRICING_WATCH_TICK_MINUTES = env.int("PRICING_WATCH_TICK_MINUTES", default=15)
+PRICING_BACKOFF_SECONDS = env.float("PRICING_BACKOFF_SECONDS", default=30)
+PRICING_MAX_BACKOFFS = env.int("PRICING_MAX_BACKOFFS", default=4)
+PRICING_INVALID_RETRY_DAYS = env.float("PRICING_INVALID_RETRY_DAYS", default=7)
+PRICING_HISTORY_POINTS = env.int("PRICING_HISTORY_POINTS", default=60)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("inventory.api_urls")),
     path("api/", include("fulfilment.api_urls")),
     path("api/", include("claims.api_urls")),
+    path("api/", include("pricing.api_urls")),
     path("api/", include("console.api_urls")),
 ]
 

@@ -20,6 +20,7 @@ from .context import SandboxContext
 from .fnac_incidents import IncidentsApi
 from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
+from .fnac_pricing import PricingApi
 from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
 from .state import Batch, Order
 
@@ -38,7 +39,6 @@ UNIMPLEMENTED_SERVICES = (
     "client_order_comments_update",
     "messages_query",
     "messages_update",
-    "pricing_query",
     "prices_query",
     "sales_periods_query",
     "shop_invoices_query",
@@ -51,6 +51,7 @@ class FnacApi:
         self.store = ctx.state
         self.offers = OffersApi(ctx)
         self.orders = OrdersApi(ctx)
+        self.pricing = PricingApi(ctx)
         # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,
@@ -60,6 +61,7 @@ class FnacApi:
             "orders_query": self.orders.orders_query,
             "orders_update": self.orders.orders_update,
             "carriers_query": self._carriers_query,
+            "pricing_query": self.pricing.pricing_query,
         }
         self.incidents = IncidentsApi(ctx)
         self.routes.update({"incidents_query": self.incidents.incidents_query,

@@ -34,6 +34,7 @@ SERVICE_XSD = {
     "carriers_query": "CarriersQueryService.xsd",
     "incidents_query": "IncidentsQueryService.xsd",
     "incidents_update": "IncidentsUpdateService.xsd",
+    "pricing_query": "PricingQueryService.xsd",
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {

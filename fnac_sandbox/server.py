@@ -327,6 +327,11 @@ class SandboxServer:
         with self.state.lock:
             self.state.import_outcome = status
 
+    def set_competitors(self, ean: str, offers: list[dict] | None) -> None:
+        """Pin the other sellers' offers pricing_query shows for ``ean`` ([{type, state, price, shipping,
+        seller}]); None goes back to the seeded offers that move over simulated time (fnac_pricing)."""
+        self.fnac.pricing.set_competitors(ean, offers)
+
     def expire_tokens(self) -> None:
         with self.state.lock:
             for token in self.state.tokens:

@@ -181,3 +181,19 @@ def stock_arrived(*, store, product_ids=None) -> dict[str, int]:
         for key, value in (func(store, product_ids) or {}).items():
             counts[key] = counts.get(key, 0) + value
     return counts
+
+
+# ---------------------------------------------------------------- product page panels (issue 16)
+# A higher app (pricing) shows a panel on the catalogue's product page without the catalogue importing it:
+# ``func(request, product) -> str`` returns safe HTML ("" to show nothing).
+_product_panels: list[Callable] = []
+
+
+def product_panel(func: Callable) -> Callable:
+    if func not in _product_panels:
+        _product_panels.append(func)
+    return func
+
+
+def product_panels(request, product) -> list[str]:
+    return [html for html in (func(request, product) for func in _product_panels) if html]

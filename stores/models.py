@@ -211,6 +211,8 @@ class SyncRun(models.Model):
         CARRIERS = "carriers", "Carriers"
         WMS_DELIVERY = "wms_delivery", "WMS delivery"
         CLAIMS_IMPORT = "claims_import", "Buyer claims import"
+        PRICE_WATCH = "price_watch", "Competitor price watch"
+        REPRICE = "reprice", "Repricing"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

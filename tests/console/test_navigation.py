@@ -39,7 +39,7 @@ def test_staff_get_no_system_section_and_every_link_opens(client, django_user_mo
     home = client.get(reverse("admin:index"))
     html = home.content.decode()
     assert list(sidebar(home)) == ["Today", "Orders", "After-sales", "Shipping", "Catalogue", "Stock and prices",
-                                   "Stores", "Activity"]
+                                   "Competitive pricing", "Stores", "Activity"]
     assert "Scheduled jobs" not in html and "Login attempts" not in html  # (the theme switcher has its own "System")
     for link in SYSTEM_LINKS:
         assert link not in html, link

@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..errors import AuthError, BadResponse, MarketplaceError, Rejected, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
-from . import builder, incidents, parser
+from . import builder, incidents, parser, pricing
 from .builder import DateFilter, RequestHeader
 from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE, SPLITTABLE_CODES
 from .types import (
@@ -327,6 +327,11 @@ class FnacClient:
                              f"got {len(updates)}: split the batch")
         return self._call("incidents_update", lambda header: incidents.build_incidents_update(header, updates),
                           incidents.parse_incidents_update, write=True)
+    def pricing_query(self, references: Sequence[str], *, reference_type: str = "Ean",
+                      sellers: str = "others") -> list[pricing.PricingProduct]:
+        """Other sellers' offers for up to 10 products (a read); per-product errors are in each result."""
+        return self._call("pricing_query", lambda header: pricing.build_pricing_query(
+            header, references, reference_type=reference_type, sellers=sellers), pricing.parse_pricing_query)
 
     # ------------------------------------------------------------------ paging
     def _pages(self, service: str, fetch: Callable[[int], OffersPage | OrdersPage],

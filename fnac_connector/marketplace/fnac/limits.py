@@ -93,6 +93,7 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
 # incidents_update (issue 15): FNAC's codes for these are unknown, the sandbox's choice
 UNKNOWN_INCIDENT = "ERR_119"
 INCIDENT_CLOSED = "ERR_120"
+INVALID_EAN = "ERR_121"  # pricing_query, per product: the sandbox's code, FNAC's own is not known
 ERROR_CODES.update({e.code: e for e in (
     ErrorCode(UNKNOWN_INCIDENT, "Unknown incident_id for this order (sandbox's code)"),
     ErrorCode(INCIDENT_CLOSED, "The incident is closed: nothing can be refunded through it any more "
