@@ -92,6 +92,33 @@ def _set_order_state(sandbox, data: dict, query: dict, args: list[str]):
     return 200, sandbox.order_json(args[0])
 
 
+def _add_messages(sandbox, data: dict, query: dict, args: list[str]):
+    if data.get("count"):
+        ids = sandbox.seed_messages(int(data["count"]), days=float(data.get("days", 30)),
+                                    unknown_order_every=int(data.get("unknown_order_every", 0)))
+        return 201, {"message_ids": ids}
+    created_at = parse(data["created_at"]) if data.get("created_at") else None
+    message = sandbox.add_message(referer=str(data["referer"]), referer_type=data.get("referer_type", "ORDER"),
+                                  from_type=data.get("from_type", "CLIENT"), from_name=data.get("from_name", "Jean D."),
+                                  subject=data.get("subject", "Question"), description=data.get("description", "Bonjour"),
+                                  created_at=created_at)
+    return 201, {"message_ids": [message.message_id]}
+
+
+def _refuse_replies(sandbox, data: dict, query: dict, args: list[str]):
+    ids = data.get("message_ids") or []
+    if not isinstance(ids, list):
+        raise ValueError("message_ids must be a list")
+    sandbox.refuse_replies(ids)
+    return 200, {"message_ids": sorted(map(str, ids))}
+
+
+def _add_comment(sandbox, data: dict, query: dict, args: list[str]):
+    comment = sandbox.add_comment(order_id=str(data["order_id"]), rate=int(data.get("rate", 4)),
+                                  comment=data.get("comment", "Bon vendeur, envoi rapide."))
+    return 201, {"comment_id": comment.comment_id}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "status"): _status,
     ("GET", "requests"): _requests,
@@ -106,6 +133,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,
+    ("POST", "messages"): _add_messages,
+    ("POST", "messages/refuse_replies"): _refuse_replies,
+    ("POST", "comments"): _add_comment,
 }
 
 

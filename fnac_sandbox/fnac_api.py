@@ -17,6 +17,7 @@ from fnac_connector.marketplace.fnac.limits import AUTH_FAILED, ERROR_CODES, NOT
 from . import fnac_xml as x
 from .clock import fmt
 from .context import SandboxContext
+from .fnac_messages import MessagesApi
 from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
 from .fnac_xml import EXTRA_RESPONSE_ELEMENTS, SERVICE_XSD, RequestRejected, schema_for
@@ -33,12 +34,8 @@ SANDBOX_ERROR_CODES = {code: e.meaning for code, e in ERROR_CODES.items()}
 
 UNIMPLEMENTED_SERVICES = (
     "batch_query",
-    "client_order_comments_query",
-    "client_order_comments_update",
     "incidents_query",
     "incidents_update",
-    "messages_query",
-    "messages_update",
     "pricing_query",
     "prices_query",
     "sales_periods_query",
@@ -52,6 +49,7 @@ class FnacApi:
         self.store = ctx.state
         self.offers = OffersApi(ctx)
         self.orders = OrdersApi(ctx)
+        self.messages = MessagesApi(ctx)
         # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,
@@ -61,6 +59,10 @@ class FnacApi:
             "orders_query": self.orders.orders_query,
             "orders_update": self.orders.orders_update,
             "carriers_query": self._carriers_query,
+            "messages_query": self.messages.messages_query,
+            "messages_update": self.messages.messages_update,
+            "client_order_comments_query": self.messages.client_order_comments_query,
+            "client_order_comments_update": self.messages.client_order_comments_update,
         }
         assert set(self.routes) == set(SERVICE_XSD)
 

@@ -32,6 +32,10 @@ SERVICE_XSD = {
     "orders_query": "OrdersQueryService.xsd",
     "orders_update": "OrdersUpdateService.xsd",
     "carriers_query": "CarriersQueryService.xsd",
+    "messages_query": "MessagesQueryService.xsd",
+    "messages_update": "MessagesUpdateService.xsd",
+    "client_order_comments_query": "ClientOrderCommentsQueryService.xsd",
+    "client_order_comments_update": "ClientOrderCommentsUpdateService.xsd",
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {

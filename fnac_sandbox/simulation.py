@@ -38,6 +38,7 @@ class SimulationProfile:
     cancel_mean: float = 172800.0
     offer_touch_every: float = 300.0
     max_new_orders_per_tick: int = 500
+    new_message_every: float = 900.0  # a buyer writes about an order (fnac_messages.simulate)
 
 
 def force_state(order: Order, state: str, now: dt.datetime) -> Order:
@@ -99,6 +100,7 @@ class Simulator:
 
     def reseed(self) -> None:
         self.rng = random.Random(f"{self.seed}:simulation")
+        self.messages_rng = random.Random(f"{self.seed}:simulation-messages")  # its own draws: orders replay alike
         self.seeder = Seeder(self.server.state, self.server.clock, self.seed)
         self.seeder.rng = random.Random(f"{self.seed}:simulation-orders")
         self.seeder.shop_id = self.server.credentials.shop_id
@@ -120,6 +122,7 @@ class Simulator:
             "not_received": [],
             "cancelled": [],
             "offers_touched": [],
+            "new_messages": [],
         }
         with store.lock:
             start = self.server.clock.now()
@@ -127,6 +130,9 @@ class Simulator:
             self._new_orders(start, now, seconds, events)
             self._advance_orders(now, seconds, events)
             self._touch_offers(now, seconds, events)
+            messages = getattr(getattr(self.server, "fnac", None), "messages", None)
+            if messages is not None:
+                messages.simulate(now, seconds, self.messages_rng, self.profile.new_message_every, events)
             store.orders_changed()
             store.offers_changed()
         return events
