@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "orders",
     "inventory",
     "fulfilment",
+    "inbox",
     "console",
 ]
 

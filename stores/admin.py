@@ -334,6 +334,7 @@ class StoreAdmin(ModelAdmin):
             "sync_prices_enabled", "recent_runs"]}),
         ("Jobs", {"classes": ["tab"], "fields": [
             "orders_interval_minutes", "status_interval_minutes", "catalogue_interval_minutes", "schedules"]}),
+        ("Buyer messages", {"classes": ["tab"], "fields": ["answer_within_hours"]}),
     ]
 
     def get_queryset(self, request):
@@ -450,7 +451,9 @@ class StoreAdmin(ModelAdmin):
             when = ""
         error = format_html('<div style="color:#d93025;margin-top:4px">{}</div>', store.last_error) \
             if store.last_error else ""
-        return format_html("{} <span>{}</span>{}", self.status_badge(store), when, error)
+        figures = format_html_join("", '<div style="margin-top:4px">{}: {}</div>',
+                                   ((label, func(store)) for label, func in hooks.store_figures()))
+        return format_html("{} <span>{}</span>{}{}", self.status_badge(store), when, error, figures)
 
     @admin.display(description="Last error")
     def last_error_short(self, store):

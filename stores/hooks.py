@@ -181,3 +181,17 @@ def stock_arrived(*, store, product_ids=None) -> dict[str, int]:
         for key, value in (func(store, product_ids) or {}).items():
             counts[key] = counts.get(key, 0) + value
     return counts
+
+
+# ---------------------------------------------------------------- figures on the store page (upper apps -> stores)
+_store_figures: dict[str, Callable] = {}
+
+
+def store_figure(label: str, func: Callable) -> None:
+    """Show ``label: func(store)`` at the top of the store page (e.g. the inbox's overdue buyer messages);
+    ``func`` returns what to show (text or safe HTML). One figure per label."""
+    _store_figures[label] = func
+
+
+def store_figures() -> list[tuple[str, Callable]]:
+    return list(_store_figures.items())
