@@ -36,6 +36,7 @@ class Figure:
 
 ORDERS, STOCK, RUNS = "admin:orders_order_changelist", "admin:inventory_stock_changelist", \
     "admin:stores_syncrun_changelist"
+INBOX = "admin:inbox_message_changelist"
 FIGURES = [
     Figure("awaiting_acceptance", "Awaiting acceptance", "New FNAC orders to accept or refuse", "pending_actions",
            ORDERS, (("status__exact", "awaiting_acceptance"),), "todo"),
@@ -55,10 +56,15 @@ FIGURES = [
            (("state__exact", "failed"), ("since", "24h")), "warn"),
     Figure("out_of_stock", "Out of stock", "Live offers with nothing to sell on FNAC", "remove_shopping_cart",
            STOCK, (("out_of_stock", "1"),), "warn"),
+    Figure("messages_awaiting", "Messages to answer", "Buyer messages waiting for your answer", "mail",
+           INBOX, (("state", "awaiting"),), "todo"),
+    Figure("messages_overdue", "Messages overdue", "Buyer messages unanswered past the store's answer time",
+           "mark_email_unread", INBOX, (("state", "overdue"),), "warn"),
 ]
 assert [f.name for f in FIGURES] == Figures.names()
 ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"]
 OTHER_FIGURES = ["pushes_rejected", "pushes_waiting", "out_of_stock", "failed_syncs"]
+AFTERSALES_FIGURES = ["messages_awaiting", "messages_overdue"]
 
 
 def figure_links(store_id: int | None = None) -> dict[str, str]:
@@ -157,6 +163,7 @@ def dashboard_callback(request, context: dict) -> dict:
         "dashboard_groups": [g for g in (
             {"title": "Orders", "cards": _cards(data.totals, data.store_id, ORDER_FIGURES)},
             {"title": "Stock, prices and syncs", "cards": _cards(data.totals, data.store_id, OTHER_FIGURES)},
+            {"title": "After-sales", "cards": _cards(data.totals, data.store_id, AFTERSALES_FIGURES)},
         ) if g["cards"]],
         "dashboard_picker": picker if len(data.stores) > 1 else [],
         "dashboard_picker_tabs": len(data.stores) <= PICKER_TABS,

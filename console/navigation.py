@@ -56,6 +56,11 @@ SIDEBAR_NAVIGATION = [
         _item("Awaiting acceptance", "pending_actions", "orders", "order", query=AWAITING),
         _item("Needs attention", "flag", "orders", "order", query=FLAGGED),
     ]},
+    {"title": "After-sales", "items": [
+        _item("Buyer messages", "mail", "inbox", "message", others=("?state=overdue",)),
+        _item("Overdue messages", "mark_email_unread", "inbox", "message", query="?state=overdue"),
+        _item("Order comments", "reviews", "inbox", "ordercomment"),
+    ]},
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),
         _item("Carriers", "conveyor_belt", "fulfilment", "carrier"),

@@ -39,7 +39,9 @@ class Message(models.Model):
         SYSTEM = "SYSTEM", "FNAC (automatic)"
 
     store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="messages")
-    fnac_message_id = models.CharField("FNAC message id", max_length=64, blank=True, default="")
+    # NULL on the seller's own replies (not FNAC messages): the unique key (store, FNAC id) then ignores them, and an
+    # import can upsert on it (ON CONFLICT needs a plain unique key, not a partial one)
+    fnac_message_id = models.CharField("FNAC message id", max_length=64, null=True, blank=True, default=None)
     direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.INCOMING)
     about = models.CharField("About", max_length=10, choices=About.choices, default=About.ORDER, db_index=True)
     referer = models.CharField("FNAC order or offer", max_length=64, blank=True, default="", db_index=True,
@@ -78,8 +80,7 @@ class Message(models.Model):
     class Meta:
         ordering = ["-awaiting_reply", "created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "fnac_message_id"], condition=~Q(fnac_message_id=""),
-                                    name="uniq_inbox_message_fnac_id"),
+            models.UniqueConstraint(fields=["store", "fnac_message_id"], name="uniq_inbox_message_fnac_id"),
             # one reply in flight per message: a second click never makes a second intent
             models.UniqueConstraint(fields=["reply_to"], condition=Q(send_state__in=["pending", "unknown"]),
                                     name="uniq_inbox_reply_in_flight"),
