@@ -98,10 +98,8 @@ def _add_messages(sandbox, data: dict, query: dict, args: list[str]):
                                     unknown_order_every=int(data.get("unknown_order_every", 0)))
         return 201, {"message_ids": ids}
     created_at = parse(data["created_at"]) if data.get("created_at") else None
-    message = sandbox.add_message(referer=str(data["referer"]), referer_type=data.get("referer_type", "ORDER"),
-                                  from_type=data.get("from_type", "CLIENT"), from_name=data.get("from_name", "Jean D."),
-                                  subject=data.get("subject", "Question"), description=data.get("description", "Bonjour"),
-                                  created_at=created_at)
+    fields = {k: data[k] for k in ("referer_type", "from_type", "from_name", "subject", "description") if k in data}
+    message = sandbox.add_message(referer=str(data["referer"]), created_at=created_at, **fields)
     return 201, {"message_ids": [message.message_id]}
 
 

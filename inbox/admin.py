@@ -136,8 +136,8 @@ class ReplyForm(forms.Form):
 class CommentReplyForm(forms.Form):
     reply = forms.CharField(label="Your reply", max_length=MAX_COMMENT_REPLY,
                             widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
-                            help_text=f"Shown under the buyer's comment on FNAC; at most {MAX_COMMENT_REPLY} characters; "
-                                      "one reply per comment.")
+                            help_text=f"Shown under the buyer's comment on FNAC; at most {MAX_COMMENT_REPLY} "
+                                      "characters; one reply per comment.")
 
 
 # ---------------------------------------------------------------- the inbox

@@ -83,7 +83,7 @@ def messages_sync(*, store: Store, since: dt.datetime | None = None, trigger: st
 
         try:
             for page in client.message_pages(page_size=page_size(), on_page=on_page, date_type="UpdatedAt",
-                                             date_min=start, sort_by=("UPDATED_AT", "ASC")):
+                                             date_min=start, sort_by=("UPDATED_AT", "DESC")):
                 import_message_page(store, page.messages, rec=rec)
                 lock_renew(store=store, name=MESSAGES_LOCK, token=token)
         except TooManyPages as exc:
@@ -121,8 +121,8 @@ def import_message_page(store: Store, items: list, *, rec: RunRecorder) -> None:
                       .values_list("marketplace_order_id", "pk")) if order_refs else {}
         products = {}
         if offer_refs:
-            for pk, offer_id, sku in Product.objects.filter(store=store).filter(
-                    fnac_offer_id__in=offer_refs).values_list("pk", "fnac_offer_id", "sku"):
+            for pk, offer_id in Product.objects.filter(store=store).filter(
+                    fnac_offer_id__in=offer_refs).values_list("pk", "fnac_offer_id"):
                 products[offer_id] = pk
             for pk, sku in Product.objects.filter(store=store, sku__in=offer_refs - set(products)).values_list(
                     "pk", "sku"):
