@@ -128,7 +128,9 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     """The dashboard of ``user``: the figures of ``store`` (an id or a Store; it must be one of the user's stores,
     else ``StoreNotVisible``), or of all the user's stores together when ``store`` is None."""
     now = now or timezone.now()
-    stores = list(stores_for_user(user).order_by("name", "pk").values_list("pk", "name"))
+    rows = list(stores_for_user(user).order_by("name", "pk").values_list("pk", "name", "answer_within_hours"))
+    stores = [(pk, name) for pk, name, _ in rows]
+    clocks = [Store(pk=pk, answer_within_hours=hours) for pk, _, hours in rows]  # the response clock, no query
     store_id = None if store is None else (store.pk if isinstance(store, Store) else int(store))
     if store_id is not None and store_id not in {pk for pk, _ in stores}:
         raise StoreNotVisible(f"no store {store_id} among the stores this user may see")
@@ -161,7 +163,7 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     if ids and see_messages:
         _count_by_store(per_store, Message.objects.filter(store_id__in=ids), {
             "messages_awaiting": Q(awaiting_reply=True),
-            "messages_overdue": overdue_q(stores=Store.objects.filter(pk__in=ids), now=now),
+            "messages_overdue": overdue_q(stores=clocks, now=now),
         })
 
     hidden = {name: None for name in (

@@ -38,8 +38,8 @@ def test_staff_get_no_system_section_and_every_link_opens(client, django_user_mo
     client.force_login(user)
     home = client.get(reverse("admin:index"))
     html = home.content.decode()
-    assert list(sidebar(home)) == ["Today", "Orders", "Shipping", "Catalogue", "Stock and prices", "Stores",
-                                   "Activity"]
+    assert list(sidebar(home)) == ["Today", "Orders", "After-sales", "Shipping", "Catalogue", "Stock and prices",
+                                   "Stores", "Activity"]
     assert "Scheduled jobs" not in html and "Login attempts" not in html  # (the theme switcher has its own "System")
     for link in SYSTEM_LINKS:
         assert link not in html, link
