@@ -202,10 +202,12 @@ class MessagesApi:
 
     def messages_query(self, root) -> bytes:
         size, page = x.paging(root)
-        preds = []
+        preds, key = [], []
         sort_field, descending = "CREATED_AT", True  # FNAC's default order is not known: newest first
         for el in root:
             name, value = x.local(el), (el.text or "").strip()
+            if name != "paging":  # the filters, as a cache key: paging through one listing filters once
+                key.append(etree.tostring(el))
             if name == "date":
                 kind = el.get("type", "")
                 lo, hi = x.date_range(el, "messages_query")
@@ -230,9 +232,15 @@ class MessagesApi:
                 if wanted:
                     preds.append(lambda m, w=frozenset(wanted): m.from_type in w)
         with self.store.lock:
-            items = self._sorted_messages(sort_field, descending)
-            if preds:
-                items = [m for m in items if all(p(m) for p in preds)]
+            cache_key = (self.store.messages_version, tuple(key))
+            cached = self.store.messages_filtered
+            if cached is not None and cached[0] == cache_key:
+                items = cached[1]
+            else:
+                items = self._sorted_messages(sort_field, descending)
+                if preds:
+                    items = [m for m in items if all(p(m) for p in preds)]
+                self.store.messages_filtered = (cache_key, items)
             total = len(items)
             children = x.page_header(page, size, total)
             children += [self._message_xml(m) for m in items[(page - 1) * size: page * size]]

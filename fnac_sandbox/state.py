@@ -249,6 +249,7 @@ class Store:
             self.messages: dict = {}
             self.messages_version = 0
             self.messages_sorted = None
+            self.messages_filtered = None
             self.comments: dict = {}
             self.refused_reply_ids: set[str] = set()
 
