@@ -211,6 +211,7 @@ SPECTACULAR_SETTINGS = {
         "ProductUploadStateEnum": "catalogue.models.ProductUpload.State",
         "ShipmentStateEnum": "fulfilment.models.Shipment.State",
         "WmsEventKindEnum": "fulfilment.models.WmsEvent.Kind",
+        "InboxSendStateEnum": "inbox.models.SendState",
         "WmsDeliveryKindEnum": "fulfilment.models.WmsDelivery.Kind",
         "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
         "StockMovementKindEnum": "inventory.models.StockMovement.Kind",

@@ -324,7 +324,7 @@ class StoreAdmin(ModelAdmin):
         ("Settings", {"classes": ["tab"], "fields": [
             "name", "partner_id", "shop_id", "fnac_key", "mirakl_api_key", "mirakl_shop_name", "fnac_base_url",
             "mirakl_base_url", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
-            "price_rounding", "users"]}),
+            "price_rounding", "answer_within_hours", "users"]}),
         ("Shipping setup", {"classes": ["tab"], "fields": [
             "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1",
             "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
@@ -334,7 +334,6 @@ class StoreAdmin(ModelAdmin):
             "sync_prices_enabled", "recent_runs"]}),
         ("Jobs", {"classes": ["tab"], "fields": [
             "orders_interval_minutes", "status_interval_minutes", "catalogue_interval_minutes", "schedules"]}),
-        ("Buyer messages", {"classes": ["tab"], "fields": ["answer_within_hours"]}),
     ]
 
     def get_queryset(self, request):
