@@ -36,6 +36,7 @@ class Figure:
 
 ORDERS, STOCK, RUNS = "admin:orders_order_changelist", "admin:inventory_stock_changelist", \
     "admin:stores_syncrun_changelist"
+INBOX = "admin:inbox_message_changelist"
 FIGURES = [
     Figure("awaiting_acceptance", "Awaiting acceptance", "New FNAC orders to accept or refuse", "pending_actions",
            ORDERS, (("status__exact", "awaiting_acceptance"),), "todo"),
@@ -57,11 +58,15 @@ FIGURES = [
            STOCK, (("out_of_stock", "1"),), "warn"),
     Figure("claims_waiting", "Claims waiting for you", "Open buyer claims (FNAC incidents) waiting for your answer",
            "support_agent", "admin:claims_claim_changelist", (("waiting", "1"),), "warn"),
+    Figure("messages_awaiting", "Messages to answer", "Buyer messages waiting for your answer", "mail",
+           INBOX, (("state", "awaiting"),), "todo"),
+    Figure("messages_overdue", "Messages overdue", "Buyer messages unanswered past the store's answer time",
+           "mark_email_unread", INBOX, (("state", "overdue"),), "warn"),
 ]
 assert [f.name for f in FIGURES] == Figures.names()
 ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"]
 OTHER_FIGURES = ["pushes_rejected", "pushes_waiting", "out_of_stock", "failed_syncs"]
-AFTERSALES_FIGURES = ["claims_waiting"]
+AFTERSALES_FIGURES = ["claims_waiting", "messages_awaiting", "messages_overdue"]
 
 
 def figure_links(store_id: int | None = None) -> dict[str, str]:

@@ -61,6 +61,9 @@ SIDEBAR_NAVIGATION = [
         _item("Claims", "support_agent", "claims", "claim", others=(WAITING_CLAIMS,)),
         _item("Claims waiting for you", "pending", "claims", "claim", query=WAITING_CLAIMS),
         _item("Refunds", "currency_exchange", "claims", "linerefund"),
+        _item("Buyer messages", "mail", "inbox", "message", others=("?state=overdue",)),
+        _item("Overdue messages", "mark_email_unread", "inbox", "message", query="?state=overdue"),
+        _item("Order comments", "reviews", "inbox", "ordercomment"),
     ]},
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),

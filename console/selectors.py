@@ -19,6 +19,8 @@ from django.utils import timezone
 from catalogue.models import Product
 from claims.models import Claim
 from claims.selectors import claims_waiting_q
+from inbox.models import Message
+from inbox.selectors import overdue_q
 from inventory.selectors import out_of_stock_q, push_rejected_q, push_waiting_q
 from orders.models import Order, OrderStatus
 from orders.selectors import SHIP_BY_LATE, SHIP_BY_TODAY, orders_awaiting_decision_q, ship_by_q
@@ -31,7 +33,8 @@ RECENT_SYNCS = 8
 
 
 # the admin lists the figures count rows of
-FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"), ("claims", "claim"))
+FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"), ("claims", "claim"),
+                ("inbox", "message"))
 
 
 def can_view(user, app_label: str, model_name: str) -> bool:
@@ -53,6 +56,8 @@ class Figures:
     failed_syncs: int | None = None  # sync runs failed in the last 24 h
     out_of_stock: int | None = None  # live, active offers with nothing to sell on FNAC
     claims_waiting: int | None = None  # open buyer claims (FNAC incidents) waiting for the seller's answer
+    messages_awaiting: int | None = None  # buyer messages waiting for an answer (inbox.selectors)
+    messages_overdue: int | None = None  # ... for longer than the store's "answer within N hours"
 
     @classmethod
     def names(cls) -> list[str]:
@@ -127,7 +132,9 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     """The dashboard of ``user``: the figures of ``store`` (an id or a Store; it must be one of the user's stores,
     else ``StoreNotVisible``), or of all the user's stores together when ``store`` is None."""
     now = now or timezone.now()
-    stores = list(stores_for_user(user).order_by("name", "pk").values_list("pk", "name"))
+    rows = list(stores_for_user(user).order_by("name", "pk").values_list("pk", "name", "answer_within_hours"))
+    stores = [(pk, name) for pk, name, _ in rows]
+    clocks = [Store(pk=pk, answer_within_hours=hours) for pk, _, hours in rows]  # the response clock, no query
     store_id = None if store is None else (store.pk if isinstance(store, Store) else int(store))
     if store_id is not None and store_id not in {pk for pk, _ in stores}:
         raise StoreNotVisible(f"no store {store_id} among the stores this user may see")
@@ -138,6 +145,7 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     see_stock = can_view(user, "inventory", "stock")
     see_runs = can_view(user, "stores", "syncrun")
     see_claims = can_view(user, "claims", "claim")
+    see_messages = can_view(user, "inbox", "message")
     if ids and see_orders:
         _count_by_store(per_store, Order.objects.filter(store_id__in=ids), {
             "awaiting_acceptance": Q(status=OrderStatus.AWAITING_ACCEPTANCE),
@@ -159,12 +167,18 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
 
     if ids and see_claims:
         _count_by_store(per_store, Claim.objects.filter(store_id__in=ids), {"claims_waiting": claims_waiting_q()})
+    if ids and see_messages:
+        _count_by_store(per_store, Message.objects.filter(store_id__in=ids), {
+            "messages_awaiting": Q(awaiting_reply=True),
+            "messages_overdue": overdue_q(stores=clocks, now=now),
+        })
 
     hidden = {name: None for name in (
         ([] if see_orders else ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"])
         + ([] if see_stock else ["pushes_rejected", "pushes_waiting", "out_of_stock"])
         + ([] if see_runs else ["failed_syncs"])
-        + ([] if see_claims else ["claims_waiting"]))}
+        + ([] if see_claims else ["claims_waiting"])
+        + ([] if see_messages else ["messages_awaiting", "messages_overdue"]))}
 
     def figures_of(pk: int) -> Figures:
         counts = {name: per_store[pk].get(name, 0) for name in Figures.names()}

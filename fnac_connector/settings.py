@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fulfilment",
     "claims",
     "pricing",
+    "inbox",
     "console",
 ]
 
@@ -212,6 +213,7 @@ SPECTACULAR_SETTINGS = {
         "ProductUploadStateEnum": "catalogue.models.ProductUpload.State",
         "ShipmentStateEnum": "fulfilment.models.Shipment.State",
         "WmsEventKindEnum": "fulfilment.models.WmsEvent.Kind",
+        "InboxSendStateEnum": "inbox.models.SendState",
         "WmsDeliveryKindEnum": "fulfilment.models.WmsDelivery.Kind",
         "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
         "StockMovementKindEnum": "inventory.models.StockMovement.Kind",

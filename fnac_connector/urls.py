@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("claims.api_urls")),
     path("api/", include("pricing.api_urls")),
     path("api/", include("console.api_urls")),
+    path("api/", include("inbox.api_urls")),
 ]
 
 # an /api/ address no route matches answers JSON in the API's error format (fnac_connector.api)

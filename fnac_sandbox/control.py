@@ -97,6 +97,29 @@ def _open_incident(sandbox, data: dict, query: dict, args: list[str]):
                                         type=int(data.get("type", 1)), waiting=bool(data.get("waiting", True)),
                                         opened_by=str(data.get("opened_by", "client")), message=data.get("message"))
     return 201, {"incident_id": incident_id}
+def _add_messages(sandbox, data: dict, query: dict, args: list[str]):
+    if data.get("count"):
+        ids = sandbox.seed_messages(int(data["count"]), days=float(data.get("days", 30)),
+                                    unknown_order_every=int(data.get("unknown_order_every", 0)))
+        return 201, {"message_ids": ids}
+    created_at = parse(data["created_at"]) if data.get("created_at") else None
+    fields = {k: data[k] for k in ("referer_type", "from_type", "from_name", "subject", "description") if k in data}
+    message = sandbox.add_message(referer=str(data["referer"]), created_at=created_at, **fields)
+    return 201, {"message_ids": [message.message_id]}
+
+
+def _refuse_replies(sandbox, data: dict, query: dict, args: list[str]):
+    ids = data.get("message_ids") or []
+    if not isinstance(ids, list):
+        raise ValueError("message_ids must be a list")
+    sandbox.refuse_replies(ids)
+    return 200, {"message_ids": sorted(map(str, ids))}
+
+
+def _add_comment(sandbox, data: dict, query: dict, args: list[str]):
+    comment = sandbox.add_comment(order_id=str(data["order_id"]), rate=int(data.get("rate", 4)),
+                                  comment=data.get("comment", "Bon vendeur, envoi rapide."))
+    return 201, {"comment_id": comment.comment_id}
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -114,6 +137,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,
     ("POST", "orders/*/incidents"): _open_incident,
+    ("POST", "messages"): _add_messages,
+    ("POST", "messages/refuse_replies"): _refuse_replies,
+    ("POST", "comments"): _add_comment,
 }
 
 

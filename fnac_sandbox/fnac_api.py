@@ -18,6 +18,7 @@ from . import fnac_xml as x
 from .clock import fmt
 from .context import SandboxContext
 from .fnac_incidents import IncidentsApi
+from .fnac_messages import MessagesApi
 from .fnac_offers import OffersApi
 from .fnac_orders import OrdersApi
 from .fnac_pricing import PricingApi
@@ -35,10 +36,6 @@ SANDBOX_ERROR_CODES = {code: e.meaning for code, e in ERROR_CODES.items()}
 
 UNIMPLEMENTED_SERVICES = (
     "batch_query",
-    "client_order_comments_query",
-    "client_order_comments_update",
-    "messages_query",
-    "messages_update",
     "prices_query",
     "sales_periods_query",
     "shop_invoices_query",
@@ -52,6 +49,7 @@ class FnacApi:
         self.offers = OffersApi(ctx)
         self.orders = OrdersApi(ctx)
         self.pricing = PricingApi(ctx)
+        self.messages = MessagesApi(ctx)
         # service -> handler of the validated request's root
         self.routes = {
             "auth": self._auth,
@@ -62,6 +60,10 @@ class FnacApi:
             "orders_update": self.orders.orders_update,
             "carriers_query": self._carriers_query,
             "pricing_query": self.pricing.pricing_query,
+            "messages_query": self.messages.messages_query,
+            "messages_update": self.messages.messages_update,
+            "client_order_comments_query": self.messages.client_order_comments_query,
+            "client_order_comments_update": self.messages.client_order_comments_update,
         }
         self.incidents = IncidentsApi(ctx)
         self.routes.update({"incidents_query": self.incidents.incidents_query,

@@ -35,6 +35,10 @@ SERVICE_XSD = {
     "incidents_query": "IncidentsQueryService.xsd",
     "incidents_update": "IncidentsUpdateService.xsd",
     "pricing_query": "PricingQueryService.xsd",
+    "messages_query": "MessagesQueryService.xsd",
+    "messages_update": "MessagesUpdateService.xsd",
+    "client_order_comments_query": "ClientOrderCommentsQueryService.xsd",
+    "client_order_comments_update": "ClientOrderCommentsUpdateService.xsd",
 }
 # Elements the sandbox adds to answers although the 2018 response XSDs do not list them (the live API does).
 EXTRA_RESPONSE_ELEMENTS = {

@@ -307,6 +307,21 @@ class SandboxServer:
                         keep_imports.append(imp)
                 self.state.pending_imports = keep_imports
 
+    # ---------------------------------------------------------------- after-sale conversations (fnac_messages)
+    def add_message(self, **kwargs):
+        """One message (default: a buyer's, unread, on order ``referer``); see MessagesApi.add_message."""
+        return self.fnac.messages.add_message(**kwargs)
+
+    def seed_messages(self, n: int, **kwargs) -> list[str]:
+        return self.fnac.messages.seed_messages(n, **kwargs)
+
+    def add_comment(self, **kwargs):
+        return self.fnac.messages.add_comment(**kwargs)
+
+    def refuse_replies(self, message_ids) -> None:
+        """From now on a reply to one of ``message_ids`` is refused (ERR_142, nothing applied); [] stops it."""
+        self.fnac.messages.refuse_replies(message_ids)
+
     # ---------------------------------------------------------------- knobs
     def set_faults(self, rate: float, kinds=None) -> None:
         self.faults.set(rate, kinds)

@@ -41,6 +41,7 @@ class SimulationProfile:
     max_new_orders_per_tick: int = 500
     claim_mean: float = 1_296_000.0  # buyers open a claim on a shipped/received order after ~15 days on average
     claim_waiting_rate: float = 0.8  # share of new claims that wait for the seller's answer
+    new_message_every: float = 900.0  # a buyer writes about an order (fnac_messages.simulate)
 
 
 def force_state(order: Order, state: str, now: dt.datetime) -> Order:
@@ -102,6 +103,7 @@ class Simulator:
 
     def reseed(self) -> None:
         self.rng = random.Random(f"{self.seed}:simulation")
+        self.messages_rng = random.Random(f"{self.seed}:simulation-messages")  # its own draws: orders replay alike
         self.seeder = Seeder(self.server.state, self.server.clock, self.seed)
         self.seeder.rng = random.Random(f"{self.seed}:simulation-orders")
         self.seeder.shop_id = self.server.credentials.shop_id
@@ -124,6 +126,7 @@ class Simulator:
             "cancelled": [],
             "offers_touched": [],
             "claims_opened": [],
+            "new_messages": [],
         }
         with store.lock:
             start = self.server.clock.now()
@@ -132,6 +135,9 @@ class Simulator:
             self._advance_orders(now, seconds, events)
             self._touch_offers(now, seconds, events)
             self._open_claims(now, seconds, events)
+            messages = getattr(getattr(self.server, "fnac", None), "messages", None)
+            if messages is not None:
+                messages.simulate(now, seconds, self.messages_rng, self.profile.new_message_every, events)
             store.orders_changed()
             store.offers_changed()
         return events

@@ -245,6 +245,14 @@ class Store:
             self._offer_cache: OrderedDict = OrderedDict()
             self._order_cache: OrderedDict = OrderedDict()
             self.incidents: dict = {}  # incident_id -> fnac_incidents.Incident (buyer claims)
+            # after-sale conversations (fnac_messages): messages and order comments by id, the sorted-list cache,
+            # and the test knob that refuses replies to some messages
+            self.messages: dict = {}
+            self.messages_version = 0
+            self.messages_sorted = None
+            self.messages_filtered = None
+            self.comments: dict = {}
+            self.refused_reply_ids: set[str] = set()
 
     # ---------------------------------------------------------------- change tracking
     def offers_changed(self) -> None:

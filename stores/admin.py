@@ -324,7 +324,7 @@ class StoreAdmin(ModelAdmin):
         ("Settings", {"classes": ["tab"], "fields": [
             "name", "partner_id", "shop_id", "fnac_key", "mirakl_api_key", "mirakl_shop_name", "fnac_base_url",
             "mirakl_base_url", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
-            "price_rounding", "users"]}),
+            "price_rounding", "answer_within_hours", "users"]}),
         ("Shipping setup", {"classes": ["tab"], "fields": [
             "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1",
             "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
@@ -450,7 +450,9 @@ class StoreAdmin(ModelAdmin):
             when = ""
         error = format_html('<div style="color:#d93025;margin-top:4px">{}</div>', store.last_error) \
             if store.last_error else ""
-        return format_html("{} <span>{}</span>{}", self.status_badge(store), when, error)
+        figures = format_html_join("", '<div style="margin-top:4px">{}: {}</div>',
+                                   ((label, func(store)) for label, func in hooks.store_figures()))
+        return format_html("{} <span>{}</span>{}{}", self.status_badge(store), when, error, figures)
 
     @admin.display(description="Last error")
     def last_error_short(self, store):

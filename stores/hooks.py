@@ -197,3 +197,15 @@ def product_panel(func: Callable) -> Callable:
 
 def product_panels(request, product) -> list[str]:
     return [html for html in (func(request, product) for func in _product_panels) if html]
+# ---------------------------------------------------------------- figures on the store page (upper apps -> stores)
+_store_figures: dict[str, Callable] = {}
+
+
+def store_figure(label: str, func: Callable) -> None:
+    """Show ``label: func(store)`` at the top of the store page (e.g. the inbox's overdue buyer messages);
+    ``func`` returns what to show (text or safe HTML). One figure per label."""
+    _store_figures[label] = func
+
+
+def store_figures() -> list[tuple[str, Callable]]:
+    return list(_store_figures.items())

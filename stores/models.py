@@ -105,6 +105,10 @@ class Store(models.Model):
                                       help_text="ISO 3166 three-letter code: FRA for France.")
     sender_phone = models.CharField(max_length=40, blank=True, default="")
 
+    answer_within_hours = models.PositiveIntegerField(
+        "Answer buyers within (hours)", default=24,
+        help_text="Response clock: a buyer message unanswered for longer than this counts as overdue.")
+
     wms_enabled = models.BooleanField("Uses a WMS", default=False)
     wms_webhook_url = models.URLField("WMS webhook URL", max_length=300, blank=True, default="")
     wms_secret = EncryptedTextField("WMS shared secret", blank=True, default="")
@@ -213,6 +217,8 @@ class SyncRun(models.Model):
         CLAIMS_IMPORT = "claims_import", "Buyer claims import"
         PRICE_WATCH = "price_watch", "Competitor price watch"
         REPRICE = "reprice", "Repricing"
+        MESSAGES_IMPORT = "messages_import", "Buyer messages import"
+        ORDER_COMMENTS_IMPORT = "order_comments_import", "Order comments import"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

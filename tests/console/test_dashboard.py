@@ -65,6 +65,13 @@ def run(store, state, *, hours_ago: float) -> SyncRun:
     return r
 
 
+def message(store, *, hours_ago: float, **extra):
+    from inbox.models import Message
+
+    return Message.objects.create(store=store, fnac_message_id=f"M{next(_seq)}", sender="CLIENT",
+                                  created_at=timezone.now() - dt.timedelta(hours=hours_ago), **extra)
+
+
 def populate(store, *, scale: int = 1) -> Figures:
     """Rows that count (``scale`` of each) and rows that must not; returns the figures expected."""
     for _ in range(scale):
@@ -82,6 +89,8 @@ def populate(store, *, scale: int = 1) -> Figures:
         product(store, on_hand=3, reserved=3)  # out of stock: all reserved
         run(store, SyncRun.State.FAILED, hours_ago=2)
         claim(store)  # waits for the seller
+        message(store, hours_ago=30, awaiting_reply=True)  # overdue (the store answers within 24 h)
+        message(store, hours_ago=2, awaiting_reply=True)  # waiting, not overdue yet
     # never counted
     claim(store, waiting=False)
     claim(store, status="CLOSED", waiting=False)
@@ -95,9 +104,12 @@ def populate(store, *, scale: int = 1) -> Figures:
     run(store, SyncRun.State.FAILED, hours_ago=30)  # older than 24 h
     run(store, SyncRun.State.PARTIAL, hours_ago=1)
     run(store, SyncRun.State.SUCCEEDED, hours_ago=1)
+    message(store, hours_ago=40, answered_at=timezone.now())  # answered
+    message(store, hours_ago=40, archived=True)  # archived
     return Figures(awaiting_acceptance=2 * scale, to_ship_today=2 * scale, late=3 * scale, flagged=2 * scale,
                    decision_needed=scale, pushes_rejected=scale, pushes_waiting=scale, failed_syncs=scale,
-                   out_of_stock=2 * scale, claims_waiting=scale)
+                   out_of_stock=2 * scale, claims_waiting=scale, messages_awaiting=2 * scale,
+                   messages_overdue=scale)
 
 
 @pytest.fixture
@@ -148,7 +160,7 @@ def test_safety_stock_makes_an_offer_out_of_stock(superuser):
 def test_query_count_does_not_grow_with_stores(superuser, django_assert_max_num_queries):
     for n in range(6):
         populate(make_store(f"Store {n}"))
-    with django_assert_max_num_queries(8):  # one aggregate per model: orders, products, runs, claims
+    with django_assert_max_num_queries(9):  # one aggregate per model: orders, products, runs, claims, messages
         data = dashboard_figures(user=superuser)
     assert len(data.by_store) == 6 and data.totals.late == 18
 

@@ -92,7 +92,7 @@ def test_invalid_request_is_refused_whole_err096(fnac):
 
 
 def test_unimplemented_and_unknown_services(fnac):
-    root = etree.fromstring(fnac.post("messages_query", f"<messages_query {fnac.header()}/>").content)
+    root = etree.fromstring(fnac.post("shop_invoices_query", f"<shop_invoices_query {fnac.header()}/>").content)
     assert root.get("status") == "ERROR" and root.find(q("error")).get("code") == "ERR_102"
     root = etree.fromstring(fnac.post("nope", "<nope/>").content)
     assert root.find(q("error")).get("code") == "ERR_101"

@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..errors import AuthError, BadResponse, MarketplaceError, Rejected, TooManyPages
 from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpTransport, default_error_for_response
-from . import builder, incidents, parser, pricing
+from . import builder, incidents, messages, parser, pricing
 from .builder import DateFilter, RequestHeader
 from .limits import MAX_OFFERS_PER_UPDATE, MAX_ORDERS_PER_UPDATE, SPLITTABLE_CODES
 from .types import (
@@ -344,7 +344,8 @@ class FnacClient:
             if on_page is not None:
                 on_page(page, result.total_paging, result.nb_total_result)
             yield result
-            items = result.offers if isinstance(result, OffersPage) else result.orders
+            items = (result.offers if isinstance(result, OffersPage)
+                     else result.orders if isinstance(result, OrdersPage) else result.items)
             if not items or page >= result.total_paging:
                 return
             if page >= self.max_pages:
@@ -354,6 +355,41 @@ class FnacClient:
                     "read were kept; raise the cap if the listing is really that large.",
                     limit=self.max_pages, announced=result.total_paging)
             page += 1
+
+    # ------------------------------------------------------------------ messages and order comments
+    def messages_query_page(self, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE, **filters
+                            ) -> messages.MessagesPage:
+        """One page of messages_query; ``filters`` are build_messages_query's (date_min, message_id...)."""
+        return self._call("messages_query", lambda header: messages.build_messages_query(
+            header, page=page, results_count=page_size, **filters), messages.parse_messages_query)
+
+    def message_pages(self, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      on_page: Callable[[int, int, int], None] | None = None,
+                      **filters) -> Iterator[messages.MessagesPage]:
+        """The messages listing page by page (the caller commits per page); capped at ``max_pages``."""
+        yield from self._pages("messages_query", lambda page: self.messages_query_page(
+            page=page, page_size=page_size, **filters), on_page)
+
+    def messages_update(self, updates: Sequence[messages.MessageUpdate]) -> list[messages.UpdateResult]:
+        """Reply, mark read/unread, archive/unarchive; per-message results (check ``result.ok``)."""
+        return self._call("messages_update", lambda header: messages.build_messages_update(header, updates),
+                          messages.parse_messages_update, write=True)
+
+    def client_order_comments_query_page(self, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE,
+                                         **filters) -> messages.CommentsPage:
+        return self._call("client_order_comments_query", lambda header: messages.build_client_order_comments_query(
+            header, page=page, results_count=page_size, **filters), messages.parse_client_order_comments_query)
+
+    def comment_pages(self, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      on_page: Callable[[int, int, int], None] | None = None,
+                      **filters) -> Iterator[messages.CommentsPage]:
+        yield from self._pages("client_order_comments_query", lambda page: self.client_order_comments_query_page(
+            page=page, page_size=page_size, **filters), on_page)
+
+    def client_order_comments_update(self, replies: Sequence[messages.CommentReply]) -> list[messages.UpdateResult]:
+        return self._call("client_order_comments_update",
+                          lambda header: messages.build_client_order_comments_update(header, replies),
+                          messages.parse_client_order_comments_update, write=True)
 
     def close(self) -> None:
         self.transport.close()

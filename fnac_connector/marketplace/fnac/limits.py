@@ -98,6 +98,22 @@ ERROR_CODES.update({e.code: e for e in (
     ErrorCode(UNKNOWN_INCIDENT, "Unknown incident_id for this order (sandbox's code)"),
     ErrorCode(INCIDENT_CLOSED, "The incident is closed: nothing can be refunded through it any more "
                                "(sandbox's code)"),
+    ErrorCode(INVALID_EAN, "pricing_query: invalid EAN (wrong check digit), per product (sandbox's code)"),
+)})
+
+# After-sale conversations (issue 15: messages_update, client_order_comments_update). ERR_128 was recorded by fnapy
+# against FNAC's sandbox ("[ClientOrderComment Update] Comment not found"); the others are the sandbox's codes.
+COMMENT_NOT_FOUND = "ERR_128"
+MESSAGE_NOT_FOUND = "ERR_140"
+MESSAGE_ACTION_NOT_ALLOWED = "ERR_141"
+MESSAGE_REPLY_REFUSED = "ERR_142"
+COMMENT_ALREADY_ANSWERED = "ERR_143"
+ERROR_CODES.update({e.code: e for e in (
+    ErrorCode(COMMENT_NOT_FOUND, "[ClientOrderComment Update] Comment not found", confirmed=True),
+    ErrorCode(MESSAGE_NOT_FOUND, "Message not found: unknown message id for this shop (sandbox's code)"),
+    ErrorCode(MESSAGE_ACTION_NOT_ALLOWED, "Message action not allowed on this message (sandbox's code)"),
+    ErrorCode(MESSAGE_REPLY_REFUSED, "Reply refused by FNAC (sandbox's code)"),
+    ErrorCode(COMMENT_ALREADY_ANSWERED, "The comment already has a reply (sandbox's code)"),
 )})
 
 # Authentication failed or the token is no longer valid: re-authenticate once, then give up.
