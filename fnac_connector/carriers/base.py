@@ -93,8 +93,9 @@ class Shipment:
     awb: str  # the carrier's shipment id, used to cancel
     tracking_number: str  # what FNAC and the buyer see; at most 32 characters
     carrier_code: str
-    label_pdf: bytes = field(repr=False)
+    label_pdf: bytes = field(repr=False)  # the label's bytes, in ``label_format``
     tracking_url: str = ""
+    label_format: str = "PDF"  # "PDF", or "ZPL" (thermal printers): then label_pdf holds the ZPL text
 
     def __post_init__(self) -> None:
         if not self.tracking_number or len(self.tracking_number) > TRACKING_NUMBER_MAX_LENGTH:
