@@ -116,10 +116,16 @@ class CarrierAdapter(abc.ABC):
     def cancel_shipment(self, awb: str) -> None:
         """Void a shipment that has not been handed to the carrier yet."""
 
-    # What this adapter can do: a subset of {"labels", "cancel", "tracking"}; the admin and README say it per carrier.
+    # What this adapter can do: a subset of {"labels", "cancel", "tracking", "lookup"}; the admin and README say it per carrier.
     capabilities: frozenset[str] = frozenset({"labels", "cancel"})
     # At most this many tracking numbers per ``track`` call (the carrier's own limit).
     max_tracking_batch: int = 1
+
+    def find_shipment(self, reference: str) -> Shipment | None:
+        """The shipment booked with ``reference`` (ShipmentRequest.reference), or None when the carrier has none.
+        Only adapters with the "lookup" capability can; it lets a booking that timed out be checked before booking
+        again."""
+        raise CarrierError(f"carrier adapter {self.name!r} cannot look shipments up by reference", retryable=False)
 
     def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
         """The carrier's events for each parcel, one result per number asked (same order). A number the carrier

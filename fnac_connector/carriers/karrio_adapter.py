@@ -388,7 +388,7 @@ class KarrioCarrier(CarrierAdapter):
             return fn()
         except karrio_errors.ParsedMessagesError as exc:
             self._raise(exc.messages, what="call")
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             if booking:
                 raise BookingUncertain(f"{self.spec.label} did not answer the booking within "
                                        f"{HTTP_TIMEOUT_SECONDS:.0f} s: the parcel may have been booked") from exc
