@@ -142,10 +142,10 @@ def carrier_account_save(*, account: CarrierAccount) -> CarrierAccount:
 
 def _default_fnac_code(store: Store, carrier: str) -> str:
     """The store's FNAC carrier code for this carrier, when its FNAC list has it ("" otherwise)."""
-    wanted = CARRIERS[carrier].fnac_code.upper()
-    for code in store.carriers.filter(active=True).values_list("code", flat=True):
-        if code.upper() == wanted:
-            return code
+    listed = {code.upper(): code for code in store.carriers.filter(active=True).values_list("code", flat=True)}
+    for wanted in CARRIERS[carrier].fnac_codes or (CARRIERS[carrier].fnac_code,):
+        if wanted.upper() in listed:
+            return listed[wanted.upper()]
     return ""
 
 

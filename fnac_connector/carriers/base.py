@@ -116,7 +116,8 @@ class CarrierAdapter(abc.ABC):
     def cancel_shipment(self, awb: str) -> None:
         """Void a shipment that has not been handed to the carrier yet."""
 
-    # What this adapter can do: a subset of {"labels", "cancel", "tracking", "lookup"}; the admin and README say it per carrier.
+    # What this adapter can do: a subset of {"labels", "cancel", "tracking", "lookup"}; the admin and README say it
+    # per carrier.
     capabilities: frozenset[str] = frozenset({"labels", "cancel"})
     # At most this many tracking numbers per ``track`` call (the carrier's own limit).
     max_tracking_batch: int = 1

@@ -105,6 +105,8 @@ class CarrierSpec:
     sender_error_codes: frozenset[str] = frozenset()
     label_types: dict[str, str] = field(default_factory=lambda: {"PDF": "PDF", "ZPL": "ZPL"})
     max_tracking_batch: int = 1
+    # FNAC carriers_query codes that mean this carrier, best first (FNAC's recorded list has SOCOLISSIMO, LAPOSTE)
+    fnac_codes: tuple[str, ...] = ()
 
 
 CARRIERS: dict[str, CarrierSpec] = {
@@ -123,9 +125,10 @@ CARRIERS: dict[str, CarrierSpec] = {
         # SLS message ids: 30000 = "Identifiant ou mot de passe incorrect" (karrio's fixture and Colissimo's
         # SLS error list); 302xx = addressee fields, 301xx = sender fields (Colissimo's SLS error list, read
         # from its documentation only, not verified live).
-        credential_error_codes=frozenset({"30000"}),
+        # La Poste Okapi (tracking key) answers 401 {"code": "UNAUTHORIZED", ...} to a bad key
+        credential_error_codes=frozenset({"30000", "UNAUTHORIZED", "401"}),
         label_types={"PDF": "PDF_10x15_300dpi", "ZPL": "ZPL_10x15_203dpi"},
-        max_tracking_batch=10,
+        max_tracking_batch=10, fnac_codes=("COLISSIMO", "SOCOLISSIMO", "LAPOSTE"),
     ),
     "chronopost": CarrierSpec(
         name="chronopost", label="Chronopost", fnac_code="CHRONOPOST",
@@ -140,7 +143,7 @@ CARRIERS: dict[str, CarrierSpec] = {
         # authentication failure of Chronopost's web services (their documentation; not verified live)
         credential_error_codes=frozenset({"3", "33"}),
         label_types={"PDF": "PDF", "ZPL": "ZPL"},
-        max_tracking_batch=10,
+        max_tracking_batch=10, fnac_codes=("CHRONOPOST",),
     ),
     "ups": CarrierSpec(
         name="ups", label="UPS", fnac_code="UPS",
@@ -155,7 +158,7 @@ CARRIERS: dict[str, CarrierSpec] = {
         credential_error_codes=frozenset({"250002", "250003", "401"}),
         recipient_error_codes=frozenset({"120802", "120217"}),
         label_types={"PDF": "PDF", "ZPL": "ZPL"},
-        max_tracking_batch=10,
+        max_tracking_batch=10, fnac_codes=("UPS",),
     ),
 }
 
@@ -256,8 +259,8 @@ class KarrioCarrier(CarrierAdapter):
         gw = self.gateway
         request_ = gw.mapper.create_shipment_request(payload)
         response = self._call(lambda: gw.proxy.create_shipment(request_).deserialize(), booking=True)
-        details, messages = gw.mapper.parse_shipment_response(klib.Deserializable(response, lambda r: r,
-                                                                                  request_.ctx))
+        details, messages = self._call(lambda: gw.mapper.parse_shipment_response(
+            klib.Deserializable(response, lambda r: r, request_.ctx)), booking=True)
         if details is None:
             self._raise(self._colissimo_messages(response) or messages, what="booking")
         tracking_number = (details.tracking_number or "").strip()
@@ -414,6 +417,15 @@ class KarrioCarrier(CarrierAdapter):
                 raise BookingUncertain(f"the connection to {self.spec.label} broke during the booking: the parcel "
                                        "may have been booked", code="CONNECTION") from exc
             raise CarrierError(f"{self.spec.label} connection failed", retryable=True, code="CONNECTION") from exc
+        except CarrierError:
+            raise
+        except Exception as exc:  # karrio could not read the answer (or lost the error in its thread pool)
+            if booking:
+                raise BookingUncertain(f"{self.spec.label} answered the booking with something the connector "
+                                       f"could not read ({type(exc).__name__}): the parcel may have been booked",
+                                       code="BAD_ANSWER") from exc
+            raise CarrierError(f"{self.spec.label}: the answer could not be read ({type(exc).__name__})",
+                               retryable=True, code="BAD_ANSWER") from exc
 
     def _colissimo_messages(self, response) -> list:
         """Colissimo's errors with their SLS ids (karrio keeps only the type "ERROR" as the code)."""

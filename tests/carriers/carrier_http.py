@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email.message
 import io
-import socket
 import urllib.error
 from dataclasses import dataclass, field
 
@@ -84,7 +83,7 @@ class CarrierWeb:
         if answer == "timeout":
             raise TimeoutError("timed out")
         if answer == "socket-timeout":
-            raise socket.timeout("timed out")
+            raise TimeoutError("timed out")
         status, payload = answer
         data = payload.encode("latin-1") if isinstance(payload, str) else payload
         if status >= 400:

@@ -32,8 +32,8 @@ def carrier_pdf(text: str) -> bytes:
 # ---------------------------------------------------------------- Colissimo
 def colissimo_label_answer(parcel_number: str, label: bytes) -> bytes:
     uuid = "0f6d2a8e-4c4b-4d55-9a1e-3b1d5f7c9e01"
-    infos = json.dumps({"messages": [{"id": "0", "type": "INFOS", "messageContent": "La requête a été traitée avec succès",
-                                      "replacementValues": []}],
+    ok = "La requête a été traitée avec succès"
+    infos = json.dumps({"messages": [{"id": "0", "type": "INFOS", "messageContent": ok, "replacementValues": []}],
                         "labelXmlV2Reponse": None,
                         "labelV2Response": {"parcelNumber": parcel_number, "parcelNumberPartner": None,
                                             "pdfUrl": None, "fields": None}})
