@@ -28,7 +28,7 @@ SETTING_FIELDS = sorted({f for spec in CARRIERS.values() for f in spec.setting_f
 SECRET_FIELDS = sorted({f for spec in CARRIERS.values() for f in spec.credential_fields})
 
 
-class CarrierAccountForm(forms.ModelForm):
+class CarrierAccountFormBase(forms.ModelForm):
     """Every carrier's settings as plain fields; the ones a carrier does not take must stay empty. Secrets are
     never sent back to the browser: leave one empty to keep the stored value."""
 
@@ -42,13 +42,10 @@ class CarrierAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = self.instance.masked_secrets() if self.instance.pk else {}
         for name in SETTING_FIELDS:
-            self.fields[name] = forms.CharField(required=False, label=SETTING_LABELS[name],
-                                                widget=UnfoldAdminTextInputWidget,
-                                                initial=(self.instance.settings or {}).get(name, ""))
+            self.fields[name].initial = (self.instance.settings or {}).get(name, "")
         for name in SECRET_FIELDS:
-            help_text = f"Stored: {stored[name]}. Leave empty to keep it." if name in stored else ""
-            self.fields[name] = forms.CharField(required=False, label=SETTING_LABELS[name], widget=SecretInput,
-                                                help_text=help_text)
+            if name in stored:
+                self.fields[name].help_text = f"Stored: {stored[name]}. Leave empty to keep it."
         services = ", ".join(f"{code} ({words})" for spec in CARRIERS.values() for code, words in spec.services.items())
         self.fields["service"].help_text += f" Services: {services}."
 
@@ -58,16 +55,14 @@ class CarrierAccountForm(forms.ModelForm):
         secret_keys, setting_keys = accounts.carrier_fields(carrier)
         values = {k: data.get(k) for k in accounts.PLAIN_FIELDS if k in data}
         values.update({k: data.get(k) for k in accounts.DECIMAL_FIELDS if k in data})
-        for name in SETTING_FIELDS:
-            if data.get(name):
-                if name not in setting_keys:
-                    self.add_error(name, f"not a {carrier} setting")
-                values[name] = data[name]
-        for name in SECRET_FIELDS:
-            if data.get(name):
-                if name not in secret_keys:
-                    self.add_error(name, f"not a {carrier} setting")
-                values[name] = data[name]
+        for name in [*SETTING_FIELDS, *SECRET_FIELDS]:
+            value = data.get(name)
+            if not value:
+                continue
+            if name not in (*setting_keys, *secret_keys):
+                self.add_error(name, f"not a {carrier} setting")
+                continue
+            values[name] = value
         if self.errors:
             return data
         self.instance.store = data.get("store") or getattr(self.instance, "store", None)
@@ -80,6 +75,15 @@ class CarrierAccountForm(forms.ModelForm):
 
     def _post_clean(self):  # the service has set and checked the fields; keep them as it left them
         pass
+
+
+# the settings as declared fields (the admin's fieldsets name them), built from the carriers' specs
+CarrierAccountForm = type("CarrierAccountForm", (CarrierAccountFormBase,), {
+    **{name: forms.CharField(required=False, label=SETTING_LABELS[name], widget=UnfoldAdminTextInputWidget)
+       for name in SETTING_FIELDS},
+    **{name: forms.CharField(required=False, label=SETTING_LABELS[name], widget=SecretInput)
+       for name in SECRET_FIELDS},
+})
 
 
 @admin.register(CarrierAccount)

@@ -38,6 +38,7 @@ class CarrierAccountSerializer(serializers.ModelSerializer):
         model = CarrierAccount
         fields = [*ACCOUNT_FIELDS, "secrets"]
         read_only_fields = ["last_test_at", "last_test_ok", "last_test_message", "created_at", "updated_at"]
+        validators: list = []  # the service checks everything (one active account per carrier: a 409)
 
     def get_secrets_masked(self, account) -> dict[str, str]:
         return account.masked_secrets()
