@@ -270,6 +270,17 @@ def _weight(lines: Sequence[OrderLine], default: Decimal | None = None) -> Decim
     return total if total > 0 else default
 
 
+def _dimensions(lines: Sequence[OrderLine]) -> dict:
+    """The parcel's dimensions when it holds one unit of one product whose dimensions are known (several items:
+    the packer's box is unknown, so the carrier account's default dimensions apply)."""
+    if len(lines) != 1 or lines[0].quantity != 1 or lines[0].product is None:
+        return {}
+    product = lines[0].product
+    if not (product.length_cm and product.width_cm and product.height_cm):
+        return {}
+    return {"length_cm": product.length_cm, "width_cm": product.width_cm, "height_cm": product.height_cm}
+
+
 def request_to_json(request: ShipmentRequest) -> dict:
     return {"order_id": request.order_id, "sender": dataclasses.asdict(request.sender),
             "recipient": dataclasses.asdict(request.recipient), "weight_kg": str(request.weight_kg),
@@ -362,7 +373,8 @@ def _shipment_book(*, plan: ShipPlan, user, source: str, adapter, account, booki
             request = ShipmentRequest(order_id=ref, sender=_sender(store), recipient=_recipient(order),
                                       weight_kg=weight, carrier_code=plan.carrier_code, reference=booking.reference,
                                       service=account.service_for(order.shipping_method) if account else "",
-                                      lines=[(line.sku, line.product_name, line.quantity) for line in lines])
+                                      lines=[(line.sku, line.product_name, line.quantity) for line in lines],
+                                      **_dimensions(lines))
             try:
                 booked = adapter.create_shipment(request)
             except BookingUncertain as exc:

@@ -77,6 +77,10 @@ class ShipmentRequest:
     lines: Sequence[ShipmentLine] = ()
     reference: str = ""  # the seller's own reference, printed on the label
     service: str = ""  # carrier service level, e.g. "EXPRESS"; "" for the carrier's default
+    # parcel dimensions in cm, when known (carriers price and sort by them); None: the account's defaults
+    length_cm: Decimal | None = None
+    width_cm: Decimal | None = None
+    height_cm: Decimal | None = None
 
     def __post_init__(self) -> None:
         # Accept plain (sku, name, quantity) tuples and int/str weights; store canonical forms.

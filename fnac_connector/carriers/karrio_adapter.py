@@ -278,10 +278,12 @@ class KarrioCarrier(CarrierAdapter):
 
     def _parcel(self, request: ShipmentRequest) -> km.Parcel:
         p = self.parcel
+        length = request.length_cm or p.length_cm
+        width = request.width_cm or p.width_cm
+        height = request.height_cm or p.height_cm
         return km.Parcel(weight=float(request.weight_kg), weight_unit="KG", dimension_unit="CM",
-                         length=float(p.length_cm) if p.length_cm else None,
-                         width=float(p.width_cm) if p.width_cm else None,
-                         height=float(p.height_cm) if p.height_cm else None,
+                         length=float(length) if length else None, width=float(width) if width else None,
+                         height=float(height) if height else None,
                          reference_number=(request.reference or request.order_id)[:35])
 
     def cancel_shipment(self, awb: str) -> None:

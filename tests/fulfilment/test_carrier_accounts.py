@@ -354,3 +354,15 @@ def test_admin_creates_an_account_and_keeps_an_empty_secret(ship_store, superuse
     response = client.post(reverse("admin:fulfilment_carrieraccount_add"),
                            {**form, "name": "Colissimo?", "carrier": "colissimo", "contract_number": "1"})
     assert response.status_code == 200 and "not a colissimo setting" in response.content.decode()
+
+
+def test_one_product_parcel_takes_the_products_dimensions(sandbox, colissimo, paid_order, carrier_web):
+    order = paid_order(["A"])
+    Product.objects.filter(sku="A").update(weight_kg=Decimal("2.5"), length_cm=Decimal("40"), width_cm=Decimal("30"),
+                                           height_cm=Decimal("12.5"))
+    answer_booking(carrier_web)
+    assert services.order_ready_to_ship(order=order).ok
+    sent = json.loads(carrier_web.calls[0].body)
+    assert sent["letter"]["parcel"]["weight"] == 2.5
+    assert {f["key"]: f["value"] for f in sent["fields"]["customField"]} == {"LENGTH": 40.0, "WIDTH": 30.0,
+                                                                            "HEIGHT": 12.5}
