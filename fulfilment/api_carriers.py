@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin
 from fnac_connector.carriers.karrio_adapter import CARRIERS
 from fnac_connector.errors import InvalidInput
 from fulfilment import accounts, shipping
-from fulfilment.api import ShipmentSerializer
+from fulfilment.api import ShipmentSerializer, _valid
 from fulfilment.models import CarrierAccount, CarrierBooking, Shipment
 from stores.selectors import stores_for_user
 
@@ -91,6 +91,14 @@ class CarrierAccountViewSet(IntegerIdLookupMixin, mixins.CreateModelMixin, mixin
         return Response(CarrierAccountSerializer(account, context={"request": request}).data)
 
 
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=1000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
 class CarrierBookingSerializer(serializers.ModelSerializer):
     order_id = serializers.CharField(source="order.marketplace_order_id", read_only=True)
 
@@ -109,13 +117,13 @@ class CarrierBookingViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet)
         return (CarrierBooking.objects.filter(store__in=stores_for_user(self.request.user))
                 .select_related("order").order_by("-created_at", "-id"))
 
-    @extend_schema(request=inline_serializer("BookingResolve", {"note": serializers.CharField()}),
+    @extend_schema(request=NoteSerializer,
                    responses={200: CarrierBookingSerializer, 400: DetailSerializer, 409: DetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         """Checked on the carrier's site: this unconfirmed booking does not exist; the order may be booked again."""
-        booking = shipping.carrier_booking_resolve(booking=self.get_object(), note=str(request.data.get("note", "")),
-                                                   user=request.user)
+        note = _valid(NoteSerializer, request)["note"]
+        booking = shipping.carrier_booking_resolve(booking=self.get_object(), note=note, user=request.user)
         return Response(CarrierBookingSerializer(booking).data)
 
 
@@ -128,12 +136,13 @@ class ShipmentVoidViewSet(IntegerIdLookupMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return Shipment.objects.filter(store__in=stores_for_user(self.request.user))
 
-    @extend_schema(request=inline_serializer("ShipmentVoid", {"reason": serializers.CharField()}),
+    @extend_schema(request=ReasonSerializer,
                    responses={200: ShipmentSerializer, 400: DetailSerializer, 409: DetailSerializer,
                               502: DetailSerializer})
     @action(detail=True, methods=["post"])
     def void(self, request, pk=None):
         """Cancel a shipment FNAC has not confirmed: voided with the carrier where it allows; its lines are freed."""
         shipment = get_object_or_404(self.get_queryset(), pk=pk)
-        done = shipping.shipment_void(shipment=shipment, reason=str(request.data.get("reason", "")), user=request.user)
+        reason = _valid(ReasonSerializer, request)["reason"]
+        done = shipping.shipment_void(shipment=shipment, reason=reason, user=request.user)
         return Response(ShipmentSerializer(done, context={"request": request}).data)

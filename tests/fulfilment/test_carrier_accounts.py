@@ -366,3 +366,26 @@ def test_one_product_parcel_takes_the_products_dimensions(sandbox, colissimo, pa
     assert sent["letter"]["parcel"]["weight"] == 2.5
     assert {f["key"]: f["value"] for f in sent["fields"]["customField"]} == {"LENGTH": 40.0, "WIDTH": 30.0,
                                                                             "HEIGHT": 12.5}
+
+
+def test_api_resolve_and_void(sandbox, colissimo, paid_order, carrier_web, superuser, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(superuser)}")
+    order = paid_order(["A"])
+    carrier_web.add("POST", shapes.COLISSIMO_URL + "/generateLabel", "timeout")
+    response = api_client.post(f"/api/orders/{order.pk}/ready-to-ship/", {}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "booking_unconfirmed", response.content
+    booking = CarrierBooking.objects.get(order=order)
+    assert api_client.post(f"/api/carrier-bookings/{booking.pk}/resolve/", [], format="json").status_code == 400
+    response = api_client.post(f"/api/carrier-bookings/{booking.pk}/resolve/", {"note": "nothing at Colissimo"},
+                               format="json")
+    assert response.status_code == 200 and response.json()["state"] == "resolved"
+
+    answer_booking(carrier_web)
+    assert api_client.post(f"/api/orders/{order.pk}/ready-to-ship/", {}, format="json").status_code == 200
+    shipment = order.shipments.get()
+    Shipment.objects.filter(pk=shipment.pk).update(state=Shipment.State.REFUSED)
+    shipment.lines.update(fnac_status="ERROR")
+    assert api_client.post(f"/api/shipments/{shipment.pk}/void/", {}, format="json").status_code == 400
+    response = api_client.post(f"/api/shipments/{shipment.pk}/void/", {"reason": "parcel damaged"}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
+    assert "do not hand the parcel over" in response.json()["last_error"]  # Colissimo has no void
