@@ -7,7 +7,8 @@ Connector: ``orders_ready_to_ship`` (plan, status changes with audit rows, booki
 one ``orders_update`` per 25 orders, per-line result handling, stock consumption). Reference, in the same run on
 the other half of the orders: the simplest way to do the same wire work: book with the same carrier adapter and
 send one ``orders_update`` per order with the same client, writing nothing to the database. Also: merged label
-printing for 100 orders (re-drawn) against concatenating the 100 stored PDFs' bytes (no valid PDF, just a floor).
+printing for 100 orders (the stored PDFs merged page by page with pypdf) against concatenating the 100 stored
+PDFs' bytes (no valid PDF, just a floor).
 """
 
 from __future__ import annotations

@@ -103,6 +103,11 @@ class Product(models.Model):
     images = models.JSONField(default=list, blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     attributes = models.JSONField(default=dict, blank=True)
+    # parcel facts for carrier bookings (issue 13); empty: the carrier account's default
+    weight_kg = models.DecimalField("Weight (kg)", max_digits=8, decimal_places=3, null=True, blank=True)
+    length_cm = models.DecimalField("Length (cm)", max_digits=7, decimal_places=1, null=True, blank=True)
+    width_cm = models.DecimalField("Width (cm)", max_digits=7, decimal_places=1, null=True, blank=True)
+    height_cm = models.DecimalField("Height (cm)", max_digits=7, decimal_places=1, null=True, blank=True)
     condition = models.CharField("Condition", max_length=2, default="11", choices=list(PRODUCT_STATES.items()),
                                  help_text="FNAC's product_state of the offer.")
 

@@ -68,6 +68,8 @@ SIDEBAR_NAVIGATION = [
     {"title": "Shipping", "items": [
         _item("Shipments", "local_shipping", "fulfilment", "shipment"),
         _item("Carriers", "conveyor_belt", "fulfilment", "carrier"),
+        _item("Carrier accounts", "key", "fulfilment", "carrieraccount"),
+        _item("Carrier bookings", "pending", "fulfilment", "carrierbooking"),
     ]},
     {"title": "Catalogue", "items": [
         _item("Products", "inventory_2", "catalogue", "product"),

@@ -18,6 +18,7 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminS
 from fnac_connector.errors import ServiceError
 from fulfilment import services
 from fulfilment.forms import CarrierChoiceField, carrier_label
+from fulfilment.labels import label_content_type
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from fulfilment.selectors import order_can_cancel, order_can_release, order_can_ship, order_has_label
 from orders.hooks import OrderButton
@@ -35,7 +36,9 @@ SHIPMENT_COLOURS = {
 
 
 def _pdf(content: bytes, filename: str, inline: bool = True) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
+    content_type, extension = label_content_type(content)  # PDF, or ZPL for thermal printers
+    filename = f"{filename.rsplit('.', 1)[0]}.{extension}"
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     return response
 
@@ -480,3 +483,4 @@ class WmsDeliveryAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
                 failed += 1
         self.message_user(request, f"{ok} delivered, {failed} still failing (retried with backoff).",
                           messages.SUCCESS if not failed else messages.WARNING)
+from fulfilment import admin_carriers  # noqa: E402,F401  (carrier accounts, bookings, shipment void)

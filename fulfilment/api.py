@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin, query_int
 from fnac_connector.marketplace.fnac.types import REFUND_REASONS
 from fulfilment import services
+from fulfilment.labels import label_content_type
 from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
 from fulfilment.signing import (
     SIGNATURE_HEADER,
@@ -40,7 +41,10 @@ from stores.selectors import stores_for_user
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
+    """A label file: PDF, or ZPL text when the carrier account prints for thermal printers."""
+    content_type, extension = label_content_type(content)
+    filename = f"{filename.rsplit('.', 1)[0]}.{extension}"
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 

@@ -1,13 +1,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from fulfilment import api
+from fulfilment import api, api_carriers
 
 router = SimpleRouter()
 router.register("shipments", api.ShipmentViewSet, basename="shipment")
 router.register("carriers", api.CarrierViewSet, basename="carrier")
 router.register("wms/deliveries", api.WmsDeliveryViewSet, basename="wms-delivery")
 router.register("wms/event-log", api.WmsEventLogViewSet, basename="wms-event-log")
+router.register("carrier-accounts", api_carriers.CarrierAccountViewSet, basename="carrier-account")
+router.register("carrier-bookings", api_carriers.CarrierBookingViewSet, basename="carrier-booking")
+router.register("shipments", api_carriers.ShipmentVoidViewSet, basename="shipment-void")
 
 urlpatterns = [
     path("orders/<int:pk>/release/", api.ReleaseView.as_view(), name="order-release"),

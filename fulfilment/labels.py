@@ -1,20 +1,20 @@
 """Shipping labels from the database (any process can print them again, whichever process booked them).
 
-One shipment: the PDF exactly as the carrier adapter returned it. Several shipments (an order shipped in
-parts, a selection of orders in the admin): one PDF with one A6 page per shipment, drawn again from the data
-kept with each shipment (``carriers.labels.render_labels``).
+One shipment: the label exactly as the carrier returned it (PDF, or ZPL for thermal printers). Several shipments
+(an order shipped in parts, a selection of orders in the admin): the carriers' PDFs merged page by page with
+pypdf, or the ZPL labels one after another.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
-from fnac_connector.carriers import Shipment as CarrierShipment
-from fnac_connector.carriers.labels import render_labels
-from fnac_connector.carriers.sandbox import LABEL_BANNER
-from fnac_connector.errors import ServiceError
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+
+from fnac_connector.errors import InvalidInput, ServiceError
 from fulfilment.models import Shipment
-from fulfilment.shipping import request_from_json
 from orders.models import Order
 
 
@@ -50,19 +50,36 @@ def order_label(*, order: Order) -> bytes:
 
 
 def labels_merged(*, shipments: Sequence[Shipment]) -> bytes:
-    """One PDF, one A6 page per shipment, in the order given."""
-    pairs = []
-    for s in shipments:
-        if not s.label_pdf or not s.label_data:
-            continue
-        request = request_from_json(s.label_data)
-        pairs.append((request, CarrierShipment(awb=s.awb, tracking_number=s.tracking_number,
-                                               carrier_code=s.carrier_code, label_pdf=b"",
-                                               tracking_url=s.tracking_url)))
-    if not pairs:
+    """One file of the shipments' labels, in the order given: the carriers' own PDFs merged page by page (pypdf:
+    the carrier's label is printed as it sent it, never re-drawn), or their ZPL labels one after another for a
+    thermal printer. A selection mixing PDF and ZPL labels is refused (print each format on its printer)."""
+    labelled = [s for s in shipments if s.label_pdf]
+    if not labelled:
         raise NoLabel("None of the selected orders has a shipping label.")
-    sandbox = any(s.adapter == "sandbox" for s in shipments)
-    return render_labels(pairs, banner=LABEL_BANNER if sandbox else "")
+    formats = {s.label_format or "PDF" for s in labelled}
+    if len(formats) > 1:
+        zpl = [s.tracking_number for s in labelled if s.label_format == "ZPL"]
+        shown = ", ".join(zpl[:10]) + ("..." if len(zpl) > 10 else "")
+        raise InvalidInput(f"The selection mixes PDF and ZPL (thermal) labels: print the ZPL ones ({shown}) "
+                           "separately.", details={"label_format": sorted(formats)})
+    if formats == {"ZPL"}:
+        return b"\n".join(bytes(s.label_pdf).strip() for s in labelled) + b"\n"
+    writer = PdfWriter()
+    for s in labelled:
+        try:
+            writer.append(PdfReader(io.BytesIO(bytes(s.label_pdf))))
+        except PdfReadError as exc:
+            raise ServiceError(f"The label of shipment {s.tracking_number} is not a readable PDF ({exc}).") from exc
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def label_content_type(content: bytes) -> tuple[str, str]:
+    """(content type, file extension) of a label file: PDF, or ZPL text."""
+    if content[:5] == b"%PDF-":
+        return "application/pdf", "pdf"
+    return "application/x-zpl", "zpl"
 
 
 def orders_labels(*, orders: Sequence[Order]) -> bytes:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from fnac_connector.crypto import mask
+from fnac_connector.fields import EncryptedTextField
 
 
 class Carrier(models.Model):
@@ -23,6 +28,108 @@ class Carrier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.name})" if self.name and self.name != self.code else self.code
+
+
+class CarrierAccount(models.Model):
+    """A store's contract with a carrier (Colissimo, Chronopost, UPS through karrio; or the sandbox carrier).
+
+    Secrets (passwords, API keys, client secrets) live in ``secrets``, one JSON object encrypted at rest like the
+    marketplace keys; the admin and the API show them masked and the code never logs them. Non-secret settings
+    (contract/account numbers, client id) are in ``settings``. The store's ``carrier_adapter`` names the carrier
+    whose active account books its parcels."""
+
+    class CarrierName(models.TextChoices):
+        COLISSIMO = "colissimo", "Colissimo (La Poste)"
+        CHRONOPOST = "chronopost", "Chronopost"
+        UPS = "ups", "UPS"
+        SANDBOX = "sandbox", "Sandbox carrier (demo and tests, books nothing)"
+
+    class LabelFormat(models.TextChoices):
+        PDF = "PDF", "PDF (office printer, A6/10x15)"
+        ZPL = "ZPL", "ZPL (thermal label printer)"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="carrier_accounts")
+    carrier = models.CharField(max_length=20, choices=CarrierName.choices)
+    name = models.CharField(max_length=100, help_text="Your name for this account, e.g. \"Colissimo main contract\".")
+    active = models.BooleanField(default=True, help_text="Only one active account per carrier and store.")
+    test_mode = models.BooleanField("Carrier test mode", default=True,
+                                    help_text="Use the carrier's test platform (no real parcels, no billing).")
+    settings = models.JSONField(default=dict, blank=True,
+                                help_text="Non-secret settings: contract_number, account_number, client_id...")
+    secrets = EncryptedTextField(blank=True, default="", help_text="Encrypted JSON of the secret settings.")
+    service = models.CharField("Carrier service", max_length=60, blank=True, default="",
+                               help_text="Service booked by default (empty: the carrier's standard service).")
+    services_by_method = models.JSONField(
+        "Service per FNAC shipping method", default=dict, blank=True,
+        help_text="FNAC shipping_method code -> carrier service, e.g. {\"21\": \"colissimo_home_with_signature\"}.")
+    fnac_carrier_code = models.CharField("FNAC carrier code", max_length=100, blank=True, default="",
+                                         help_text="Sent to FNAC as tracking_company (one of the store's FNAC "
+                                                   "carriers).")
+    label_format = models.CharField(max_length=3, choices=LabelFormat.choices, default=LabelFormat.PDF)
+    default_weight_kg = models.DecimalField("Default parcel weight (kg)", max_digits=8, decimal_places=3,
+                                            null=True, blank=True,
+                                            help_text="Used per item when the product has no weight.")
+    default_length_cm = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    default_width_cm = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    default_height_cm = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    last_test_at = models.DateTimeField("Last connection test", null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_id", "carrier", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "carrier"], condition=Q(active=True),
+                                    name="uniq_active_carrier_account"),
+            models.UniqueConstraint(fields=["store", "name"], name="uniq_carrier_account_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_carrier_display()})"
+
+    def secret_values(self) -> dict:
+        return json.loads(self.secrets) if self.secrets else {}
+
+    def masked_secrets(self) -> dict:
+        return {k: mask(v) for k, v in self.secret_values().items()}
+
+    def service_for(self, shipping_method: str = "") -> str:
+        return (self.services_by_method or {}).get(shipping_method or "", "") or self.service
+
+
+class CarrierBooking(models.Model):
+    """A booking asked of a carrier, written *before* the call: when the call times out the parcel may exist at
+    the carrier, so the next attempt looks it up by ``reference`` (where the carrier can) or refuses to book again
+    until a person has checked the carrier's site."""
+
+    class State(models.TextChoices):
+        STARTED = "started", "Booking in progress"
+        BOOKED = "booked", "Booked"
+        FAILED = "failed", "Refused by the carrier (nothing booked)"
+        UNCERTAIN = "uncertain", "Unknown: the carrier did not answer (check the carrier's site)"
+        RESOLVED = "resolved", "Checked by a person: not booked"
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="carrier_bookings")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="carrier_bookings")
+    carrier_account = models.ForeignKey(CarrierAccount, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="bookings")
+    adapter = models.CharField(max_length=40)
+    reference = models.CharField(max_length=35, unique=True, help_text="Our reference, sent to the carrier.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.STARTED, db_index=True)
+    tracking_number = models.CharField(max_length=32, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    note = models.TextField(blank=True, default="", help_text="Who checked the carrier's site, and what they saw.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.state})"
 
 
 class Shipment(models.Model):
@@ -49,7 +156,10 @@ class Shipment(models.Model):
     tracking_number = models.CharField(max_length=32, db_index=True)
     tracking_url = models.URLField(max_length=300, blank=True, default="")
     weight_kg = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
-    label_pdf = models.BinaryField(null=True, blank=True, editable=False)
+    label_pdf = models.BinaryField(null=True, blank=True, editable=False)  # the label's bytes, in label_format
+    label_format = models.CharField(max_length=3, default="PDF", help_text="PDF, or ZPL for thermal printers.")
+    carrier_account = models.ForeignKey(CarrierAccount, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="shipments", help_text="Carrier account that booked it.")
     # what the label was drawn from (sender, recipient, lines...), so labels can be merged by re-drawing
     label_data = models.JSONField(default=dict, blank=True, editable=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)

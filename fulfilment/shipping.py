@@ -13,6 +13,7 @@ or a typed tracking number), and the confirmation to FNAC (orders_update, lines 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,18 +21,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from fnac_connector.carriers import AddressError, CarrierError, Party, ShipmentRequest, get_adapter
+from fnac_connector.carriers import AddressError, CarrierError, Party, ShipmentRequest
+from fnac_connector.carriers.karrio_adapter import BookingUncertain, CredentialsRefused
 from fnac_connector.carriers.registry import UnknownCarrier
 from fnac_connector.choices import choice_label
 from fnac_connector.errors import Conflict, InvalidInput, ServiceError
 from fnac_connector.marketplace.errors import MarketplaceError
 from fnac_connector.marketplace.fnac import types as fnac
+from fulfilment.adapters import adapter_for_shipment, adapter_for_store, carrier_account_for_store
 from fulfilment.carriers import carrier_code_validate, carrier_free_text_validate
 from fulfilment.deliveries import order_payload, shipment_payload, wms_delivery_create
-from fulfilment.models import Shipment, ShipmentLine, WmsDelivery, WmsEvent
+from fulfilment.models import CarrierBooking, Shipment, ShipmentLine, WmsDelivery, WmsEvent
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.reservations import order_consume
 from orders.services import PushResult, describe_result, orders_push_updates
@@ -47,6 +50,7 @@ Source = OrderStatusChange.Source
 SHIPPABLE_STATUSES = (S.NEW, S.RFP, S.PICKED, S.PACKED, S.READY_TO_SHIP)
 SHIPPABLE_LINE_STATE = "ToShip"
 FLAG_PREFIX = "Shipment: "
+STALE_BOOKING_MINUTES = 10  # well above the carrier HTTP timeout (karrio_adapter.HTTP_TIMEOUT_SECONDS)
 
 
 class AlreadyShipped(Conflict):
@@ -81,6 +85,7 @@ SENDER_FIELDS = {"sender_address1": "street", "sender_zipcode": "zip code", "sen
 SENDER_WHERE = "Shipping setup › Sender address"
 CARRIER_WHERE = "Shipping setup › Default carrier"
 ADAPTER_WHERE = "Shipping setup › Carrier adapter"
+ACCOUNT_WHERE = "Fulfilment › Carrier accounts"
 
 
 def shipping_setup_check(*, store: Store, carrier_code: str, booking: bool) -> None:
@@ -100,12 +105,16 @@ def shipping_setup_check(*, store: Store, carrier_code: str, booking: bool) -> N
             "store page (or type the tracking number).", store=store, missing=["carrier_adapter"],
             where=ADAPTER_WHERE)
     try:
-        get_adapter(store.carrier_adapter)
+        adapter_for_store(store)
     except UnknownCarrier as exc:
         raise ShippingSetupMissing(
-            f"Store {store.name!r}: carrier adapter {store.carrier_adapter!r} does not exist: choose another in "
+            f"Store {store.name!r}: carrier adapter {store.carrier_adapter!r} cannot book: choose another in "
             f"{ADAPTER_WHERE} on the store page ({exc}).", store=store, missing=["carrier_adapter"],
             where=ADAPTER_WHERE) from exc
+    except CarrierError as exc:  # an account without its credentials
+        raise ShippingSetupMissing(
+            f"Store {store.name!r}: its {store.carrier_adapter} carrier account cannot book: {exc.message}; fix it "
+            f"in {ACCOUNT_WHERE}.", store=store, missing=["carrier_account"], where=ACCOUNT_WHERE) from exc
     missing = [f for f in SENDER_FIELDS if not (getattr(store, f) or "").strip()]
     if missing:
         words = ", ".join(SENDER_FIELDS[f] for f in missing)
@@ -200,7 +209,14 @@ def ship_plan(*, order: Order, lines: Sequence[int] | None = None, tracking_numb
             raise NothingToShip(f"Order {ref}: nothing left to ship (every line is shipped, refused or refunded).")
     mode = shipping_mode_of(order)
     tracking_number = (tracking_number or "").strip()
-    code = (carrier_code or order.carrier_code or store.default_carrier_code or "").strip()
+    account_code = ""
+    if not tracking_number.strip() and not (carrier_code or "").strip():
+        try:  # booking with a carrier account: FNAC must get that carrier's code
+            account = carrier_account_for_store(store)
+        except UnknownCarrier:
+            account = None  # shipping_setup_check below says what is missing
+        account_code = account.fnac_carrier_code if account is not None else ""
+    code = (carrier_code or account_code or order.carrier_code or store.default_carrier_code or "").strip()
     if mode == Store.ShippingMode.CHANNEL and tracking_number:
         raise InvalidInput(f"Order {ref} is shipped by the sales channel: its tracking number comes from the "
                            "FNAC carrier label, it cannot be typed (switch the order to self ship to type one).",
@@ -234,11 +250,16 @@ def _sender(store: Store) -> Party:
                  city=store.sender_city, country=store.sender_country, phone=store.sender_phone)
 
 
-def _weight(lines: Sequence[OrderLine]) -> Decimal:
-    default = Decimal(str(getattr(settings, "FULFILMENT_DEFAULT_WEIGHT_KG", "0.5")))
+def _weight(lines: Sequence[OrderLine], default: Decimal | None = None) -> Decimal:
+    """The parcel's weight: each product's weight (its field, else its ``weight_kg`` attribute), else the carrier
+    account's default weight, else settings.FULFILMENT_DEFAULT_WEIGHT_KG, times the quantity."""
+    default = default or Decimal(str(getattr(settings, "FULFILMENT_DEFAULT_WEIGHT_KG", "0.5")))
     total = Decimal("0")
     for line in lines:
         unit = default
+        if line.product is not None and line.product.weight_kg:
+            total += line.product.weight_kg * line.quantity
+            continue
         if line.product is not None:
             raw = (line.product.attributes or {}).get("weight_kg")
             try:
@@ -249,11 +270,22 @@ def _weight(lines: Sequence[OrderLine]) -> Decimal:
     return total if total > 0 else default
 
 
+def _dimensions(lines: Sequence[OrderLine]) -> dict:
+    """The parcel's dimensions when it holds one unit of one product whose dimensions are known (several items:
+    the packer's box is unknown, so the carrier account's default dimensions apply)."""
+    if len(lines) != 1 or lines[0].quantity != 1 or lines[0].product is None:
+        return {}
+    product = lines[0].product
+    if not (product.length_cm and product.width_cm and product.height_cm):
+        return {}
+    return {"length_cm": product.length_cm, "width_cm": product.width_cm, "height_cm": product.height_cm}
+
+
 def request_to_json(request: ShipmentRequest) -> dict:
     return {"order_id": request.order_id, "sender": dataclasses.asdict(request.sender),
             "recipient": dataclasses.asdict(request.recipient), "weight_kg": str(request.weight_kg),
             "carrier_code": request.carrier_code, "lines": [list(line) for line in request.lines],
-            "reference": request.reference, "service": request.service}
+            "reference": request.reference, "service": request.service}  # no secrets: parties and parcel only
 
 
 def request_from_json(data: dict) -> ShipmentRequest:
@@ -287,7 +319,41 @@ def _to_ready_to_ship(order: Order, *, source: str, user=None, note: str = "") -
 def shipment_book(*, plan: ShipPlan, user=None, source: str = Source.USER) -> Shipment:
     """Book the parcel with the store's carrier adapter (or keep the typed tracking number), record it and move
     the order to Ready to Ship, all in one transaction: when the booking fails, the order stays where it was.
-    The order row is locked so two requests cannot ship the same lines; the WMS is told after commit."""
+    The order row is locked so two requests cannot ship the same lines; the WMS is told after commit.
+
+    A carrier booking is recorded (``CarrierBooking``, committed on its own) before the carrier is called, and its
+    outcome after: a booking that timed out stays *uncertain* and blocks booking the order again until it is
+    looked up at the carrier or a person has checked (no double booking)."""
+    order, store = plan.order, plan.order.store
+    adapter = account = booking = None
+    if not plan.tracking_number:
+        try:
+            account = carrier_account_for_store(store)
+            adapter = adapter_for_store(store)
+        except UnknownCarrier as exc:
+            raise InvalidInput(f"Store {store.name!r}: {exc}") from exc
+        except CarrierError as exc:
+            raise InvalidInput(f"Store {store.name!r}: its carrier account cannot book: {exc.message}; fix it in "
+                               f"{ACCOUNT_WHERE}.") from exc
+        booking = _booking_start(order=order, store=store, account=account, adapter=adapter)
+    try:
+        shipment = _shipment_book(plan=plan, user=user, source=source, adapter=adapter, account=account,
+                                  booking=booking)
+    except BookingUnconfirmed as exc:
+        _booking_end(booking, CarrierBooking.State.UNCERTAIN, error=str(exc))
+        raise
+    except BaseException as exc:
+        if booking is not None:
+            _booking_end(booking, CarrierBooking.State.FAILED, error=str(exc) or type(exc).__name__)
+        raise
+    if booking is not None:
+        CarrierBooking.objects.filter(pk=booking.pk).update(state=CarrierBooking.State.BOOKED,
+                                                            tracking_number=shipment.tracking_number,
+                                                            updated_at=timezone.now())
+    return shipment
+
+
+def _shipment_book(*, plan: ShipPlan, user, source: str, adapter, account, booking) -> Shipment:
     order, store = plan.order, plan.order.store
     ref = order.marketplace_order_id
     with transaction.atomic():
@@ -297,7 +363,7 @@ def shipment_book(*, plan: ShipPlan, user=None, source: str = Source.USER) -> Sh
             raise AlreadyShipped(f"Order {ref}: line(s) {clash} were shipped meanwhile by another request.")
         lines = list(OrderLine.objects.filter(pk__in=[line.pk for line in plan.lines]).select_related("product")
                      .order_by("order_detail_id"))
-        weight = _weight(lines)
+        weight = _weight(lines, default=account.default_weight_kg if account is not None else None)
         shipment = Shipment(store=store, order=order, shipping_mode=plan.mode, carrier_code=plan.carrier_code,
                             weight_kg=weight, created_by=user if getattr(user, "is_authenticated", False) else None)
         booked = None
@@ -305,22 +371,33 @@ def shipment_book(*, plan: ShipPlan, user=None, source: str = Source.USER) -> Sh
             shipment.source, shipment.tracking_number = Shipment.Source.MANUAL, plan.tracking_number
         else:
             request = ShipmentRequest(order_id=ref, sender=_sender(store), recipient=_recipient(order),
-                                      weight_kg=weight, carrier_code=plan.carrier_code, reference=str(order.pk),
-                                      lines=[(line.sku, line.product_name, line.quantity) for line in lines])
+                                      weight_kg=weight, carrier_code=plan.carrier_code, reference=booking.reference,
+                                      service=account.service_for(order.shipping_method) if account else "",
+                                      lines=[(line.sku, line.product_name, line.quantity) for line in lines],
+                                      **_dimensions(lines))
             try:
-                adapter = get_adapter(store.carrier_adapter)
                 booked = adapter.create_shipment(request)
-            except UnknownCarrier as exc:
-                raise InvalidInput(f"Store {store.name!r}: {exc}") from exc
+            except BookingUncertain as exc:
+                raise BookingUnconfirmed(
+                    f"Order {ref}: {exc.message}. Nothing was recorded and it will not be booked again "
+                    f"automatically: check the carrier's site for reference {booking.reference}; if the parcel "
+                    "exists, type its tracking number on the ship form, else mark the booking 'not booked' in "
+                    "Fulfilment › Carrier bookings, then ship again.",
+                    details={"booking": booking.pk, "reference": booking.reference}) from exc
             except AddressError as exc:
                 raise InvalidInput(f"Order {ref}: the carrier cannot ship it: {exc.message}",
                                    details={exc.party: {exc.field: exc.message}}) from exc
+            except CredentialsRefused as exc:
+                raise CarrierFailure(f"Order {ref}: {exc.message}. Fix the credentials in {ACCOUNT_WHERE} "
+                                     "(then 'Test connection').") from exc
             except CarrierError as exc:
                 retry = " (temporary, try again later)" if exc.retryable else ""
                 raise CarrierFailure(f"Order {ref}: the carrier refused the shipment{retry}: {exc}") from exc
             shipment.source, shipment.adapter = Shipment.Source.CARRIER, adapter.name or store.carrier_adapter
+            shipment.carrier_account = account
             shipment.awb, shipment.tracking_number = booked.awb, booked.tracking_number
             shipment.tracking_url, shipment.label_pdf = booked.tracking_url, booked.label_pdf
+            shipment.label_format = booked.label_format or "PDF"
             shipment.carrier_code = plan.carrier_code
             shipment.label_data = request_to_json(request)
         try:
@@ -334,16 +411,123 @@ def shipment_book(*, plan: ShipPlan, user=None, source: str = Source.USER) -> Sh
                                 payload=shipment_payload(shipment), order=order, shipment=shipment)
         except Exception:
             if booked is not None:
-                _cancel_booking(store, booked.awb)
+                _cancel_booking(adapter, booked.awb, store)
             raise
     return shipment
 
 
-def _cancel_booking(store: Store, awb: str) -> None:
+class BookingUnconfirmed(Conflict):
+    """A carrier booking of this order timed out (or is in progress): it may exist at the carrier."""
+
+    code = "booking_unconfirmed"
+
+
+def _booking_start(*, order: Order, store: Store, account, adapter) -> CarrierBooking:
+    """Look for an earlier booking of the order that may exist at the carrier, then record this one (the intent)
+    before the carrier is called. A timed-out booking is looked up by its reference where the adapter can;
+    otherwise nothing is booked again until a person has checked."""
+    # a booking still "started" long after the carrier's timeout was cut short (the process died): uncertain too.
+    # One started just now is another request in flight: the order lock and the line check keep it single.
+    stale = timezone.now() - dt.timedelta(minutes=STALE_BOOKING_MINUTES)
+    for earlier in CarrierBooking.objects.filter(
+            Q(state=CarrierBooking.State.UNCERTAIN) | Q(state=CarrierBooking.State.STARTED, created_at__lt=stale),
+            order=order):
+        found = None
+        if "lookup" in adapter.capabilities and earlier.adapter == (adapter.name or store.carrier_adapter):
+            try:
+                found = adapter.find_shipment(earlier.reference)
+            except CarrierError as exc:
+                log.info("looking up booking %s failed: %s", earlier.reference, exc.code or "error")
+                found = False
+            if found is None:  # the carrier says: no such booking
+                _booking_end(earlier, CarrierBooking.State.RESOLVED,
+                             note="looked up at the carrier before booking again: not booked")
+                continue
+        when = timezone.localtime(earlier.created_at).strftime("%Y-%m-%d %H:%M")
+        seen = " The carrier has it: its tracking number is " + found.tracking_number + "." if found else ""
+        raise BookingUnconfirmed(
+            f"Order {order.marketplace_order_id}: a booking with {earlier.adapter} started at {when} (reference "
+            f"{earlier.reference}) got no answer, so the parcel may exist at the carrier.{seen} Check the "
+            "carrier's site; if it exists, type its tracking number on the ship form; if not, mark the booking "
+            "'not booked' in Fulfilment › Carrier bookings, then ship again.",
+            details={"booking": earlier.pk, "reference": earlier.reference})
+    booking = CarrierBooking.objects.create(store=store, order=order, carrier_account=account,
+                                            adapter=adapter.name or store.carrier_adapter,
+                                            reference=f"P{order.pk}-{timezone.now():%y%m%d%H%M%S%f}"[:35])
+    return booking
+
+
+def _booking_end(booking: CarrierBooking, state: str, *, error: str = "", note: str = "") -> None:
+    fields = {"state": state, "updated_at": timezone.now()}
+    if error:
+        fields["error"] = error[:2000]
+    if note:
+        fields["note"] = note[:2000]
+    CarrierBooking.objects.filter(pk=booking.pk).update(**fields)
+
+
+def carrier_booking_resolve(*, booking: CarrierBooking, note: str, user=None) -> CarrierBooking:
+    """A person checked the carrier's site: the uncertain booking does not exist, the order may be booked again."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("Say what you checked on the carrier's site (a reason is required).",
+                           details={"note": ["required"]})
+    if booking.state not in (CarrierBooking.State.UNCERTAIN, CarrierBooking.State.STARTED):
+        raise Conflict(f"Booking {booking.reference} is {booking.get_state_display()}: only an unconfirmed "
+                       "booking can be marked 'not booked'.")
+    who = getattr(user, "username", "") or "someone"
+    _booking_end(booking, CarrierBooking.State.RESOLVED, note=f"{who}: {note}")
+    booking.refresh_from_db()
+    return booking
+
+
+def _cancel_booking(adapter, awb: str, store: Store) -> None:
+    if "cancel" not in adapter.capabilities:
+        log.warning("booking %s of store %s cannot be voided with the carrier (no cancel); not handed over",
+                    awb, store.pk)
+        return
     try:
-        get_adapter(store.carrier_adapter).cancel_shipment(awb)
-    except (CarrierError, UnknownCarrier):
+        adapter.cancel_shipment(awb)
+    except CarrierError:
         log.warning("could not cancel booking %s of store %s after a failed save", awb, store.pk)
+
+
+def shipment_void(*, shipment: Shipment, reason: str, user=None) -> Shipment:
+    """Cancel a parcel FNAC has not confirmed (refused, failed, or waiting): void it with the carrier where the
+    carrier allows (its capabilities say), then free its lines so they can be shipped again. A parcel FNAC shows
+    Shipped cannot be voided here."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required to cancel a shipment.", details={"reason": ["required"]})
+    shipment = Shipment.objects.select_related("store", "carrier_account", "order").get(pk=shipment.pk)
+    if shipment.state == Shipment.State.CANCELLED:
+        raise Conflict(f"Shipment {shipment.tracking_number} is already cancelled.")
+    if shipment.state == Shipment.State.CONFIRMED or shipment.lines.filter(fnac_status="OK").exists():
+        raise Conflict(f"Shipment {shipment.tracking_number} is confirmed to FNAC (Shipped): it cannot be "
+                       "cancelled here.")
+    voided = ""
+    if shipment.source == Shipment.Source.CARRIER and shipment.awb:
+        try:
+            adapter = adapter_for_shipment(shipment)
+        except (UnknownCarrier, CarrierError) as exc:
+            raise CarrierFailure(f"Shipment {shipment.tracking_number}: its carrier cannot be reached to void it "
+                                 f"({exc}); nothing was changed.") from exc
+        if "cancel" in adapter.capabilities:
+            try:
+                adapter.cancel_shipment(shipment.awb)
+            except CarrierError as exc:
+                raise CarrierFailure(f"Shipment {shipment.tracking_number}: the carrier refused to void it: {exc}; "
+                                     "nothing was changed.") from exc
+            voided = " Voided with the carrier."
+        else:
+            voided = " The carrier offers no void: do not hand the parcel over (an unused label is not billed)."
+    with transaction.atomic():
+        ShipmentLine.objects.filter(shipment=shipment).update(cancelled=True)
+        Shipment.objects.filter(pk=shipment.pk).update(
+            state=Shipment.State.CANCELLED, updated_at=timezone.now(),
+            last_error=f"Cancelled by {getattr(user, 'username', '') or 'the seller'}: {reason}.{voided}"[:4000])
+    shipment.refresh_from_db()
+    return shipment
 
 
 # ================================================================ the door-facing use cases

@@ -95,8 +95,9 @@ class Store(models.Model):
     default_carrier_code = models.CharField("Default carrier", max_length=100, blank=True, default="",
                                             help_text="FNAC carrier code sent as tracking_company.")
     carrier_adapter = models.CharField(max_length=40, blank=True, default=default_carrier_adapter,
-                                       help_text="Carrier adapter that books parcels (e.g. sandbox); "
-                                                 "none: shipping asks for one.")
+                                       help_text="Who books parcels: colissimo, chronopost or ups (the store's "
+                                                 "active carrier account of that carrier, see Carrier accounts), "
+                                                 "or sandbox (demo, books nothing); none: shipping asks for one.")
     sender_name = models.CharField(max_length=100, blank=True, default="")
     sender_address1 = models.CharField("Sender address", max_length=200, blank=True, default="")
     sender_zipcode = models.CharField("Sender postcode", max_length=20, blank=True, default="")

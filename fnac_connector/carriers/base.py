@@ -77,6 +77,10 @@ class ShipmentRequest:
     lines: Sequence[ShipmentLine] = ()
     reference: str = ""  # the seller's own reference, printed on the label
     service: str = ""  # carrier service level, e.g. "EXPRESS"; "" for the carrier's default
+    # parcel dimensions in cm, when known (carriers price and sort by them); None: the account's defaults
+    length_cm: Decimal | None = None
+    width_cm: Decimal | None = None
+    height_cm: Decimal | None = None
 
     def __post_init__(self) -> None:
         # Accept plain (sku, name, quantity) tuples and int/str weights; store canonical forms.
@@ -93,8 +97,9 @@ class Shipment:
     awb: str  # the carrier's shipment id, used to cancel
     tracking_number: str  # what FNAC and the buyer see; at most 32 characters
     carrier_code: str
-    label_pdf: bytes = field(repr=False)
+    label_pdf: bytes = field(repr=False)  # the label's bytes, in ``label_format``
     tracking_url: str = ""
+    label_format: str = "PDF"  # "PDF", or "ZPL" (thermal printers): then label_pdf holds the ZPL text
 
     def __post_init__(self) -> None:
         if not self.tracking_number or len(self.tracking_number) > TRACKING_NUMBER_MAX_LENGTH:
@@ -115,10 +120,17 @@ class CarrierAdapter(abc.ABC):
     def cancel_shipment(self, awb: str) -> None:
         """Void a shipment that has not been handed to the carrier yet."""
 
-    # What this adapter can do: a subset of {"labels", "cancel", "tracking"}; the admin and README say it per carrier.
+    # What this adapter can do: a subset of {"labels", "cancel", "tracking", "lookup"}; the admin and README say it
+    # per carrier.
     capabilities: frozenset[str] = frozenset({"labels", "cancel"})
     # At most this many tracking numbers per ``track`` call (the carrier's own limit).
     max_tracking_batch: int = 1
+
+    def find_shipment(self, reference: str) -> Shipment | None:
+        """The shipment booked with ``reference`` (ShipmentRequest.reference), or None when the carrier has none.
+        Only adapters with the "lookup" capability can; it lets a booking that timed out be checked before booking
+        again."""
+        raise CarrierError(f"carrier adapter {self.name!r} cannot look shipments up by reference", retryable=False)
 
     def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
         """The carrier's events for each parcel, one result per number asked (same order). A number the carrier

@@ -118,6 +118,15 @@ class SandboxCarrier(CarrierAdapter):
                 raise CarrierError(f"shipment {awb!r} is already cancelled", code="ALREADY_CANCELLED")
             booking.cancelled = True
 
+    capabilities = frozenset({"labels", "cancel", "lookup"})
+
+    def find_shipment(self, reference: str) -> Shipment | None:
+        with self._lock:
+            for booking in self._bookings.values():
+                if reference and booking.request.reference == reference and not booking.cancelled:
+                    return booking.shipment
+        return None
+
     # Introspection for tests and the demo.
     def is_cancelled(self, awb: str) -> bool:
         booking = self._bookings.get(awb)

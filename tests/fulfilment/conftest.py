@@ -148,3 +148,5 @@ def post_event(api_client):
         return api_client.post("/api/wms/events/", data=data, content_type="application/json", **extra)
 
     return _post
+
+from tests.carriers.carrier_http import carrier_web  # noqa: E402,F401  (issue 13: the fake carrier web for karrio)

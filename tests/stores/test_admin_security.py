@@ -19,7 +19,8 @@ OWN, FOREIGN = "Zephyr-own-store", "Quokka-foreign-store"
 STORE_FILTERED_LISTS = ["stores_syncrun", "fulfilment_carrier", "fulfilment_shipment", "fulfilment_wmsevent",
                         "fulfilment_wmsdelivery", "inventory_stock", "inventory_pushbatch", "catalogue_product",
                         "catalogue_listingjob", "catalogue_productupload", "orders_order", "claims_claim",
-                        "claims_linerefund", "pricing_competition", "pricing_repricingrule", "pricing_repricelog"]
+                        "claims_linerefund", "pricing_competition", "pricing_repricingrule", "pricing_repricelog",
+                        "fulfilment_carrieraccount", "fulfilment_carrierbooking"]
 
 
 def user_with(django_user_model, name, *, role=None, perms=(), store=None):
