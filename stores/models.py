@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -104,6 +105,11 @@ class Store(models.Model):
     sender_country = models.CharField(max_length=3, blank=True, default="FRA",
                                       help_text="ISO 3166 three-letter code: FRA for France.")
     sender_phone = models.CharField(max_length=40, blank=True, default="")
+    tracking_stuck_days = models.PositiveSmallIntegerField(
+        "Flag a parcel with no carrier event after (days)", default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="A shipped parcel the carrier has said nothing new about for this many days is flagged as stuck "
+                  "(on the order and on the dashboard).")
 
     wms_enabled = models.BooleanField("Uses a WMS", default=False)
     wms_webhook_url = models.URLField("WMS webhook URL", max_length=300, blank=True, default="")
@@ -210,6 +216,7 @@ class SyncRun(models.Model):
         OFFERS_RECONCILE = "offers_reconcile", "Offers reconciliation (FNAC vs pushed)"
         CARRIERS = "carriers", "Carriers"
         WMS_DELIVERY = "wms_delivery", "WMS delivery"
+        TRACKING = "tracking", "Parcel tracking"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
