@@ -36,6 +36,7 @@ class Figure:
 
 ORDERS, STOCK, RUNS = "admin:orders_order_changelist", "admin:inventory_stock_changelist", \
     "admin:stores_syncrun_changelist"
+SHIPMENTS = "admin:fulfilment_shipment_changelist"
 FIGURES = [
     Figure("awaiting_acceptance", "Awaiting acceptance", "New FNAC orders to accept or refuse", "pending_actions",
            ORDERS, (("status__exact", "awaiting_acceptance"),), "todo"),
@@ -55,9 +56,11 @@ FIGURES = [
            (("state__exact", "failed"), ("since", "24h")), "warn"),
     Figure("out_of_stock", "Out of stock", "Live offers with nothing to sell on FNAC", "remove_shopping_cart",
            STOCK, (("out_of_stock", "1"),), "warn"),
+    Figure("stuck_parcels", "Stuck parcels", "Shipped parcels the carrier has said nothing about for the store's "
+           "number of days (Shipping setup)", "inventory_2", SHIPMENTS, (("tracking", "stuck"),), "warn"),
 ]
 assert [f.name for f in FIGURES] == Figures.names()
-ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"]
+ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed", "stuck_parcels"]
 OTHER_FIGURES = ["pushes_rejected", "pushes_waiting", "out_of_stock", "failed_syncs"]
 
 

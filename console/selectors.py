@@ -17,6 +17,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalogue.models import Product
+from fulfilment.models import Shipment
+from fulfilment.selectors import parcels_stuck_q
 from inventory.selectors import out_of_stock_q, push_rejected_q, push_waiting_q
 from orders.models import Order, OrderStatus
 from orders.selectors import SHIP_BY_LATE, SHIP_BY_TODAY, orders_awaiting_decision_q, ship_by_q
@@ -29,7 +31,7 @@ RECENT_SYNCS = 8
 
 
 # the admin lists the figures count rows of
-FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"))
+FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"), ("fulfilment", "shipment"))
 
 
 def can_view(user, app_label: str, model_name: str) -> bool:
@@ -50,6 +52,7 @@ class Figures:
     pushes_waiting: int | None = None  # products whose stock/price change waits for FNAC for more than 10 min
     failed_syncs: int | None = None  # sync runs failed in the last 24 h
     out_of_stock: int | None = None  # live, active offers with nothing to sell on FNAC
+    stuck_parcels: int | None = None  # shipped parcels with no carrier event for the store's number of days
 
     @classmethod
     def names(cls) -> list[str]:
@@ -134,6 +137,7 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     see_orders = can_view(user, "orders", "order")
     see_stock = can_view(user, "inventory", "stock")
     see_runs = can_view(user, "stores", "syncrun")
+    see_shipments = can_view(user, "fulfilment", "shipment")
     if ids and see_orders:
         _count_by_store(per_store, Order.objects.filter(store_id__in=ids), {
             "awaiting_acceptance": Q(status=OrderStatus.AWAITING_ACCEPTANCE),
@@ -153,10 +157,14 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
             "failed_syncs": Q(state=SyncRun.State.FAILED) & recent_runs_q(now=now),
         })
 
+    if ids and see_shipments:
+        _count_by_store(per_store, Shipment.objects.filter(store_id__in=ids), {"stuck_parcels": parcels_stuck_q()})
+
     hidden = {name: None for name in (
         ([] if see_orders else ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"])
         + ([] if see_stock else ["pushes_rejected", "pushes_waiting", "out_of_stock"])
-        + ([] if see_runs else ["failed_syncs"]))}
+        + ([] if see_runs else ["failed_syncs"])
+        + ([] if see_shipments else ["stuck_parcels"]))}
 
     def figures_of(pk: int) -> Figures:
         counts = {name: per_store[pk].get(name, 0) for name in Figures.names()}

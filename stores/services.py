@@ -36,6 +36,7 @@ EDITABLE_FIELDS = {
     "acceptance_mode", "uncovered_policy", "safety_stock", "price_field", "price_rounding", "shipping_mode",
     "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1", "sender_zipcode",
     "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
+    "tracking_stuck_days",
 }
 SECRET_FIELDS = {"fnac_key", "mirakl_api_key", "wms_secret"}
 # changing these changes the quantity or price FNAC must show for every product

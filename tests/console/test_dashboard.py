@@ -15,6 +15,7 @@ from django.utils import timezone
 from catalogue.models import Product
 from console.dashboard import FIGURES, figure_links
 from console.selectors import Figures, StoreNotVisible, dashboard_figures
+from fulfilment.models import Shipment
 from inventory.models import OfferChange
 from orders.models import Order, OrderStatus
 from stores.models import Store, SyncRun
@@ -53,6 +54,15 @@ def product(store, *, on_hand=5, reserved=0, push_state=Product.PushState.IN_SYN
     return p
 
 
+def parcel(store, *, stuck: bool = True, state=Shipment.State.CONFIRMED, delivered: bool = False) -> Shipment:
+    o = order(store, S.IN_TRANSIT, placed=days_ago(8))
+    now = timezone.now()
+    return Shipment.objects.create(store=store, order=o, carrier_code="COLISSIMO", tracking_number=f"T{next(_seq)}",
+                                   state=state, confirmed_at=now - dt.timedelta(days=6),
+                                   stuck_since=now - dt.timedelta(days=1) if stuck else None,
+                                   delivered_at=now if delivered else None)
+
+
 def run(store, state, *, hours_ago: float) -> SyncRun:
     r = SyncRun.objects.create(store=store, kind=SyncRun.Kind.ORDERS_IMPORT, state=state)
     SyncRun.objects.filter(pk=r.pk).update(created_at=timezone.now() - dt.timedelta(hours=hours_ago))
@@ -75,6 +85,7 @@ def populate(store, *, scale: int = 1) -> Figures:
         product(store, on_hand=0)  # out of stock
         product(store, on_hand=3, reserved=3)  # out of stock: all reserved
         run(store, SyncRun.State.FAILED, hours_ago=2)
+        parcel(store)  # stuck: no carrier event for the store's days
     # never counted
     order(store, S.NEW, placed=days_ago(1))  # ship-by tomorrow
     order(store, S.IN_TRANSIT, placed=days_ago(6))  # handed over
@@ -86,9 +97,12 @@ def populate(store, *, scale: int = 1) -> Figures:
     run(store, SyncRun.State.FAILED, hours_ago=30)  # older than 24 h
     run(store, SyncRun.State.PARTIAL, hours_ago=1)
     run(store, SyncRun.State.SUCCEEDED, hours_ago=1)
+    parcel(store, stuck=False)  # moving
+    parcel(store, delivered=True)  # stuck once, delivered since
+    parcel(store, state=Shipment.State.CANCELLED)  # cancelled
     return Figures(awaiting_acceptance=2 * scale, to_ship_today=2 * scale, late=3 * scale, flagged=2 * scale,
                    decision_needed=scale, pushes_rejected=scale, pushes_waiting=scale, failed_syncs=scale,
-                   out_of_stock=2 * scale)
+                   out_of_stock=2 * scale, stuck_parcels=scale)
 
 
 @pytest.fixture
@@ -139,7 +153,7 @@ def test_safety_stock_makes_an_offer_out_of_stock(superuser):
 def test_query_count_does_not_grow_with_stores(superuser, django_assert_max_num_queries):
     for n in range(6):
         populate(make_store(f"Store {n}"))
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # one aggregate per model, whatever the number of stores
         data = dashboard_figures(user=superuser)
     assert len(data.by_store) == 6 and data.totals.late == 18
 
