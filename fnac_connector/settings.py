@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
         "WmsDeliveryKindEnum": "fulfilment.models.WmsDelivery.Kind",
         "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
         "StockMovementKindEnum": "inventory.models.StockMovement.Kind",
+        "TrackingStatusEnum": "fulfilment.models.TrackingStatus",
     },
 }
 
