@@ -291,9 +291,11 @@ def _deliver_orders(order_ids: set[int]) -> int:
     open_lines = set(OrderLine.objects.filter(order_id__in=order_ids, state=SHIPPABLE_LINE_STATE)
                      .values_list("order_id", flat=True))
     done = 0
-    for order in Order.objects.filter(pk__in=order_ids - not_delivered - unconfirmed - open_lines,
-                                      status=S.IN_TRANSIT):
-        last = Shipment.objects.filter(order=order, state=Shipment.State.CONFIRMED).order_by("-delivered_at").first()
+    ready = order_ids - not_delivered - unconfirmed - open_lines
+    last_parcel = {s.order_id: s for s in Shipment.objects.filter(order_id__in=ready, state=Shipment.State.CONFIRMED)
+                   .only("order_id", "carrier_code", "tracking_number", "delivered_at").order_by("delivered_at")}
+    for order in Order.objects.filter(pk__in=ready, status=S.IN_TRANSIT):
+        last = last_parcel[order.pk]
         order_transition(order=order, to_status=S.COMPLETE, source=OrderStatusChange.Source.SYSTEM,
                          note=f"Delivered according to the carrier ({last.carrier_code} {last.tracking_number}, "
                               f"{timezone.localtime(last.delivered_at):%d/%m/%Y %H:%M}); FNAC's Received may follow.")
