@@ -294,7 +294,8 @@ def _deliver_orders(order_ids: set[int]) -> int:
     ready = order_ids - not_delivered - unconfirmed - open_lines
     last_parcel = {s.order_id: s for s in Shipment.objects.filter(order_id__in=ready, state=Shipment.State.CONFIRMED)
                    .only("order_id", "carrier_code", "tracking_number", "delivered_at").order_by("delivered_at")}
-    for order in Order.objects.filter(pk__in=ready, status=S.IN_TRANSIT):
+    # locked: an FNAC status read (Received, NotReceived...) landing meanwhile waits, and then wins
+    for order in Order.objects.select_for_update().filter(pk__in=ready, status=S.IN_TRANSIT).order_by("pk"):
         last = last_parcel[order.pk]
         order_transition(order=order, to_status=S.COMPLETE, source=OrderStatusChange.Source.SYSTEM,
                          note=f"Delivered according to the carrier ({last.carrier_code} {last.tracking_number}, "
