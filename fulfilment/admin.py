@@ -197,7 +197,7 @@ class ShipmentInline(ReadOnlyInline):
               "last_error", "label_link"]
     verbose_name_plural = "shipments"
 
-    @admin.display(description="Carrier tracking")
+    @admin.display(description="Tracking")
     def tracking_summary(self, shipment):
         return tracking_summary(shipment)
 
@@ -284,6 +284,7 @@ class TrackingEventInline(ReadOnlyInline):
 
     model = TrackingEvent
     fk_name = "order"
+    hide_title = True  # each row says it all; no title line per event
     fields = ["at", "parcel", "status_badge", "description", "location"]
     verbose_name = "carrier event"
     verbose_name_plural = "carrier tracking (every parcel, newest first)"

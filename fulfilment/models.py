@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Carrier(models.Model):
@@ -117,7 +118,7 @@ class TrackingEvent(models.Model):
         indexes = [models.Index(fields=["order", "-at"], name="tracking_event_order_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_status_display()} {self.description}"
+        return f"{timezone.localtime(self.at):%d/%m/%Y %H:%M} {self.get_status_display()} {self.description}"
 
 
 class ShipmentLine(models.Model):
