@@ -38,8 +38,8 @@ def _queries(client, url: str) -> tuple[int, str]:
 
 
 # ---------------------------------------------------------------- admin
-def test_order_page_shows_the_timeline_at_a_fixed_query_cost(shipped, ship_store, paid_order, clock, superuser,
-                                                             client):  # noqa: F811
+def test_order_page_shows_the_timeline_at_a_fixed_query_cost(shipped, ship_store, clock, superuser,  # noqa: F811
+                                                             client):
     client.force_login(superuser)
     delivered = shipped[0]
     url = reverse("admin:orders_order_change", args=[delivered.order_id])
@@ -56,8 +56,8 @@ def test_order_page_shows_the_timeline_at_a_fixed_query_cost(shipped, ship_store
     assert "not deliverable" in page and "Delivery problem" in page
 
 
-def test_shipments_list_tracking_column_filter_and_query_cost(shipped, ship_store, clock, superuser,
-                                                              client):  # noqa: F811
+def test_shipments_list_tracking_column_filter_and_query_cost(shipped, ship_store, clock, superuser,  # noqa: F811
+                                                              client):
     client.force_login(superuser)
     url = reverse("admin:fulfilment_shipment_changelist")
     track(ship_store, clock, after=dt.timedelta(hours=1))
