@@ -37,6 +37,7 @@ class Figure:
 ORDERS, STOCK, RUNS = "admin:orders_order_changelist", "admin:inventory_stock_changelist", \
     "admin:stores_syncrun_changelist"
 INBOX = "admin:inbox_message_changelist"
+SHIPMENTS = "admin:fulfilment_shipment_changelist"
 FIGURES = [
     Figure("awaiting_acceptance", "Awaiting acceptance", "New FNAC orders to accept or refuse", "pending_actions",
            ORDERS, (("status__exact", "awaiting_acceptance"),), "todo"),
@@ -62,9 +63,11 @@ FIGURES = [
            INBOX, (("state", "awaiting"),), "todo"),
     Figure("messages_overdue", "Messages overdue", "Buyer messages unanswered past the store's answer time",
            "mark_email_unread", INBOX, (("state", "overdue"),), "warn"),
+    Figure("stuck_parcels", "Stuck parcels", "Shipped parcels the carrier has said nothing about for the store's "
+           "number of days (Shipping setup)", "inventory_2", SHIPMENTS, (("tracking", "stuck"),), "warn"),
 ]
 assert [f.name for f in FIGURES] == Figures.names()
-ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"]
+ORDER_FIGURES = ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed", "stuck_parcels"]
 OTHER_FIGURES = ["pushes_rejected", "pushes_waiting", "out_of_stock", "failed_syncs"]
 AFTERSALES_FIGURES = ["claims_waiting", "messages_awaiting", "messages_overdue"]
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 from catalogue.models import Product
 from claims.models import Claim
 from claims.selectors import claims_waiting_q
+from fulfilment.models import Shipment
+from fulfilment.selectors import parcels_stuck_q
 from inbox.models import Message
 from inbox.selectors import overdue_q
 from inventory.selectors import out_of_stock_q, push_rejected_q, push_waiting_q
@@ -34,7 +36,7 @@ RECENT_SYNCS = 8
 
 # the admin lists the figures count rows of
 FIGURE_LISTS = (("orders", "order"), ("inventory", "stock"), ("stores", "syncrun"), ("claims", "claim"),
-                ("inbox", "message"))
+                ("inbox", "message"), ("fulfilment", "shipment"))
 
 
 def can_view(user, app_label: str, model_name: str) -> bool:
@@ -58,6 +60,7 @@ class Figures:
     claims_waiting: int | None = None  # open buyer claims (FNAC incidents) waiting for the seller's answer
     messages_awaiting: int | None = None  # buyer messages waiting for an answer (inbox.selectors)
     messages_overdue: int | None = None  # ... for longer than the store's "answer within N hours"
+    stuck_parcels: int | None = None  # shipped parcels with no carrier event for the store's number of days
 
     @classmethod
     def names(cls) -> list[str]:
@@ -146,6 +149,7 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
     see_runs = can_view(user, "stores", "syncrun")
     see_claims = can_view(user, "claims", "claim")
     see_messages = can_view(user, "inbox", "message")
+    see_shipments = can_view(user, "fulfilment", "shipment")
     if ids and see_orders:
         _count_by_store(per_store, Order.objects.filter(store_id__in=ids), {
             "awaiting_acceptance": Q(status=OrderStatus.AWAITING_ACCEPTANCE),
@@ -172,13 +176,16 @@ def dashboard_figures(*, user, store: int | Store | None = None, now: dt.datetim
             "messages_awaiting": Q(awaiting_reply=True),
             "messages_overdue": overdue_q(stores=clocks, now=now),
         })
+    if ids and see_shipments:
+        _count_by_store(per_store, Shipment.objects.filter(store_id__in=ids), {"stuck_parcels": parcels_stuck_q()})
 
     hidden = {name: None for name in (
         ([] if see_orders else ["awaiting_acceptance", "to_ship_today", "late", "flagged", "decision_needed"])
         + ([] if see_stock else ["pushes_rejected", "pushes_waiting", "out_of_stock"])
         + ([] if see_runs else ["failed_syncs"])
         + ([] if see_claims else ["claims_waiting"])
-        + ([] if see_messages else ["messages_awaiting", "messages_overdue"]))}
+        + ([] if see_messages else ["messages_awaiting", "messages_overdue"])
+        + ([] if see_shipments else ["stuck_parcels"]))}
 
     def figures_of(pk: int) -> Figures:
         counts = {name: per_store[pk].get(name, 0) for name in Figures.names()}

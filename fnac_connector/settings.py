@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
         "WmsDeliveryKindEnum": "fulfilment.models.WmsDelivery.Kind",
         "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
         "StockMovementKindEnum": "inventory.models.StockMovement.Kind",
+        "TrackingStatusEnum": "fulfilment.models.TrackingStatus",
     },
 }
 
@@ -244,6 +245,17 @@ WMS_RETRY_MAX_SECONDS = env.int("WMS_RETRY_MAX_SECONDS", default=3600)
 WMS_SIGNATURE_TOLERANCE_SECONDS = env.int("WMS_SIGNATURE_TOLERANCE_SECONDS", default=300)
 WMS_LABEL_LINK_DAYS = env.int("WMS_LABEL_LINK_DAYS", default=30)
 FULFILMENT_DEFAULT_WEIGHT_KG = env("FULFILMENT_DEFAULT_WEIGHT_KG", default="0.5")
+# Parcel tracking (issue 13, fulfilment/tracking.py): a periodic run per store asks the carriers about the parcels
+# FNAC confirmed, at most MAX_PER_RUN a run, oldest-checked first, a parcel not again within RECHECK_MINUTES, with a
+# pause between carrier calls; parcels confirmed more than MAX_AGE_DAYS ago are no longer asked about.
+FULFILMENT_TRACKING_INTERVAL_MINUTES = env.int("FULFILMENT_TRACKING_INTERVAL_MINUTES", default=60)
+FULFILMENT_TRACKING_MAX_PER_RUN = env.int("FULFILMENT_TRACKING_MAX_PER_RUN", default=500)
+FULFILMENT_TRACKING_RECHECK_MINUTES = env.int("FULFILMENT_TRACKING_RECHECK_MINUTES", default=30)
+FULFILMENT_TRACKING_PAUSE_SECONDS = env.float("FULFILMENT_TRACKING_PAUSE_SECONDS", default=1.0)
+FULFILMENT_TRACKING_MAX_AGE_DAYS = env.int("FULFILMENT_TRACKING_MAX_AGE_DAYS", default=45)
+# The sandbox carrier's simulated parcels move this many times faster than real time (the demo sets 60: delivered
+# in about 35 minutes instead of a day and a half).
+SANDBOX_CARRIER_TRACKING_SPEED = env.float("SANDBOX_CARRIER_TRACKING_SPEED", default=1.0)
 
 # ---------------------------------------------------------------- limits: answers, uploads, input (issue 9)
 # No answer or file may take the server down: a marketplace answer is read up to a size cap, a paged listing

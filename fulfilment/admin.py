@@ -11,7 +11,8 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
@@ -19,8 +20,8 @@ from fnac_connector.errors import ServiceError
 from fulfilment import services
 from fulfilment.forms import CarrierChoiceField, carrier_label
 from fulfilment.labels import label_content_type
-from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
-from fulfilment.selectors import order_can_cancel, order_can_release, order_can_ship, order_has_label
+from fulfilment.models import Carrier, Shipment, TrackingEvent, TrackingStatus, WmsDelivery, WmsEvent
+from fulfilment.selectors import order_can_cancel, order_can_release, order_can_ship, order_has_label, tracking_filter_q
 from orders.hooks import OrderButton
 from orders.labels import REFUND_REASONS, fnac_state_label
 from orders.models import Order, OrderStatus
@@ -29,6 +30,12 @@ from stores.admin import ReadOnlyInline, StoreFilter, StoreScopedAdminMixin, Vie
 from stores.models import Store
 
 LABEL_PERMS = ("orders.view_order", "fulfilment.view_shipment")
+# asking the carriers now costs their quota only: whoever may see shipments and ship orders may ask
+TRACK_PERMISSION = "orders.ship_order"
+TRACKING_COLOURS = {
+    TrackingStatus.INFO: "#80868b", TrackingStatus.IN_TRANSIT: "#1a73e8", TrackingStatus.OUT_FOR_DELIVERY: "#1a73e8",
+    TrackingStatus.DELIVERED: "#1e8e3e", TrackingStatus.EXCEPTION: "#d93025", TrackingStatus.RETURNED: "#f29900",
+}
 SHIPMENT_COLOURS = {
     Shipment.State.PENDING: "#1a73e8", Shipment.State.CONFIRMED: "#1e8e3e", Shipment.State.FAILED: "#f29900",
     Shipment.State.REFUSED: "#d93025", Shipment.State.CANCELLED: "#80868b",
@@ -150,19 +157,52 @@ def print_labels(modeladmin, request, queryset):
     return _pdf(pdf, "labels.pdf")
 
 
+def _track_now(modeladmin, request, shipments) -> None:
+    """Ask the carriers now about these parcels and say what came of it, in words."""
+    shipments = [s for s in shipments if s.state == Shipment.State.CONFIRMED and s.delivered_at is None]
+    if not shipments:
+        modeladmin.message_user(request, "Nothing to check: tracking follows parcels FNAC confirmed and the carrier "
+                                         "has not delivered yet.", messages.WARNING)
+        return
+    try:
+        runs = services.shipments_track_now(shipments=shipments, trigger="admin")
+    except ServiceError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    for run in runs:
+        counts = run.counts
+        text = (f"Tracking checked for {run.total or 0} parcel(s): {counts.get('events_new', 0)} new event(s), "
+                f"{counts.get('delivered', 0)} delivered, {counts.get('stuck', 0)} newly stuck, "
+                f"{counts.get('errors', 0)} the carrier does not know.")
+        if run.state == run.State.FAILED:
+            modeladmin.message_user(request, f"{text} {run.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, text, messages.SUCCESS)
+
+
+@admin.action(description="Check tracking now", permissions=["ship"])
+def check_tracking_now(modeladmin, request, queryset):
+    _track_now(modeladmin, request, list(Shipment.objects.filter(order__in=queryset).select_related("store")
+                                         .defer("label_pdf", "label_data")))
+
+
 cancel_by_seller.destructive = True  # never first in the action menu; asks for a reason on its own page
 
 ORDER_ACTIONS = [release_to_warehouse, ready_to_ship, ship_with_details, retry_shipment_confirmation,
-                 cancel_by_seller, print_labels]
+                 cancel_by_seller, print_labels, check_tracking_now]
 
 
 # ---------------------------------------------------------------- panels on the order page
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
     hide_title = True
-    fields = ["created_at", "state_badge", "carrier", "tracking", "source", "shipped_lines", "last_error",
-              "label_link"]
+    fields = ["created_at", "state_badge", "carrier", "tracking", "source", "shipped_lines", "tracking_summary",
+              "last_error", "label_link"]
     verbose_name_plural = "shipments"
+
+    @admin.display(description="Tracking")
+    def tracking_summary(self, shipment):
+        return tracking_summary(shipment)
 
     @admin.display(description="Carrier")
     def carrier(self, shipment):
@@ -212,6 +252,66 @@ def with_carrier_names(qs):
         store_id=OuterRef("store_id"), code=OuterRef("carrier_code")).values("name")[:1]))
 
 
+def tracking_badge(shipment):
+    if shipment.stuck_since and not shipment.delivered_at:
+        return badge("Stuck: no news", "#d93025")
+    if shipment.tracking_status:
+        return badge(shipment.get_tracking_status_display(), TRACKING_COLOURS.get(shipment.tracking_status, "#888"))
+    if shipment.tracking_error:
+        return badge("Carrier does not know it", "#f29900")
+    if shipment.state == Shipment.State.CONFIRMED:
+        return "Not checked yet" if not shipment.last_tracked_at else "No event yet"
+    return "—"
+
+
+def tracking_summary(shipment):
+    """The tracking state in words: badge, last event, when checked, what went wrong."""
+    parts = [tracking_badge(shipment)]
+    if shipment.delivered_at:
+        parts.append(format_html("delivered {}", _when(shipment.delivered_at)))
+    elif shipment.last_event_at:
+        parts.append(format_html("last event {}", _when(shipment.last_event_at)))
+    if shipment.tracking_error:
+        parts.append(format_html("<em>{}</em>", shipment.tracking_error))
+    if shipment.last_tracked_at:
+        parts.append(format_html('<span style="color:#80868b">checked {}</span>', _when(shipment.last_tracked_at)))
+    return format_html_join(" · ", "{}", ((p,) for p in parts))
+
+
+def _when(value) -> str:
+    return formats.date_format(timezone.localtime(value), "d/m/Y H:i")
+
+
+class TrackingEventInline(ReadOnlyInline):
+    """The carriers' events of every parcel of the order, newest first: the order's delivery timeline."""
+
+    model = TrackingEvent
+    fk_name = "order"
+    hide_title = True  # each row says it all; no title line per event
+    fields = ["at", "parcel", "status_badge", "description", "location"]
+    verbose_name = "carrier event"
+    verbose_name_plural = "carrier tracking (every parcel, newest first)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shipment").only(
+            "at", "status", "description", "location", "order_id", "shipment__tracking_number",
+            "shipment__carrier_code").order_by("-at", "-id")
+
+    @admin.display(description="Parcel")
+    def parcel(self, event):
+        return f"{event.shipment.carrier_code} {event.shipment.tracking_number}"
+
+    @admin.display(description="Status")
+    def status_badge(self, event):
+        return badge(event.get_status_display(), TRACKING_COLOURS.get(event.status, "#888"))
+
+
+class ShipmentEventInline(TrackingEventInline):
+    fk_name = "shipment"
+    fields = ["at", "status_badge", "code", "description", "location"]
+    verbose_name_plural = "carrier tracking (newest first)"
+
+
 class WmsEventInline(ReadOnlyInline):
     model = WmsEvent
     fields = ["received_at", "event_id", "kind", "lines", "outcome", "note", "duplicates"]
@@ -226,7 +326,23 @@ class WmsDeliveryInline(ReadOnlyInline):
     verbose_name_plural = "WMS deliveries"
 
 
-ORDER_INLINES = [ShipmentInline, WmsEventInline, WmsDeliveryInline]
+ORDER_INLINES = [ShipmentInline, TrackingEventInline, WmsEventInline, WmsDeliveryInline]
+
+
+class TrackingFilter(admin.SimpleListFilter):
+    """Where the parcels are, as the carriers say; "stuck" is the dashboard's "Stuck parcels"."""
+
+    title = "tracking"
+    parameter_name = "tracking"
+    CHOICES = (("stuck", "Stuck (no carrier news)"), ("in_transit", "On the way"), ("delivered", "Delivered"),
+               ("problem", "Delivery problem or returned"), ("unknown", "Carrier does not know the number"),
+               ("not_checked", "Not checked yet"))
+
+    def lookups(self, request, model_admin):
+        return self.CHOICES
+
+    def queryset(self, request, queryset):
+        return queryset.filter(tracking_filter_q(self.value())) if self.value() else queryset
 
 
 # ---------------------------------------------------------------- lists
@@ -285,15 +401,28 @@ class ShipForm(forms.Form):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ViewOnlyAdminMixin, StoreScopedAdminMixin, ModelAdmin):
-    list_display = ["order", "created_at", "state_badge", "carrier", "tracking_number", "source_text",
-                    "label_link", "store"]
-    list_filter = ["state", "source", StoreFilter]
+    list_display = ["order", "created_at", "state_badge", "carrier", "tracking_number", "tracking_column",
+                    "source_text", "label_link", "store"]
+    list_filter = [TrackingFilter, "state", "source", StoreFilter]
     list_select_related = ["order", "store"]
     search_fields = ["tracking_number", "awb", "order__marketplace_order_id"]
     readonly_fields = ["store", "order", "shipping_mode", "source", "adapter", "carrier_code", "awb",
                        "tracking_number", "tracking_url", "weight_kg", "state", "attempts", "last_error", "fnac_state",
-                       "confirmed_at", "created_by", "created_at", "updated_at", "label_link"]
-    actions = ["print_selected_labels"]
+                       "confirmed_at", "created_by", "created_at", "updated_at", "label_link", "tracking_status",
+                       "last_event_at", "delivered_at", "stuck_since", "tracking_error", "last_tracked_at"]
+    actions = ["print_selected_labels", "check_tracking"]
+    inlines = [ShipmentEventInline]
+
+    @admin.display(description="Tracking", ordering="tracking_status")
+    def tracking_column(self, shipment):
+        return tracking_summary(shipment)
+
+    def has_track_permission(self, request, obj=None):
+        return request.user.has_perm(TRACK_PERMISSION)
+
+    @admin.action(description="Check tracking now", permissions=["track"])
+    def check_tracking(self, request, queryset):
+        _track_now(self, request, list(queryset.select_related("store")))
 
     def get_queryset(self, request):
         return with_carrier_names(super().get_queryset(request).defer("label_pdf", "label_data"))

@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fnac_connector.api import DetailSerializer, IntegerIdLookupMixin, query_int
+from fnac_connector.errors import Conflict
 from fnac_connector.marketplace.fnac.types import REFUND_REASONS
 from fulfilment import services
 from fulfilment.labels import label_content_type
-from fulfilment.models import Carrier, Shipment, WmsDelivery, WmsEvent
+from fulfilment.models import Carrier, Shipment, TrackingEvent, WmsDelivery, WmsEvent
+from fulfilment.selectors import TRACKING_FILTERS, tracking_filter_q
 from fulfilment.signing import (
     SIGNATURE_HEADER,
     STORE_HEADER,
@@ -59,7 +61,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
         model = Shipment
         fields = ["id", "order", "order_id", "store", "shipping_mode", "source", "adapter", "carrier_code", "awb",
                   "tracking_number", "tracking_url", "weight_kg", "state", "attempts", "last_error", "fnac_state",
-                  "confirmed_at", "created_at", "lines", "label_url"]
+                  "confirmed_at", "created_at", "lines", "label_url", "tracking_status", "last_tracked_at",
+                  "last_event_at", "delivered_at", "stuck_since", "tracking_error"]
 
     def get_lines(self, shipment) -> list[int]:
         return [sl.order_line.order_detail_id for sl in shipment.lines.all() if not sl.cancelled]
@@ -72,7 +75,21 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class TrackingEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrackingEvent
+        fields = ["at", "status", "code", "description", "location", "recorded_at"]
+
+
 class ShipmentFilter(django_filters.FilterSet):
+    tracking = django_filters.ChoiceFilter(
+        choices=[(v, v) for v in TRACKING_FILTERS], method="filter_tracking",
+        help_text="stuck (no carrier event for the store's days), in_transit, delivered, problem (delivery problem or "
+                  "returned), unknown (the carrier does not know the number), not_checked.")
+
+    def filter_tracking(self, queryset, name, value):
+        return queryset.filter(tracking_filter_q(value))
+
     class Meta:
         model = Shipment
         fields = {"store": ["exact"], "order": ["exact"], "state": ["exact"], "tracking_number": ["exact"]}
@@ -219,15 +236,45 @@ class LabelsView(APIView):
         return _pdf(services.orders_labels(orders=orders), "labels.pdf")
 
 
+TrackResultSerializer = inline_serializer("TrackResult", {
+    "run_id": serializers.IntegerField(), "run_state": serializers.CharField(), "message": serializers.CharField(),
+    "shipment": ShipmentSerializer(), "events": TrackingEventSerializer(many=True)})
+
+
 class ShipmentViewSet(IntegerIdLookupMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ShipmentSerializer
     filterset_class = ShipmentFilter
     ordering_fields = ["created_at", "id"]
+    required_perms = {"track": ["fulfilment.view_shipment", "orders.ship_order"]}
 
     def get_queryset(self):
         return (Shipment.objects.filter(store__in=stores_for_user(self.request.user))
                 .select_related("order").prefetch_related("lines__order_line").defer("label_pdf", "label_data")
                 .order_by("-created_at", "-id"))
+
+    @extend_schema(responses={200: TrackingEventSerializer(many=True), 404: DetailSerializer},
+                   summary="The carrier's events of the parcel, newest first")
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def tracking(self, request, pk=None):
+        shipment = self.get_object()
+        events = shipment.tracking_events.order_by("-at", "-id")
+        return Response(TrackingEventSerializer(events, many=True).data)
+
+    @extend_schema(request=None, responses={200: TrackResultSerializer, 404: DetailSerializer,
+                                            409: DetailSerializer},
+                   summary="Ask the carrier about the parcel now (a tracking run of just this parcel)")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def track(self, request, pk=None):
+        shipment = self.get_object()
+        if shipment.state != Shipment.State.CONFIRMED or shipment.delivered_at is not None:
+            raise Conflict(f"Parcel {shipment.tracking_number} is not followed: tracking is for parcels FNAC "
+                           "confirmed and the carrier has not delivered yet.")
+        [run] = services.shipments_track_now(shipments=[shipment], trigger="api")
+        shipment = self.get_queryset().get(pk=shipment.pk)
+        return Response({"run_id": run.pk, "run_state": run.state, "message": run.message,
+                         "shipment": ShipmentSerializer(shipment, context={"request": request}).data,
+                         "events": TrackingEventSerializer(shipment.tracking_events.order_by("-at", "-id"),
+                                                           many=True).data})
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: DetailSerializer})
     @action(detail=True, methods=["get"])

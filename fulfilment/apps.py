@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class FulfilmentConfig(AppConfig):
@@ -18,6 +19,15 @@ class FulfilmentConfig(AppConfig):
         hooks.schedule(hooks.ScheduleSpec(
             job="wms_deliveries", func="fulfilment.tasks.wms_deliveries_task", minutes=lambda s: 1,
             enabled=lambda s: bool(s.wms_enabled and s.wms_webhook_url), label="Deliveries to the WMS"))
+        hooks.schedule(hooks.ScheduleSpec(
+            job="tracking", func="fulfilment.tasks.tracking_task",
+            minutes=lambda s: settings.FULFILMENT_TRACKING_INTERVAL_MINUTES, label="Parcel tracking"))
+        speed = float(getattr(settings, "SANDBOX_CARRIER_TRACKING_SPEED", 1.0))
+        if speed != 1.0:  # the demo: simulated parcels move faster (the factory is where options are passed)
+            from fnac_connector.carriers import register
+            from fnac_connector.carriers.sandbox import SandboxCarrier
+
+            register("sandbox", lambda: SandboxCarrier(tracking_speed=speed), replace=True)
         hooks.schedule(hooks.ScheduleSpec(
             job="shipments_retry", func="fulfilment.tasks.shipments_retry_task", minutes=lambda s: 10,
             label="Shipment confirmations that could not reach FNAC"))

@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from fnac_connector.crypto import mask
 from fnac_connector.fields import EncryptedTextField
@@ -130,6 +131,15 @@ class CarrierBooking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.state})"
+class TrackingStatus(models.TextChoices):
+    """The carriers' events read in the connector's words (fnac_connector.carriers.TrackingStatus)."""
+
+    INFO = "info", "Announced / information"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    EXCEPTION = "exception", "Delivery problem"
+    RETURNED = "returned", "Returned to sender"
 
 
 class Shipment(models.Model):
@@ -172,9 +182,22 @@ class Shipment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # tracking (fulfilment/tracking.py): what the carrier says of the parcel once FNAC confirmed it
+    tracking_status = models.CharField(max_length=20, choices=TrackingStatus.choices, blank=True, default="",
+                                       help_text="The carrier's latest event, in the connector's words.")
+    last_tracked_at = models.DateTimeField("Tracking checked at", null=True, blank=True)
+    last_event_at = models.DateTimeField("Last carrier event at", null=True, blank=True)
+    delivered_at = models.DateTimeField("Delivered at (carrier)", null=True, blank=True)
+    stuck_since = models.DateTimeField(null=True, blank=True, db_index=True,
+                                       help_text="Set when the carrier has had no event for the store's number of "
+                                                 "days; cleared by the next event.")
+    tracking_error = models.TextField(blank=True, default="", help_text="What the carrier said of this number "
+                                                                        "(e.g. unknown number) at the last check.")
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "state"])]
+        indexes = [models.Index(fields=["store", "state"]),
+                   models.Index(fields=["store", "state", "last_tracked_at"], name="shipment_tracking_due")]
 
     def __str__(self) -> str:
         return f"{self.carrier_code} {self.tracking_number}"
@@ -182,6 +205,28 @@ class Shipment(models.Model):
     @property
     def has_label(self) -> bool:
         return bool(self.label_pdf)
+
+
+class TrackingEvent(models.Model):
+    """One carrier event of a parcel. Unique per (shipment, time, carrier code): polling again adds nothing."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    # the order too, so the order page lists every parcel's events in one panel (one query)
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="tracking_events")
+    at = models.DateTimeField("When")
+    status = models.CharField(max_length=20, choices=TrackingStatus.choices)
+    code = models.CharField("Carrier code", max_length=40, blank=True, default="")
+    description = models.CharField(max_length=300, blank=True, default="")
+    location = models.CharField(max_length=200, blank=True, default="")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "at", "code"], name="uniq_tracking_event")]
+        indexes = [models.Index(fields=["order", "-at"], name="tracking_event_order_at")]
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%d/%m/%Y %H:%M} {self.get_status_display()} {self.description}"
 
 
 class ShipmentLine(models.Model):

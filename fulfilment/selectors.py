@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from fulfilment.carriers import carriers_for_store
-from fulfilment.models import Carrier, Shipment, ShipmentLine
+from fulfilment.models import Carrier, Shipment, ShipmentLine, TrackingStatus
 from fulfilment.shipping import SHIPPABLE_LINE_STATE, SHIPPABLE_STATUSES
+from fulfilment.tracking import stuck_q
 from orders.models import Order, OrderStatus
 from stores.models import Store
 
@@ -43,3 +44,26 @@ def order_can_cancel(order: Order) -> bool:
 def carriers_to_pick(store: Store) -> QuerySet[Carrier]:
     """The carriers FNAC listed for the store at the last refresh, for drop-downs."""
     return carriers_for_store(store)
+
+
+# ---------------------------------------------------------------- tracking (lists, API filter, dashboard)
+TRACKING_FILTERS = ("stuck", "in_transit", "delivered", "problem", "unknown", "not_checked")
+
+
+def parcels_stuck_q() -> Q:
+    """The dashboard's "Stuck parcels": confirmed, not delivered, no carrier event for the store's days."""
+    return stuck_q()
+
+
+def tracking_filter_q(value: str) -> Q:
+    """The shipments of one tracking filter (admin list, ``?tracking=`` of the API); unknown values match nothing."""
+    live = Q(state=Shipment.State.CONFIRMED, delivered_at__isnull=True)
+    return {
+        "stuck": stuck_q(),
+        "in_transit": live & Q(stuck_since__isnull=True, tracking_status__in=[
+            TrackingStatus.INFO, TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY]),
+        "delivered": Q(delivered_at__isnull=False),
+        "problem": live & Q(tracking_status__in=[TrackingStatus.EXCEPTION, TrackingStatus.RETURNED]),
+        "unknown": live & ~Q(tracking_error=""),
+        "not_checked": live & Q(last_tracked_at__isnull=True),
+    }.get(value, Q(pk__in=[]))

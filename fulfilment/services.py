@@ -16,6 +16,7 @@ from fulfilment.shipping import (
     shipments_confirm,
     shipments_retry_failed,
 )
+from fulfilment.tracking import shipments_to_track, shipments_track, shipments_track_now
 from fulfilment.wms_events import wms_event_receive, wms_events_receive
 
 __all__ = [
@@ -25,5 +26,5 @@ __all__ = [
     "order_ready_to_ship", "order_release_to_warehouse", "order_shipments_retry", "orders_labels",
     "orders_ready_to_ship", "shipment_label", "shipments_confirm", "shipments_retry_failed",
     "wms_deliveries_drain", "wms_delivery_retry_now", "wms_delivery_send", "wms_event_receive",
-    "wms_events_receive",
+    "wms_events_receive", "shipments_to_track", "shipments_track", "shipments_track_now",
 ]

@@ -8,6 +8,7 @@ from fnac_connector.errors import ServiceError
 from fulfilment import services
 from fulfilment.models import WmsDelivery
 from stores.models import Store
+from stores.syncs import LockBusy
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +50,15 @@ def shipments_retry_task(store_id: int) -> int | None:
 def order_ship_task(order_id: int, lines: list[int] | None = None, event_pk: int | None = None) -> str:
     """Started by a WMS event: Ready to Ship and the shipping steps."""
     return services.order_ship_on_wms_event(order_id=order_id, lines=lines, event_pk=event_pk)
+
+
+def tracking_task(store_id: int) -> int | None:
+    """Periodic: ask the carriers about the store's shipped parcels (``fulfilment.tracking.shipments_track``)."""
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None or not store.is_connected:
+        return None
+    try:
+        return services.shipments_track(store=store, trigger="schedule").pk
+    except LockBusy:
+        log.info("tracking of store %s is already running", store_id)
+        return None

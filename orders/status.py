@@ -71,7 +71,8 @@ MAPPING: tuple[MappingRow, ...] = (
     MappingRow(S.PACKED, "ToShip", "packed by the warehouse; no cancellation from now on"),
     MappingRow(S.READY_TO_SHIP, "", "packed, waiting for the carrier (no FNAC state)"),
     MappingRow(S.IN_TRANSIT, "Shipped", "shipped, in transit"),
-    MappingRow(S.COMPLETE, "Received", "delivered (final)"),
+    MappingRow(S.COMPLETE, "Received", "delivered (final): FNAC says Received, or the carrier's tracking says every "
+                                       "parcel of an In transit order is delivered"),
     MappingRow(S.NOT_RECEIVED, "NotReceived", "the buyer says the parcel did not arrive"),
     MappingRow(S.CANCELED, "Cancelled", "cancelled on FNAC before the warehouse started (stock released)"),
     MappingRow(S.CANCEL_IN_PROCESS, "Cancelled", "cancelled on FNAC while the warehouse still has to stop work "

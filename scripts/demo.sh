@@ -10,6 +10,11 @@ SANDBOX_PORT=${SANDBOX_PORT:-8100}
 # (and a second sandbox on the next port, for a second demo store: demo_setup prints how to start it)
 export MARKETPLACE_EXTRA_HOSTS=${MARKETPLACE_EXTRA_HOSTS:-127.0.0.1:$SANDBOX_PORT,127.0.0.1:$((SANDBOX_PORT + 1))}
 mkdir -p .demo
+# parcel tracking in the demo: the sandbox carrier's parcels move 60 times faster (delivered in about 35 minutes)
+# and the tracking job runs every 2 minutes (see docs/fulfilment.md, "Tracking")
+export SANDBOX_CARRIER_TRACKING_SPEED=${SANDBOX_CARRIER_TRACKING_SPEED:-60}
+export FULFILMENT_TRACKING_INTERVAL_MINUTES=${FULFILMENT_TRACKING_INTERVAL_MINUTES:-2}
+export FULFILMENT_TRACKING_RECHECK_MINUTES=${FULFILMENT_TRACKING_RECHECK_MINUTES:-1}
 
 if [ ! -f .env ]; then
   echo "Creating .env with fresh secrets (FIELD_ENCRYPTION_KEY, DJANGO_SECRET_KEY)"

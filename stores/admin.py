@@ -328,7 +328,7 @@ class StoreAdmin(ModelAdmin):
         ("Shipping setup", {"classes": ["tab"], "fields": [
             "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1",
             "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
-            "wms_secret"]}),
+            "wms_secret", "tracking_stuck_days"]}),
         ("Syncs", {"classes": ["tab"], "fields": [
             "sync_catalogue_enabled", "sync_orders_enabled", "sync_order_status_enabled", "sync_stock_enabled",
             "sync_prices_enabled", "recent_runs"]}),

@@ -38,7 +38,7 @@ class StoreSerializer(serializers.ModelSerializer):
             "catalogue_interval_minutes", "acceptance_mode", "uncovered_policy", "safety_stock", "price_field",
             "price_rounding", "shipping_mode", "default_carrier_code", "carrier_adapter", "sender_name",
             "sender_address1", "sender_zipcode", "sender_city", "sender_country", "sender_phone", "wms_enabled",
-            "wms_webhook_url", "wms_secret", "wms_secret_masked", "created_at", "updated_at",
+            "wms_webhook_url", "wms_secret", "wms_secret_masked", "tracking_stuck_days", "created_at", "updated_at",
             "answer_within_hours",
         ]
         read_only_fields = ["country", "currency", "status", "last_error", "connected_at", "disconnected_at",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -105,6 +106,11 @@ class Store(models.Model):
     sender_country = models.CharField(max_length=3, blank=True, default="FRA",
                                       help_text="ISO 3166 three-letter code: FRA for France.")
     sender_phone = models.CharField(max_length=40, blank=True, default="")
+    tracking_stuck_days = models.PositiveSmallIntegerField(
+        "Flag a parcel with no carrier event after (days)", default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="A shipped parcel the carrier has said nothing new about for this many days is flagged as stuck "
+                  "(on the order and on the dashboard).")
 
     answer_within_hours = models.PositiveIntegerField(
         "Answer buyers within (hours)", default=24,
@@ -220,6 +226,7 @@ class SyncRun(models.Model):
         REPRICE = "reprice", "Repricing"
         MESSAGES_IMPORT = "messages_import", "Buyer messages import"
         ORDER_COMMENTS_IMPORT = "order_comments_import", "Order comments import"
+        TRACKING = "tracking", "Parcel tracking"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

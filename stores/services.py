@@ -37,6 +37,7 @@ EDITABLE_FIELDS = {
     "default_carrier_code", "carrier_adapter", "sender_name", "sender_address1", "sender_zipcode",
     "sender_city", "sender_country", "sender_phone", "wms_enabled", "wms_webhook_url",
     "answer_within_hours",
+    "tracking_stuck_days",
 }
 SECRET_FIELDS = {"fnac_key", "mirakl_api_key", "wms_secret"}
 # changing these changes the quantity or price FNAC must show for every product

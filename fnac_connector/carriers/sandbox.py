@@ -3,6 +3,8 @@
 Used by the demo and the tests, and by a seller trying the connector without a carrier contract.
 Its registry of shipments lives in memory, so it is per process: cancel a shipment through the
 same adapter instance (``registry.get_adapter`` returns one per process) that created it.
+Tracking needs no memory: the number carries its booking minute and the story is told from it
+(``sandbox_tracking``), so the django-q worker tracks what the web server booked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .base import (
@@ -22,8 +24,10 @@ from .base import (
     Party,
     Shipment,
     ShipmentRequest,
+    TrackingResult,
 )
 from .labels import render_label
+from .sandbox_tracking import stamp, track_numbers
 
 # Two-letter prefixes for the FNAC tracking_company codes sellers use most; any other code gets its
 # first two letters. The prefix only makes sandbox numbers recognisable by eye.
@@ -58,18 +62,26 @@ class _Booking:
 
 
 class SandboxCarrier(CarrierAdapter):
-    """Numbers are ``<prefix><namespace><counter>``, e.g. ``CP7K2Q9XWA0000001``: unique within an
-    instance by the counter and across instances/processes by the random namespace; pass
-    ``namespace`` to make them deterministic (tests)."""
+    """Numbers are ``<prefix><booking minute><namespace><counter>``, e.g. ``CP02A1B47K2Q9XWA0000001``: unique
+    within an instance by the counter and across instances/processes by the random namespace; pass
+    ``namespace`` (and ``clock``) to make them deterministic (tests). ``tracking_speed`` > 1 makes the
+    simulated parcels move faster than real time (the demo)."""
 
     name = "sandbox"
+    # as strict as a real tracking API: a few numbers per call (La Poste's Suivi takes up to 10)
+    max_tracking_batch = 10
 
-    def __init__(self, *, namespace: str | None = None, today: Callable[[], dt.date] = dt.date.today):
+    def __init__(self, *, namespace: str | None = None, today: Callable[[], dt.date] = dt.date.today,
+                 clock: Callable[[], dt.datetime] | None = None, tracking_speed: float = 1.0):
         namespace = (namespace if namespace is not None else _random_namespace()).upper()
         if not re.fullmatch(r"[A-Z0-9]{1,16}", namespace):
             raise ValueError(f"namespace must be 1..16 letters or digits: {namespace!r}")
+        if tracking_speed <= 0:
+            raise ValueError(f"tracking_speed must be positive: {tracking_speed!r}")
         self.namespace = namespace
         self._today = today
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.tracking_speed = tracking_speed
         self._counter = 0
         self._lock = threading.Lock()
         self._bookings: dict[str, _Booking] = {}
@@ -87,7 +99,7 @@ class SandboxCarrier(CarrierAdapter):
             self._counter += 1
             serial = self._counter
         body = f"{self.namespace}{serial:07d}"
-        tracking_number = f"{_prefix(carrier_code)}{body}"
+        tracking_number = f"{_prefix(carrier_code)}{stamp(self._clock())}{body}"
         if len(tracking_number) > TRACKING_NUMBER_MAX_LENGTH:  # only with a huge counter + namespace
             raise CarrierError("sandbox tracking number space exhausted", code="NUMBERS_EXHAUSTED")
         draft = Shipment(
@@ -118,7 +130,7 @@ class SandboxCarrier(CarrierAdapter):
                 raise CarrierError(f"shipment {awb!r} is already cancelled", code="ALREADY_CANCELLED")
             booking.cancelled = True
 
-    capabilities = frozenset({"labels", "cancel", "lookup"})
+    capabilities = frozenset({"labels", "cancel", "tracking", "lookup"})
 
     def find_shipment(self, reference: str) -> Shipment | None:
         with self._lock:
@@ -126,6 +138,14 @@ class SandboxCarrier(CarrierAdapter):
                 if reference and booking.request.reference == reference and not booking.cancelled:
                     return booking.shipment
         return None
+    def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
+        numbers = list(tracking_numbers)
+        if len(numbers) > self.max_tracking_batch:
+            raise CarrierError(f"at most {self.max_tracking_batch} tracking numbers per call, got {len(numbers)}",
+                               code="TOO_MANY_NUMBERS")
+        with self._lock:
+            cancelled = frozenset(b.shipment.tracking_number for b in self._bookings.values() if b.cancelled)
+        return track_numbers(numbers, now=self._clock(), speed=self.tracking_speed, cancelled=cancelled)
 
     # Introspection for tests and the demo.
     def is_cancelled(self, awb: str) -> bool:

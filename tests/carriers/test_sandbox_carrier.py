@@ -1,3 +1,4 @@
+import datetime as dt
 import re
 import threading
 from decimal import Decimal
@@ -17,6 +18,7 @@ from fnac_connector.carriers import (
     registry,
 )
 from fnac_connector.carriers.sandbox import SandboxCarrier
+from fnac_connector.carriers.sandbox_tracking import stamp
 
 from .factories import party, sender, shipment_request
 from .pdfcheck import pages, text_strings
@@ -33,9 +35,10 @@ def test_create_shipment_returns_tracking_awb_and_label(carrier):
     shipment = carrier.create_shipment(shipment_request(carrier_code="CHRONOPOST"))
 
     assert shipment.carrier_code == "CHRONOPOST"
-    assert shipment.tracking_number == "CPT10000001"
+    # prefix, booking minute (base36), namespace, counter
+    assert re.fullmatch(r"CP[0-9A-Z]{6}T10000001", shipment.tracking_number)
     assert shipment.awb == "SBXT10000001"
-    assert shipment.tracking_url.endswith("/CPT10000001")
+    assert shipment.tracking_url.endswith(f"/{shipment.tracking_number}")
     assert shipment.label_pdf.startswith(b"%PDF")
     [page] = pages(shipment.label_pdf)
     assert shipment.tracking_number in text_strings(page.content)
@@ -60,8 +63,9 @@ def test_numbers_are_unique_uppercase_alnum_and_fit_fnac_limit(carrier):
 
 
 def test_numbers_are_deterministic_per_namespace_and_differ_across_instances():
-    first = [SandboxCarrier(namespace="ab1").create_shipment(shipment_request()) for _ in range(2)]
-    assert first[0].tracking_number == first[1].tracking_number == "COAB10000001"
+    clock = lambda: dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)  # noqa: E731
+    first = [SandboxCarrier(namespace="ab1", clock=clock).create_shipment(shipment_request()) for _ in range(2)]
+    assert first[0].tracking_number == first[1].tracking_number == f"CO{stamp(clock())}AB10000001"
 
     a, b = SandboxCarrier(), SandboxCarrier()  # random namespaces, as in two worker processes
     assert a.namespace != b.namespace
@@ -73,7 +77,7 @@ def test_numbers_are_deterministic_per_namespace_and_differ_across_instances():
 
 def test_longest_namespace_still_fits_fnac_limit():
     shipment = SandboxCarrier(namespace="Z" * 16).create_shipment(shipment_request(carrier_code="UPS"))
-    assert len(shipment.tracking_number) == 2 + 16 + 7 <= TRACKING_NUMBER_MAX_LENGTH
+    assert len(shipment.tracking_number) == 2 + 6 + 16 + 7 <= TRACKING_NUMBER_MAX_LENGTH
 
 
 def test_namespace_must_be_alnum():

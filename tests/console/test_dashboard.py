@@ -16,6 +16,7 @@ from catalogue.models import Product
 from claims.models import Claim
 from console.dashboard import FIGURES, figure_links
 from console.selectors import Figures, StoreNotVisible, dashboard_figures
+from fulfilment.models import Shipment
 from inventory.models import OfferChange
 from orders.models import Order, OrderStatus
 from stores.models import Store, SyncRun
@@ -57,6 +58,13 @@ def product(store, *, on_hand=5, reserved=0, push_state=Product.PushState.IN_SYN
 def claim(store, *, status="OPENED", waiting=True) -> Claim:
     return Claim.objects.create(store=store, incident_id=f"inc-{next(_seq)}", marketplace_order_id="X", status=status,
                                 waiting_for_seller=waiting)
+def parcel(store, *, stuck: bool = True, state=Shipment.State.CONFIRMED, delivered: bool = False) -> Shipment:
+    o = order(store, S.IN_TRANSIT, placed=days_ago(8))
+    now = timezone.now()
+    return Shipment.objects.create(store=store, order=o, carrier_code="COLISSIMO", tracking_number=f"T{next(_seq)}",
+                                   state=state, confirmed_at=now - dt.timedelta(days=6),
+                                   stuck_since=now - dt.timedelta(days=1) if stuck else None,
+                                   delivered_at=now if delivered else None)
 
 
 def run(store, state, *, hours_ago: float) -> SyncRun:
@@ -91,6 +99,7 @@ def populate(store, *, scale: int = 1) -> Figures:
         claim(store)  # waits for the seller
         message(store, hours_ago=30, awaiting_reply=True)  # overdue (the store answers within 24 h)
         message(store, hours_ago=2, awaiting_reply=True)  # waiting, not overdue yet
+        parcel(store)  # stuck: no carrier event for the store's days
     # never counted
     claim(store, waiting=False)
     claim(store, status="CLOSED", waiting=False)
@@ -106,10 +115,13 @@ def populate(store, *, scale: int = 1) -> Figures:
     run(store, SyncRun.State.SUCCEEDED, hours_ago=1)
     message(store, hours_ago=40, answered_at=timezone.now())  # answered
     message(store, hours_ago=40, archived=True)  # archived
+    parcel(store, stuck=False)  # moving
+    parcel(store, delivered=True)  # stuck once, delivered since
+    parcel(store, state=Shipment.State.CANCELLED)  # cancelled
     return Figures(awaiting_acceptance=2 * scale, to_ship_today=2 * scale, late=3 * scale, flagged=2 * scale,
                    decision_needed=scale, pushes_rejected=scale, pushes_waiting=scale, failed_syncs=scale,
                    out_of_stock=2 * scale, claims_waiting=scale, messages_awaiting=2 * scale,
-                   messages_overdue=scale)
+                   messages_overdue=scale, stuck_parcels=scale)
 
 
 @pytest.fixture
@@ -160,7 +172,8 @@ def test_safety_stock_makes_an_offer_out_of_stock(superuser):
 def test_query_count_does_not_grow_with_stores(superuser, django_assert_max_num_queries):
     for n in range(6):
         populate(make_store(f"Store {n}"))
-    with django_assert_max_num_queries(9):  # one aggregate per model: orders, products, runs, claims, messages
+    with django_assert_max_num_queries(10):  # one aggregate per model (orders, products, runs, claims, messages,
+        # parcels), whatever the number of stores
         data = dashboard_figures(user=superuser)
     assert len(data.by_store) == 6 and data.totals.late == 18
 
