@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0005_line_take_back'),
-        ('stores', '0008_issue15_claims_syncrun_kind'),
+        ('stores', '0011_issue15_claims_syncrun_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

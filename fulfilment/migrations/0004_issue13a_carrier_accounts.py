@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fulfilment', '0003_wms_names'),
+        ("fulfilment", "0003_wms_names"),
         ('orders', '0005_line_take_back'),
         ('stores', '0007_store_readable_labels'),
     ]

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('catalogue', '0005_product_labels'),
         ('orders', '0005_line_take_back'),
-        ('stores', '0008_issue15_answer_clock_and_message_runs'),
+        ('stores', '0010_issue15_answer_clock_and_message_runs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

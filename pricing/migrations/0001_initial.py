@@ -12,8 +12,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalogue', '0006_issue16_product_cost_price'),
-        ('stores', '0008_issue16_syncrun_kinds'),
+        ('catalogue', '0007_issue16_product_cost_price'),
+        ('stores', '0012_issue16_syncrun_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

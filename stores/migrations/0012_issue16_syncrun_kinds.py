@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0007_store_readable_labels'),
+        ("stores", "0011_issue15_claims_syncrun_kind"),
     ]
 
     operations = [

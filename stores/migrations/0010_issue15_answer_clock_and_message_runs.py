@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0007_store_readable_labels'),
+        ("stores", "0009_issue13_stuck_days"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0007_store_readable_labels'),
+        ("stores", "0010_issue15_answer_clock_and_message_runs"),
     ]
 
     operations = [

@@ -15,7 +15,7 @@ def grant_view_to_roles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fulfilment', '0003_wms_names'),
+        ("fulfilment", "0004_issue13a_carrier_accounts"),
         ('orders', '0005_line_take_back'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

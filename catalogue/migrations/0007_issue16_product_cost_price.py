@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalogue', '0005_product_labels'),
+        ("catalogue", "0006_issue13_product_parcel"),
     ]
 
     operations = [

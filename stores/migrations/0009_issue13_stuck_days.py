@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0007_store_readable_labels'),
+        ("stores", "0008_issue13_carrier_adapter_help"),
     ]
 
     operations = [
