@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from django.urls import reverse_lazy
+from django.urls import NoReverseMatch, reverse, reverse_lazy
 
 from console.selectors import can_view
 
@@ -37,7 +37,18 @@ def _item(title: str, icon: str, app_label: str, model_name: str, *, query: str 
 
 
 def _system(title: str, icon: str, url_name: str) -> dict:
-    return {"title": title, "icon": icon, "link": reverse_lazy(url_name), "permission": superuser}
+    """A superuser-only link, left out when its page does not exist in this configuration (django-q's "Queued
+    tasks" list exists only with the ORM broker: with REDIS_URL it is not registered)."""
+    return {"title": title, "icon": icon, "link": reverse_lazy(url_name),
+            "permission": lambda request: superuser(request) and url_exists(url_name)}
+
+
+def url_exists(url_name: str) -> bool:
+    try:
+        reverse(url_name)
+    except NoReverseMatch:
+        return False
+    return True
 
 
 AWAITING, FLAGGED = "?status__exact=awaiting_acceptance", "?attention=flagged"

@@ -89,3 +89,18 @@ def test_one_link_of_the_order_list_is_lit(admin_client, query, lit):
     response = admin_client.get(reverse("admin:orders_order_changelist") + query)
     orders = next(g for g in response.context["sidebar_navigation"] if g["title"] == "Orders")
     assert [item["title"] for item in orders["items"] if item["active"]] == [lit]
+
+
+def test_a_system_link_whose_page_is_not_registered_is_left_out(rf, django_user_model):
+    """With REDIS_URL, django-q registers no "Queued tasks" (OrmQ) admin: the sidebar must not link to it (it made
+    every admin page answer 500 for superusers)."""
+    from console import navigation
+
+    user = django_user_model.objects.create_superuser("root-nav", "r@example.com", "pw-Nav-12345")
+    request = rf.get("/admin/")
+    request.user = user
+    present = navigation._system("Users", "person", "admin:auth_user_changelist")
+    missing = navigation._system("Queued tasks", "queue", "admin:django_q_no_such_changelist")
+    assert present["permission"](request) is True
+    assert missing["permission"](request) is False
+    assert navigation.url_exists("admin:auth_user_changelist") and not navigation.url_exists("admin:nope_changelist")
