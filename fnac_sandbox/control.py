@@ -3,6 +3,10 @@
 
 A handler gets the sandbox (``server.SandboxServer``), the JSON body, the query and the matched segments, and
 returns (HTTP status, JSON payload). KeyError answers 404, ValueError/TypeError 400.
+
+Many shops on one sandbox: ``POST /sandbox/shops {"count", "offers", "orders", "new_order_every"}`` registers more
+shops (answering their credentials), ``GET /sandbox/shops`` lists them, and ``/sandbox/shops/<shop_id>/<endpoint>``
+is any endpoint below for that one shop (its request log, orders, seed, faults...).
 """
 
 from __future__ import annotations
@@ -92,6 +96,16 @@ def _set_order_state(sandbox, data: dict, query: dict, args: list[str]):
     return 200, sandbox.order_json(args[0])
 
 
+def _shops(sandbox, data: dict, query: dict, args: list[str]):
+    return 200, {"shops": [shop.shop_json() for shop in sandbox.shop_list()]}
+
+
+def _add_shops(sandbox, data: dict, query: dict, args: list[str]):
+    shops = sandbox.add_shops(int(data.get("count", 1)), offers=int(data.get("offers", 0)),
+                              orders=int(data.get("orders", 0)), new_order_every=data.get("new_order_every"))
+    return 201, {"shops": [shop.shop_json() for shop in shops]}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "status"): _status,
     ("GET", "requests"): _requests,
@@ -106,6 +120,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,
+    ("GET", "shops"): _shops,
+    ("POST", "shops"): _add_shops,
 }
 
 
