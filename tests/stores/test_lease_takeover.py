@@ -17,8 +17,8 @@ from django_q.conf import Conf
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
-from orders.models import Order
 from orders.importing import LOCK_NAME
+from orders.models import Order
 from orders.tasks import orders_new_task
 from stores.models import SyncLock, SyncRun
 from stores.syncs import lock_acquire, lock_renew, runs_mark_stale
