@@ -169,6 +169,7 @@ class Bench:
         self.changes: list[tuple[int, str, int, float]] = []  # (store pk, sku, quantity, committed at)
         self.orders_made: dict[str, str] = {}  # order id -> shop id
         self.stop_load = threading.Event()
+        self.stop_watch = threading.Event()  # the takeover watch goes on after the load, until the report
         self.kill: dict = {}
         self.clusters: list[subprocess.Popen] = []
 
@@ -328,7 +329,7 @@ class Bench:
 
         victim = self.clusters[0]
         try:
-            while not self.stop_load.wait(0.2):
+            while not self.stop_load.is_set() and not self.stop_watch.wait(0.2):
                 if timezone.now() < start_after:
                     continue
                 pids = _group_pids(victim.pid)
@@ -350,16 +351,18 @@ class Bench:
             connection.close()
 
     def watch_takeover(self, dead_pids: set[int]) -> None:
+        """Until the report: a dead holder's lease is taken over once its row names another holder (a live worker's
+        token, or none after that worker released it)."""
         from stores.models import SyncLock
 
-        waiting = {(store_id, name) for store_id, name, _, _ in self.kill["held"]}
-        while waiting and not self.stop_load.wait(0.25):
-            for lk in SyncLock.objects.filter(
-                    store_id__in={s for s, _ in waiting}).exclude(holder="").values("store_id", "name", "holder"):
+        waiting = {(store_id, name): holder for store_id, name, holder, _ in self.kill["held"]}
+        while waiting and not self.stop_watch.wait(0.25):
+            for lk in SyncLock.objects.filter(store_id__in={s for s, _ in waiting}).values("store_id", "name",
+                                                                                          "holder"):
                 key = (lk["store_id"], lk["name"])
-                if key in waiting and _holder_pid(lk["holder"]) not in dead_pids:
+                if key in waiting and lk["holder"] != waiting[key]:
                     self.kill["taken"][key] = time.time() - self.kill["at"]
-                    waiting.discard(key)
+                    del waiting[key]
 
     def load(self, seconds: float) -> None:
         per_change = 60 / self.args.changes_per_minute
@@ -397,12 +400,14 @@ class Bench:
             self.stop_load.set()
             orders.join()
             converged = self.wait_converged(deadline=self.interval.total_seconds() + 180)
+            self.stop_watch.set()
             if killer is not None:
                 killer.join(timeout=5)
             self.stop_clusters()  # graceful: what is still "running" after this was left by the killed cluster
             self.report(load_start, timezone.now(), converged, ref_sync, ref_push)
         finally:
             self.stop_load.set()
+            self.stop_watch.set()
             self.stop_clusters()
 
     def wait_converged(self, deadline: float) -> float | None:
@@ -523,7 +528,7 @@ class Bench:
             ttl = float(getattr(settings, "SYNC_LOCK_TTL_SECONDS", 60))
             expired = [(exp.timestamp() - self.kill["at"]) for _, _, _, exp in self.kill["held"]]
             rows += [
-                ("cluster A killed: leases it held / taken over", len(taken), len(self.kill["held"])),
+                ("cluster A killed: leases it held / taken over by B", len(taken), len(self.kill["held"])),
                 ("its leases expired after the kill, max (s) vs TTL", max(expired), ttl),
                 ("lease takeover after the kill, max (s) vs TTL", max(taken) if taken else "-", ttl),
                 ("lease takeover after the kill, median (s) vs TTL", statistics.median(taken) if taken else "-",
@@ -533,7 +538,7 @@ class Bench:
             rows.append("cluster A was never seen holding a lease: not killed")
         if self.kill:
             rows.append("  (a lease is taken over when its store's job next runs: after the TTL, at the next schedule "
-                        "of that job, within the scheduler's 30 s tick)")
+                        "or wake-up of that job; a lease whose store had no more work is not taken before the end)")
         print_table(rows, reference="of / ref")
         ok = (lost == 0 and overlaps == 0 and len(in_db) == len(self.orders_made) and dup_rows == 0
               and accepted_twice == 0 and converged is not None)
