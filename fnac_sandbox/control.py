@@ -3,6 +3,10 @@
 
 A handler gets the sandbox (``server.SandboxServer``), the JSON body, the query and the matched segments, and
 returns (HTTP status, JSON payload). KeyError answers 404, ValueError/TypeError 400.
+
+Many shops on one sandbox: ``POST /sandbox/shops {"count", "offers", "orders", "new_order_every"}`` registers more
+shops (answering their credentials), ``GET /sandbox/shops`` lists them, and ``/sandbox/shops/<shop_id>/<endpoint>``
+is any endpoint below for that one shop (its request log, orders, seed, faults...).
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ def _open_incident(sandbox, data: dict, query: dict, args: list[str]):
                                         type=int(data.get("type", 1)), waiting=bool(data.get("waiting", True)),
                                         opened_by=str(data.get("opened_by", "client")), message=data.get("message"))
     return 201, {"incident_id": incident_id}
+
+
 def _add_messages(sandbox, data: dict, query: dict, args: list[str]):
     if data.get("count"):
         ids = sandbox.seed_messages(int(data["count"]), days=float(data.get("days", 30)),
@@ -122,6 +128,16 @@ def _add_comment(sandbox, data: dict, query: dict, args: list[str]):
     return 201, {"comment_id": comment.comment_id}
 
 
+def _shops(sandbox, data: dict, query: dict, args: list[str]):
+    return 200, {"shops": [shop.shop_json() for shop in sandbox.shop_list()]}
+
+
+def _add_shops(sandbox, data: dict, query: dict, args: list[str]):
+    shops = sandbox.add_shops(int(data.get("count", 1)), offers=int(data.get("offers", 0)),
+                              orders=int(data.get("orders", 0)), new_order_every=data.get("new_order_every"))
+    return 201, {"shops": [shop.shop_json() for shop in shops]}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "status"): _status,
     ("GET", "requests"): _requests,
@@ -140,6 +156,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "messages"): _add_messages,
     ("POST", "messages/refuse_replies"): _refuse_replies,
     ("POST", "comments"): _add_comment,
+    ("GET", "shops"): _shops,
+    ("POST", "shops"): _add_shops,
 }
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import sys
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import asdict
 
 from fnac_connector.marketplace.fnac.limits import ORDER_ID_LENGTH
@@ -44,6 +46,10 @@ from .transport import RecordedRequest, SandboxHandler, SandboxHTTPServer, jsona
 
 __all__ = ["DEFAULT_KEY", "DEFAULT_MIRAKL_KEY", "DEFAULT_PARTNER_ID", "DEFAULT_SHOP_ID", "RecordedRequest",
            "SandboxCredentials", "SandboxServer"]
+
+
+_SHOP_ATTR = re.compile(rb"""\bshop_id\s*=\s*["']([^"']+)["']""")
+_SHOP_ELEM = re.compile(rb"<shop_id>([^<]+)</shop_id>")
 
 
 class SandboxServer:
@@ -98,6 +104,12 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._sim_thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # more shops served on this server's port (``add_shops``), by lower-case shop_id and by Mirakl key; each is
+        # a whole marketplace of its own (offers, orders, batches, tokens, request log), none started on its own
+        self.shops: dict[str, SandboxServer] = {}
+        self._shops_by_mirakl_key: dict[str, SandboxServer] = {}
+        self._shops_lock = threading.Lock()
+        self._front: SandboxServer | None = None  # the server a registered shop is reached through
         if offers:
             self.seed_offers(offers)
         if orders:
@@ -154,6 +166,8 @@ class SandboxServer:
     # ---------------------------------------------------------------- addresses
     @property
     def port(self) -> int:
+        if self._front is not None:
+            return self._front.port
         if self._httpd is None:
             raise RuntimeError("the sandbox is not started")
         return self._httpd.server_address[1]
@@ -324,7 +338,10 @@ class SandboxServer:
 
     # ---------------------------------------------------------------- knobs
     def set_faults(self, rate: float, kinds=None) -> None:
+        """The fault rate of this shop and of every shop registered on it."""
         self.faults.set(rate, kinds)
+        for shop in self.shop_list():
+            shop.faults.set(rate, kinds)
 
     def refuse(self, *, skus=(), order_ids=()) -> None:
         """From now on, refuse whole (ERR_096, nothing applied) every offers_update carrying one of ``skus`` and
@@ -353,8 +370,81 @@ class SandboxServer:
                 self.state.tokens[token] = 0.0
 
     def tick(self, seconds: float) -> dict:
+        """Time passes for this shop and for every shop registered on it (their events are not returned)."""
         self.process_pending()
-        return self.simulator.tick(seconds)
+        events = self.simulator.tick(seconds)
+        for shop in self.shop_list():
+            shop.tick(seconds)
+        return events
+
+    # ---------------------------------------------------------------- many shops on one server
+    def add_shops(self, count: int, *, offers: int = 0, orders: int = 0,
+                  new_order_every: float | None = None) -> list[SandboxServer]:
+        """Register ``count`` more shops served on this server's port, each with its own credentials (derived from
+        the seed and the shop's number, so a rerun gives the same), catalogue of ``offers`` offers and ``orders``
+        orders, and the same batch timing and token lifetime. FNAC serves every seller on one URL and tells them
+        apart by the partner_id/shop_id of each call; so does the sandbox (``shop_for_fnac``); Mirakl calls by
+        their API key (``shop_for_mirakl``). ``new_order_every`` (seconds) sets each shop's order stream on ticks."""
+        if not 1 <= count <= 10_000:
+            raise ValueError(f"count must be between 1 and 10000 shops, got {count}")
+        if offers < 0 or orders < 0:
+            raise ValueError("offers and orders must be >= 0")
+        profile = SimulationProfile(new_order_every=float(new_order_every)) if new_order_every else None
+        if profile is not None and profile.new_order_every <= 0:
+            raise ValueError("new_order_every must be > 0 seconds")
+        added = []
+        with self._shops_lock:
+            first = len(self.shops) + 1
+            for number in range(first, first + count):
+                def ident(what: str, number=number) -> str:
+                    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fnac-sandbox:{self.seed}:{what}:{number}"))
+
+                shop = SandboxServer(
+                    host=self.host, seed=self.seed * 100_000 + number, token_ttl=self.token_ttl,
+                    batch_delay=self.batch_delay, batch_jitter=self.batch_jitter, import_delay=self.import_delay,
+                    credentials=SandboxCredentials(partner_id=ident("partner"), shop_id=ident("shop"),
+                                                   key=ident("key"), mirakl_key=ident("mirakl")),
+                    simulation=profile, offers=offers, orders=orders)
+                shop._front = self
+                shop.mirakl_shop_id = MIRAKL_SHOP_ID + number
+                shop.faults.set(self.faults.rate, self.faults.kinds)
+                self.shops[shop.credentials.shop_id.lower()] = shop
+                self._shops_by_mirakl_key[shop.credentials.mirakl_key] = shop
+                added.append(shop)
+        return added
+
+    def shop_list(self) -> list[SandboxServer]:
+        with self._shops_lock:
+            return list(self.shops.values())
+
+    def shop(self, shop_id: str) -> SandboxServer:
+        """A registered shop by its shop_id (KeyError when there is none); this server for its own shop_id."""
+        if shop_id.lower() == self.credentials.shop_id.lower():
+            return self
+        with self._shops_lock:
+            return self.shops[shop_id.lower()]
+
+    def shop_for_fnac(self, body: bytes) -> SandboxServer:
+        """The shop an FNAC call is for: the ``shop_id`` attribute of its root (or the ``<shop_id>`` of ``auth``).
+        Anything else goes to this server's own shop, whose authentication then refuses it as FNAC would."""
+        if not self.shops:
+            return self
+        head = body[:4096]
+        found = _SHOP_ATTR.search(head) or _SHOP_ELEM.search(head)
+        if found is None:
+            return self
+        with self._shops_lock:
+            return self.shops.get(found.group(1).decode("utf-8", "replace").strip().lower(), self)
+
+    def shop_for_mirakl(self, authorization: str | None) -> SandboxServer:
+        if not self.shops or not authorization:
+            return self
+        with self._shops_lock:
+            return self._shops_by_mirakl_key.get(authorization.strip(), self)
+
+    def shop_json(self) -> dict:
+        return {"credentials": asdict(self.credentials), "mirakl_shop_id": self.mirakl_shop_id,
+                **self.state.counts(), "requests": len(self._requests), "last_seq": self._seq}
 
     def reset(self) -> None:
         """Empty the marketplace (offers, orders, batches, imports, products, tokens, request log) and restart
@@ -365,6 +455,9 @@ class SandboxServer:
             self.seeder.reseed()
             self.faults.reseed()
             self.simulator.reseed()
+        with self._shops_lock:  # the shops registered with add_shops are gone too
+            self.shops.clear()
+            self._shops_by_mirakl_key.clear()
         self.clear_requests()
 
     def batch_duration(self) -> float:
@@ -394,4 +487,5 @@ class SandboxServer:
             "simulate": self.simulate,
             "requests": len(self._requests),
             "last_seq": self._seq,
+            "shops": len(self.shops),
         }

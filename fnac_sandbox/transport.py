@@ -39,6 +39,7 @@ class RecordedRequest:
     status: int | None = None  # HTTP status answered; 0 for a dropped connection
     fault: str | None = None
     query: dict = field(default_factory=dict)
+    received: float = field(default_factory=time.time)  # real (Unix) time it arrived, for latency measurements
 
     def as_json(self, with_body: bool = True) -> dict:
         out = {
@@ -51,6 +52,7 @@ class RecordedRequest:
             "status": self.status,
             "fault": self.fault,
             "query": self.query,
+            "received": round(self.received, 3),
         }
         if with_body:
             out["body"] = self.body.decode("utf-8", "replace")
@@ -169,8 +171,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         if path.startswith("/api.php/"):
             api, service = "fnac", path[len("/api.php/") :].strip("/")
+            sandbox = sandbox.shop_for_fnac(body)  # one URL for every seller, as FNAC: the call names its shop
         elif path.startswith("/api/"):
             api, service = "mirakl", route_name(method, path)
+            sandbox = sandbox.shop_for_mirakl(self.headers.get("Authorization"))
         else:
             self._send(404, b"Not found\n", "text/plain; charset=utf-8")
             return
@@ -236,6 +240,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # ---------------------------------------------------------------- control endpoints
     def _control(self, sandbox, method: str, path: str, query: dict, body: bytes) -> None:
+        parts = [p for p in path.split("/") if p][1:]
+        if len(parts) >= 3 and parts[0] == "shops":  # /sandbox/shops/<shop_id>/<endpoint>: that shop's control
+            try:
+                sandbox = sandbox.shop(parts[1])
+            except KeyError:
+                self._json(404, {"error": f"no shop {parts[1]} on this sandbox (GET /sandbox/shops lists them)"})
+                return
+            parts = parts[2:]
         rec = None
         if method != "GET":
             rec = sandbox._record("control", path, path, method, body, None, query)
@@ -246,7 +258,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._json(400, {"error": f"invalid JSON body: {exc}"}, rec)
             return
-        found = control.route(method, [p for p in path.split("/") if p][1:])
+        found = control.route(method, parts)
         if found is None:
             self._json(404, {"error": f"unknown control endpoint {method} {path}"}, rec)
             return

@@ -14,10 +14,11 @@ class InventoryConfig(AppConfig):
         hooks.on_offers_changed(services.offers_mark_changed)
         hooks.on_price_stock_write(services.price_stock_write)
 
-        hooks.schedule(hooks.ScheduleSpec(
-            job="stock_push", func="inventory.tasks.stock_push_schedule_task", minutes=lambda store: 1,
-            enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,
-            label="Stock and price push (safety drain)"))
+        # the safety drain: one job for the installation that wakes the drains of the stores with pending rows,
+        # not one schedule per store every minute (issue 14: 200 stores queued 200 empty drains a minute)
+        hooks.global_schedule(hooks.GlobalScheduleSpec(
+            job="stock_push_sweep", func="inventory.tasks.stock_push_sweep_task", minutes=lambda: 1,
+            label="Stock and price push (safety drain of every store with pending changes)"))
         hooks.schedule(hooks.ScheduleSpec(
             job="stock_full_push", func="inventory.tasks.stock_full_push_task", minutes=lambda store: 24 * 60,
             enabled=lambda store: store.sync_stock_enabled or store.sync_prices_enabled,

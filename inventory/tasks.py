@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from inventory import services
+from inventory import services, sweep
 from stores.models import Store, SyncRun
 from stores.syncs import run_queued
 
@@ -21,8 +21,14 @@ def stock_push_task(store_id: int) -> dict | None:
 
 
 def stock_push_schedule_task(store_id: int) -> dict | None:
-    """The per-minute safety drain: anything a lost task or a dead worker left pending is pushed."""
+    """The former per-store safety drain, kept for tasks already queued when migration 0003 removed its schedules."""
     return stock_push_task(store_id)
+
+
+def stock_push_sweep_task() -> list[int]:
+    """Every minute (global schedule ``global:stock_push_sweep``): wake the drain of every store with pending
+    changes that no drain holds (a lost task, a dead worker, a missed wake-up); returns their ids."""
+    return sweep.stock_push_sweep()
 
 
 def stock_sync_task(store_id: int, run_id: int | None = None, skus: list[str] | None = None,

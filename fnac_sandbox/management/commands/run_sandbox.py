@@ -48,6 +48,11 @@ class Command(BaseCommand):
         parser.add_argument("--simulate", action="store_true", default=True)
         parser.add_argument("--no-simulate", dest="simulate", action="store_false")
         parser.add_argument("--tick-every", type=float, default=3.0, help="seconds between simulation ticks")
+        parser.add_argument("--shops", type=int, default=0,
+                            help="more shops served on the same URL, each with its own credentials (listed at "
+                                 "/sandbox/shops), catalogue and orders")
+        parser.add_argument("--shop-offers", type=int, default=0, help="offers seeded in each of --shops")
+        parser.add_argument("--shop-orders", type=int, default=0, help="orders seeded in each of --shops")
         parser.add_argument("--run-for", type=float, default=None, help=argparse_suppress())
 
     def handle(self, *args, **opts):
@@ -81,6 +86,11 @@ class Command(BaseCommand):
             server.seed_offers(opts["offers"], duplicate_skus=opts["duplicate_skus"])
         if opts["orders"]:
             server.seed_orders(opts["orders"])
+        if opts["shops"]:
+            try:
+                server.add_shops(opts["shops"], offers=opts["shop_offers"], orders=opts["shop_orders"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
         try:
             server.start()
         except OSError as exc:
@@ -96,6 +106,7 @@ class Command(BaseCommand):
             f"  key          : {creds.key}\n"
             f"  mirakl key   : {creds.mirakl_key}\n"
             f"  seed {opts['seed']}, {status['offers']} offers, {status['orders']} orders, "
+            f"{status['shops']} more shops (GET /sandbox/shops), "
             f"faults {server.faults.rate} {','.join(server.faults.kinds)}, "
             f"simulation {'on' if opts['simulate'] else 'off'}\n"
             f"  offers_update batches final after {opts['batch_delay']:g} s ± {opts['batch_jitter']:.0%} "

@@ -1,0 +1,37 @@
+"""The per-minute safety net of the stock push, for the whole installation (issue 14).
+
+It used to be one django-q schedule per store every minute: 200 stores put 200 tasks a minute on the queue even
+when nothing had changed, and behind them the stores' 5-minute order syncs waited (``bench/scale.py`` measured a
+backlog of 900 such drains). Now one global job finds the stores whose outbox holds rows a drain could claim now
+(pending, not claimed by a live drain, not waiting for a backoff) and wakes a drain for each of them only. A drain
+already queued is not queued again (``push.drain_soon``); one lost with a killed worker is queued again once its
+flag is older than ``push.QUEUED_FOR``.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inventory import push
+from inventory.models import OfferChange
+from stores.models import Store
+
+
+def stores_to_drain() -> list[int]:
+    """Connected stores pushing stock or prices whose outbox has rows a drain could claim now (one query)."""
+    now = timezone.now()
+    return sorted(set(
+        OfferChange.objects.filter(version__gt=F("done_version"), store__status=Store.Status.CONNECTED)
+        .filter(Q(store__sync_stock_enabled=True) | Q(store__sync_prices_enabled=True))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("store_id", flat=True).distinct()))
+
+
+def stock_push_sweep() -> list[int]:
+    """Wake a drain for every store with claimable rows; returns their ids."""
+    store_ids = stores_to_drain()
+    for store_id in store_ids:
+        push.drain_soon(store_id)
+    return store_ids
