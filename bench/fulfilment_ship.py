@@ -32,6 +32,7 @@ def main() -> None:
 
         from fnac_connector.carriers import ShipmentRequest, get_adapter
         from fnac_connector.marketplace.fnac import types as fnac
+        from fulfilment.carriers import carriers_refresh
         from fulfilment.labels import labels_merged
         from fulfilment.models import Shipment
         from fulfilment.services import orders_ready_to_ship
@@ -44,6 +45,7 @@ def main() -> None:
         store = bench_store("bench", sandbox, default_carrier_code="SOCOLISSIMO", sender_name="Bench",
                             sender_address1="1 rue A", sender_zipcode="75001", sender_city="Paris",
                             sender_country="FRA", acceptance_mode=Store.AcceptanceMode.MANUAL)
+        carriers_refresh(store=store, trigger="bench")  # Ready to Ship checks the code against FNAC's list
         orders_sync(store=store, mode=SyncMode.FULL, trigger="bench")
         Order.objects.filter(store=store).update(status="new")  # stock is not what is measured here
         orders = list(Order.objects.filter(store=store).select_related("store").order_by("id"))

@@ -2,7 +2,20 @@
 
 import django.db.models.deletion
 import fnac_connector.fields
+import importlib
+
 from django.db import migrations, models
+
+
+def grant_roles(apps, schema_editor):
+    """The roles (0002_roles) see the new lists too; store managers set up carrier accounts. Idempotent."""
+    importlib.import_module("fulfilment.migrations.0002_roles").create_roles(apps, schema_editor)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    manager = Group.objects.filter(name="Store manager").first()
+    if manager is not None:
+        manager.permissions.add(*Permission.objects.filter(
+            content_type__app_label="fulfilment", codename__in=["add_carrieraccount", "change_carrieraccount"]))
 
 
 class Migration(migrations.Migration):
@@ -85,4 +98,5 @@ class Migration(migrations.Migration):
             model_name='carrierbooking',
             index=models.Index(fields=['order', 'state'], name='fulfilment__order_i_f8e9d8_idx'),
         ),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]
