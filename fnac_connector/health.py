@@ -14,10 +14,10 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.utils import timezone
+from django_q.brokers import get_broker
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
-from django_q.brokers import get_broker
 from health_check.views import HealthCheckView
 
 from stores.health import stores_with_stale_order_sync

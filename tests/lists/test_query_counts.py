@@ -9,8 +9,6 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalogue.models import Category, Product
