@@ -4,10 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: demo test venv venv-test lint bench clean help
+.PHONY: demo serve test venv venv-test lint bench clean help
 
 help:
 	@echo "make demo   - install, migrate, start sandbox + django-q cluster + web server with a connected demo store"
+	@echo "make serve  - production mode: migrate, collectstatic, check --deploy, then gunicorn + django-q cluster"
 	@echo "make test   - run the whole test suite (SQLite, or DATABASE_URL)"
 	@echo "make lint   - ruff and the import contracts (lint-imports)"
 	@echo "make bench  - run the benchmarks in bench/"
@@ -27,6 +28,9 @@ venv-test: $(VENV)/.installed-test
 
 demo: venv
 	bash scripts/demo.sh
+
+serve: venv
+	bash scripts/serve.sh
 
 test: venv-test
 	$(PY) -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)

@@ -405,6 +405,7 @@ class ProductAdmin(StoreScopedAdminMixin, ModelAdmin):
     search_fields = ["sku", "ean", "name"]
     list_select_related = ["store", "category"]
     list_per_page = 100
+    show_full_result_count = False  # a filtered page counts its own rows only (issue 14)
     actions = [list_on_fnac, activate, deactivate, delete_offer]
     actions_list = ["list_add", "list_upload", "list_template"]
     actions_detail = ["detail_list", "detail_activate", "detail_deactivate", "detail_push", "detail_delete_offer"]

@@ -156,7 +156,10 @@ class Product(models.Model):
     class Meta:
         ordering = ["store_id", "sku"]
         constraints = [models.UniqueConstraint(fields=["store", "sku"], name="uniq_product_store_sku")]
-        indexes = [models.Index(fields=["store", "ean"]), models.Index(fields=["store", "listing_state"])]
+        indexes = [models.Index(fields=["store", "ean"]), models.Index(fields=["store", "listing_state"]),
+                   # the Stock list's push filter and the dashboard's "push rejected" in the list's order (issue 14)
+                   models.Index(fields=["push_state", "store", "sku"], name="product_push_state"),
+                   models.Index(fields=["listing_state", "store", "sku"], name="product_listing_state")]
         permissions = [
             ("publish_product", "Can list, activate, deactivate and delete offers on FNAC"),
             ("adjust_stock", "Can set and adjust stock quantities"),

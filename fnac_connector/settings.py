@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,7 @@ DEFAULT_CARRIER_ADAPTER = env("DEFAULT_CARRIER_ADAPTER", default="" if PRODUCTIO
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app server (issue 14); after security
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -170,7 +172,7 @@ TIME_ZONE = env("TIME_ZONE", default="Europe/Paris")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 LOGIN_URL = "admin:login"
@@ -318,7 +320,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# ---------------------------------------------------------------- production serving (issue 14)
+# whitenoise serves /static/ from the app server (gunicorn): in production from STATIC_ROOT, filled by
+# `collectstatic` (`make serve` runs it), with content-hashed, compressed files cached for ever; outside production
+# straight from the apps (no collectstatic needed for runserver and the tests).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if PRODUCTION
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# /health/ (fnac_connector/health.py) is unhealthy when a connected store's last successful order import is older
+# than this (the import runs every few minutes).
+if not PRODUCTION:
+    # outside production whitenoise finds the files in the apps; an absent STATIC_ROOT is expected there
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+HEALTH_ORDER_SYNC_STALE_MINUTES = env.int("HEALTH_ORDER_SYNC_STALE_MINUTES", default=30)
+
 if PRODUCTION:
+    # a load balancer probes /health/ over plain HTTP inside the network: no redirect to https for it
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True

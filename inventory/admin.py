@@ -193,6 +193,7 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
     actions = [adjust_stock, sync_selected_stock]
     actions_detail = ["push_now"]
     list_per_page = 100
+    show_full_result_count = False  # a filtered page counts its own rows only (issue 14)
     inlines = [StockMovementInline]
     fields = ["picture", "sku", "name", "store", "active", "listing_state", "stock_on_hand", "stock_reserved",
               "sellable", "price", "sale_price", "fnac_price_shown", "push_badge", "push_message", "pushed_quantity",

@@ -80,6 +80,8 @@ class Order(models.Model):
             models.Index(fields=["store", "status"]),
             models.Index(fields=["store", "fnac_state"]),
             models.Index(fields=["store", "-created_at"]),
+            # the list's status filter in its default order (issue 14)
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
         ]
         permissions = [
             ("accept_order", "Can accept and refuse orders on FNAC"),

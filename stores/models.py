@@ -254,7 +254,10 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "kind", "-created_at"])]
+        indexes = [models.Index(fields=["store", "kind", "-created_at"]),
+                   # the run list's default order for one store, and its kind + state filters (issue 14)
+                   models.Index(fields=["store", "-created_at"], name="syncrun_store_created"),
+                   models.Index(fields=["kind", "state", "-created_at"], name="syncrun_kind_state_created")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.state})"
