@@ -92,6 +92,16 @@ def _set_order_state(sandbox, data: dict, query: dict, args: list[str]):
     return 200, sandbox.order_json(args[0])
 
 
+def _batches(sandbox, data: dict, query: dict, args: list[str]):
+    """How long the next offers_update batches take (``--batch-delay`` / ``--batch-jitter`` of a running sandbox)."""
+    delay = float(data.get("delay", sandbox.batch_delay))
+    jitter = float(data.get("jitter", sandbox.batch_jitter))
+    if delay < 0 or not 0 <= jitter < 1:
+        raise ValueError(f"delay must be >= 0 and jitter in [0, 1), got {delay}, {jitter}")
+    sandbox.batch_delay, sandbox.batch_jitter = delay, jitter
+    return 200, {"batch_delay": delay, "batch_jitter": jitter}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "status"): _status,
     ("GET", "requests"): _requests,
@@ -106,6 +116,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "orders"): _add_order,
     ("GET", "orders/*"): _order,
     ("POST", "orders/*/state"): _set_order_state,
+    ("POST", "batches"): _batches,
 }
 
 
