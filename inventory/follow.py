@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, Q, Value, When
+from django.db.models import BigIntegerField, Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -58,7 +58,7 @@ def _setting(name: str, default):
 
 def max_in_flight() -> int:
     """Accepted batches per store FNAC has not answered yet; the drain sends no more until one is answered."""
-    return max(1, int(_setting("INVENTORY_PUSH_MAX_IN_FLIGHT", 4)))
+    return max(1, int(_setting("INVENTORY_PUSH_MAX_IN_FLIGHT", 20)))
 
 
 def poll_delay(polls: int) -> float:
@@ -202,8 +202,7 @@ def apply_final(*, batch: PushBatch, status=None, report: DrainReport | None = N
             if row.in_flight == 0 and row.overlapped:
                 row.overlapped = False
                 resend.append(row.pk)
-        OfferChange.objects.bulk_update(list(rows.values()), ["done_version", "in_flight", "overlapped"],
-                                        batch_size=1000)
+        _save_rows(rows.values(), {p.row_id: p.version for p in apply})
         accepted, rejected = _apply_products(apply, results, report, now=now) if status is not None else (0, 0)
         if status is None:
             _mark_unknown(plans, f"Push outcome unknown (it may have landed); the current values will be sent "
@@ -225,6 +224,29 @@ def apply_final(*, batch: PushBatch, status=None, report: DrainReport | None = N
         report.unknown += len(plans)
         report.deferred += len(plans)
     return True
+
+
+def _save_rows(rows, done: dict[int, int]) -> None:
+    """Write what ``apply_final`` decided, in a few set-based UPDATEs (a batch carries up to 10,000 rows):
+    one in flight less each, ``done_version`` raised (never lowered) per version, ``overlapped`` as decided."""
+    rows = list(rows)
+    ids = [r.pk for r in rows]
+    for start in range(0, len(ids), 5000):
+        OfferChange.objects.filter(pk__in=ids[start:start + 5000]).update(
+            in_flight=Case(When(in_flight__gt=0, then=F("in_flight") - 1), default=Value(0),
+                           output_field=PositiveIntegerField()))
+    by_version: dict[int, list[int]] = {}
+    for row_id, version in done.items():
+        by_version.setdefault(version, []).append(row_id)
+    for version, row_ids in by_version.items():
+        for start in range(0, len(row_ids), 5000):
+            OfferChange.objects.filter(pk__in=row_ids[start:start + 5000], done_version__lt=version).update(
+                done_version=version)
+    for flag in (True, False):
+        flagged = [r.pk for r in rows if r.overlapped is flag]
+        for start in range(0, len(flagged), 5000):
+            OfferChange.objects.filter(pk__in=flagged[start:start + 5000]).exclude(overlapped=flag).update(
+                overlapped=flag)
 
 
 def _apply_products(plans: list[Planned], results: dict[str, tuple[str, str]], report: DrainReport, *,

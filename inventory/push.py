@@ -88,11 +88,13 @@ def burst_quiet() -> float:
 def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     """Seconds to wait before claiming, so that changes still arriving in bulk travel together.
 
-    A few pending changes (a single stock movement) go at once: that is the latency path. When more than
-    ``burst_threshold`` are pending but fewer than a full call AND changes are still arriving (the newest is
-    younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is ``burst_window``
-    old: 10,000 changes made over a minute then take a handful of offers_update calls, while a batch made in one
-    go (nothing new arriving) is sent as soon as it is quiet.
+    A few changes (a single stock movement, one every few seconds) go at once: that is the latency path. When
+    more than ``burst_threshold`` products are pending, or changed within the last ``burst_window`` seconds
+    (sent already or not: with batches in flight the drain is free again at once, so the pending count alone
+    stays small in a stream of changes), but fewer than a full call are pending AND changes are still arriving
+    (the newest is younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is
+    ``burst_window`` old: 10,000 changes made over a minute then take a handful of offers_update calls, while a
+    batch made in one go (nothing new arriving) is sent as soon as it is quiet.
     """
     window = burst_window()
     if window <= 0 or ignore_backoff:
@@ -100,8 +102,12 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     now = timezone.now()
     pending = _claimable(store_id, now)
     count = pending[: max_offers()].count()
-    if count <= burst_threshold() or count >= max_offers():
+    if count == 0 or count >= max_offers():
         return 0.0
+    if count <= burst_threshold():
+        recent = OfferChange.objects.filter(store_id=store_id, changed_at__gte=now - dt.timedelta(seconds=window))
+        if recent[: burst_threshold() + 1].count() <= burst_threshold():
+            return 0.0
     ages = pending.aggregate(oldest=Min("changed_at"), newest=Max("changed_at"))
     if ages["oldest"] is None or (now - ages["newest"]).total_seconds() >= burst_quiet():
         return 0.0
