@@ -216,7 +216,6 @@ def apply_final(*, batch: PushBatch, status=None, report: DrainReport | None = N
         if to_run and batch.run_id and (accepted or rejected):
             _add_to_run(batch.run_id, accepted=accepted, rejected=rejected,
                         rejections={p.sku: report.rejections[p.sku] for p in apply if p.sku in report.rejections})
-    report.sent += len(plans)
     report.accepted += accepted
     report.rejected += rejected
     report.stale += len(stale)
@@ -329,9 +328,15 @@ def _add_to_run(run_id: int, *, accepted: int, rejected: int, rejections: dict[s
 
 
 # ================================================================ FNAC's "not now"
-def backoff_active(store_id: int, now: dt.datetime | None = None) -> bool:
+def backoff_until(store_id: int, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the store's pause after FNAC's 429/503 ends (None: not paused)."""
     now = now or timezone.now()
-    return PushQueue.objects.filter(store_id=store_id, backoff_until__gt=now).exists()
+    return PushQueue.objects.filter(store_id=store_id, backoff_until__gt=now).values_list(
+        "backoff_until", flat=True).first()
+
+
+def backoff_active(store_id: int, now: dt.datetime | None = None) -> bool:
+    return backoff_until(store_id, now) is not None
 
 
 def backoff_start(store_id: int, exc: MarketplaceError) -> float:

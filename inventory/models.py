@@ -87,11 +87,14 @@ class PushBatch(models.Model):
     # pipelined push: an accepted batch is "in flight" (batch_id set, finished_at empty) until its batch_status is
     # final; the follow-up polls it at next_poll_at. items: what it carries, one
     # [row id, product id, version, quantity, price, is_active, note, previous quantity, previous price, sku] each
-    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
     items = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # the follow-up ticker looks for due batches every second: only the ones in flight are indexed
+        indexes = [models.Index(fields=["next_poll_at"], condition=models.Q(finished_at__isnull=True),
+                                name="push_batch_in_flight")]
         verbose_name = "push to FNAC"
         verbose_name_plural = "pushes to FNAC"
 

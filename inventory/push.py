@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Min, Q, Value, When
+from django.db.models import Case, F, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -315,8 +315,8 @@ def stock_push(*, store: Store, trigger: str = "task", client=None, rec: RunReco
         if not follow_batches and report.waited_for_room:
             break  # the follow-up queues a drain when a batch is answered
     if not follow_batches:
-        report.in_flight = sum(len(b) for b in PushBatch.objects.filter(
-            batch_id__in=report.batch_ids, finished_at__isnull=True).values_list("items", flat=True))
+        report.in_flight = PushBatch.objects.filter(batch_id__in=report.batch_ids, finished_at__isnull=True).aggregate(
+            offers=Sum("offers"))["offers"] or 0
     return report
 
 
@@ -362,8 +362,10 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
     if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return  # rows stay pending until the store is connected / a flow switched on again
     while True:
-        if not ignore_backoff and follow.backoff_active(store.pk):
-            return  # FNAC said "not now": the retry schedule comes back after the backoff
+        until = None if ignore_backoff else follow.backoff_until(store.pk)
+        if until is not None:  # FNAC said "not now": come back when the pause ends
+            _schedule_retry(store.pk, max(0.0, (until - timezone.now()).total_seconds()))
+            return
         if follow.in_flight_count(store.pk) >= follow.max_in_flight():
             report.waited_for_room = True  # the follow-up queues a drain once a batch is answered
             return
@@ -440,6 +442,7 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
             batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(chunk))
         follow.record_sent(batch=batch, batch_id=batch_id, token=token, plans=[by_sku[o.sku] for o in chunk])
         report.batch_ids.append(batch_id)
+        report.sent += len(chunk)
         batch = None
     if outcome.batches and wake_follow:
         follow.follow_soon()
