@@ -1,19 +1,22 @@
-"""Benchmark of the real-time stock push: latency of single changes and batching of 10,000 changes.
+"""Benchmark of the real-time stock push (pipelined, issue 14): how fast a single change is sent, how few calls a
+flood of changes takes, and how soon FNAC's batch_status answers every change, with FNAC-like slow batches.
 
-    .venv/bin/python bench/stock_push.py [--singles 40] [--bulk 10000] [--naive 10000] [--batch-delay 2.0]
-        [--batch-jitter 0.0] [--realistic-batches]
-
-``--realistic-batches`` replays FNAC's batch timing (batches that take minutes: ``--batch-delay 180
---batch-jitter 0.5``, each batch ACTIVE, then RUNNING, then final after 90 to 270 s); the default 2 s keeps a run
-short.
+    .venv/bin/python bench/stock_push.py [--batch-delays 60,2] [--singles 20] [--single-gap 2] [--bulk 10000]
+        [--naive 500] [--batch-jitter 0.0] [--realistic-batches] [--workers 2]
 
 Starts the sandbox (``manage.py run_sandbox``) and a django-q cluster (``manage.py qcluster``) as separate
-processes against a throwaway SQLite database under /tmp (or DATABASE_URL if set), then:
-1. single changes, one at a time: time from the commit of ``stock_adjust`` until the sandbox has received an
-   offers_update carrying the new quantity (p50/p95); reference: one direct offers_update call per change;
-2. 10,000 changes made one by one (10,000 transactions, like 10,000 API calls), then the same as one
-   ``stock_batch``: offers_update calls and time until every change is answered by FNAC; reference: the naive
-   one-offers_update-per-SKU approach, measured on the same 10,000 SKUs.
+processes against a throwaway SQLite database under /tmp (or DATABASE_URL if set), then, for each sandbox batch
+delay of ``--batch-delays`` (seconds a batch stays ACTIVE/RUNNING before it is final; set on the running sandbox
+with ``POST /sandbox/batches``):
+1. single changes, one every ``--single-gap`` seconds: time from the commit of ``stock_adjust`` until the sandbox
+   has received an offers_update carrying the new quantity (p50/p95; target < 1 s whatever the batch delay), and
+   until FNAC's batch_status answer is applied to the product (convergence, target < batch delay + 10 s);
+2. ``--bulk`` changes made one by one (that many transactions, like that many API calls): offers_update calls
+   (target <= 10 for 10,000 over a minute) and time until every change is answered;
+3. the same changes as one ``stock_batch``.
+Reference, measured in the same run: one direct offers_update call per change (no queue, no follow-up), its
+latency, and the naive one-call-per-SKU approach (``--naive`` calls, extrapolated to ``--bulk``).
+``--realistic-batches`` replays FNAC's batch timing (``--batch-delays 180 --batch-jitter 0.5``).
 """
 
 from __future__ import annotations
@@ -47,30 +50,35 @@ REALISTIC_BATCH_JITTER = 0.5
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--singles", type=int, default=40)
+    parser.add_argument("--batch-delays", default="60,2",
+                        help="sandbox seconds before a batch is final, one run per value (comma separated)")
+    parser.add_argument("--singles", type=int, default=20)
+    parser.add_argument("--single-gap", type=float, default=2.0, help="seconds between two single changes")
     parser.add_argument("--bulk", type=int, default=10_000)
-    parser.add_argument("--naive", type=int, default=10_000, help="SKUs pushed the naive way (one call each)")
-    parser.add_argument("--batch-delay", type=float, default=2.0, help="sandbox seconds before a batch is final")
+    parser.add_argument("--naive", type=int, default=500, help="SKUs pushed the naive way (one call each)")
     parser.add_argument("--batch-jitter", type=float, default=0.0,
-                        help="spread of each batch's duration, a fraction of --batch-delay in [0, 1)")
+                        help="spread of each batch's duration, a fraction of the batch delay in [0, 1)")
     parser.add_argument("--realistic-batches", action="store_true",
-                        help=f"FNAC-like batches that take minutes: --batch-delay {REALISTIC_BATCH_DELAY:g} "
+                        help=f"FNAC-like batches that take minutes: --batch-delays {REALISTIC_BATCH_DELAY:g} "
                              f"--batch-jitter {REALISTIC_BATCH_JITTER:g}")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if args.realistic_batches:
-        args.batch_delay, args.batch_jitter = REALISTIC_BATCH_DELAY, REALISTIC_BATCH_JITTER
+        args.batch_delays, args.batch_jitter = f"{REALISTIC_BATCH_DELAY:g}", REALISTIC_BATCH_JITTER
+    args.delays = [float(d) for d in str(args.batch_delays).split(",") if d.strip()]
 
     os.environ["Q_WORKERS"] = str(args.workers)  # for the django-q cluster started below
+    offers = args.bulk + args.singles * len(args.delays) + 21
     with (throwaway_database("stock_push") as db_file,
-          sandbox_process(batch_delay=args.batch_delay, batch_jitter=args.batch_jitter,
-                          offers=args.bulk) as sandbox):
+          sandbox_process(batch_delay=args.delays[0], batch_jitter=args.batch_jitter, offers=offers) as sandbox):
         setup_django()
         run(args, sandbox, qcluster_log=db_file.with_name(db_file.stem + ".qcluster.log"))
 
 
 def run(args, sandbox, qcluster_log: Path) -> None:
     from decimal import Decimal
+
+    from django.conf import settings
 
     from catalogue.models import Product
     from stores.clients import fnac_client_for
@@ -83,9 +91,10 @@ def run(args, sandbox, qcluster_log: Path) -> None:
                                          pushed_quantity=o.quantity, pushed_price=o.price)
                                  for o in offers], batch_size=2000)
     products = list(Product.objects.filter(store=store).order_by("id"))
-    print(f"{len(products)} products / offers; sandbox batch delay {args.batch_delay}s "
-          f"(jitter ±{args.batch_jitter:.0%}); "
-          f"{args.workers} django-q workers; DB {os.environ['DATABASE_URL'].split(':')[0]}")
+    print(f"{len(products)} products / offers; sandbox batch delays {args.delays} s "
+          f"(jitter ±{args.batch_jitter:.0%}); {args.workers} django-q workers; "
+          f"DB {os.environ['DATABASE_URL'].split(':')[0]}; at most {settings.INVENTORY_PUSH_MAX_IN_FLIGHT} batches "
+          f"in flight per store")
 
     with open(qcluster_log, "w") as log:
         qcluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, stdout=log,
@@ -100,102 +109,130 @@ def run(args, sandbox, qcluster_log: Path) -> None:
 def measure(args, base, store, client, products) -> None:
     from django.db.models import F
 
-    from catalogue.models import Product
     from fnac_connector.marketplace.fnac.types import OfferUpdate
-    from inventory import services
     from inventory.models import OfferChange
 
-    # ------------------------------------------------------------ 1. latency of single changes
-    _, seq = offers_update_requests(base, 0)
-    latencies = []
-    for i in range(args.singles):
-        product = products[i]
-        services.stock_adjust(product=product, delta=-1, source="bench")
-        t0 = time.monotonic()
-        want = f"<offer_reference type=\"SellerSku\">{product.sku}</offer_reference>"
-        seen = False
-        while not seen and time.monotonic() - t0 < 30:
-            reqs, new_seq = offers_update_requests(base, seq)
-            for r in reqs:
-                if want in r["body"] and f"<quantity>{product.stock_on_hand}</quantity>" in r["body"]:
-                    seen = True
-            seq = new_seq if seen else seq
-            if not seen:
-                time.sleep(0.02)
-        latencies.append(time.monotonic() - t0 if seen else float("inf"))
-        time.sleep(0.3)
-    _wait_converged(store, OfferChange, timeout=60)
-
+    # ------------------------------------------------------------ reference: direct calls, no queue
     direct = []
-    for product in products[args.singles:args.singles + 20]:
+    for product in products[-21:-1]:
         t0 = time.monotonic()
         client.offers_update([OfferUpdate(sku=product.sku, quantity=5)])
         direct.append(time.monotonic() - t0)
-
-    # ------------------------------------------------------------ 2. 10,000 changes one by one
     bulk = products[:args.bulk]
-    _, seq = offers_update_requests(base, 0)
-
-    def one_by_one():
-        for product in bulk:
-            services.stock_adjust(product=product, delta=-1, source="bench")
-
-    made_one_by_one, converge_one_by_one, calls_one_by_one, seq = _until_converged(
-        one_by_one, base, store, bulk, seq)
-
-    # ------------------------------------------------------------ 3. 10,000 changes as one batch
-    made_batch, converge_batch, calls_batch, seq = _until_converged(
-        lambda: services.stock_batch(store=store, items=[{"sku": p.sku, "delta": -1} for p in bulk], source="bench"),
-        base, store, bulk, seq)
-
-    # ------------------------------------------------------------ 4. naive: one offers_update per SKU
-    naive = bulk[:args.naive]
-    fresh = dict(Product.objects.filter(pk__in=[p.pk for p in naive]).values_list("sku", "stock_on_hand"))
+    naive = products[:args.naive]
     t0 = time.monotonic()
     for product in naive:
-        client.offers_update([OfferUpdate(sku=product.sku, quantity=max(0, min(9999, fresh[product.sku] - 1)))])
+        client.offers_update([OfferUpdate(sku=product.sku, quantity=100)])
     naive_time = time.monotonic() - t0
-    naive_calls = len(naive)
+    per_bulk = naive_time * len(bulk) / max(1, len(naive))
+    singles_pool = products[args.bulk:]
+    # warm-up: the cluster has started and drained one change before anything is timed
+    services_adjust(products[-1])
+    _wait_converged(store, timeout=120)
 
-    # ------------------------------------------------------------ report
-    finite = [v for v in latencies if v != float("inf")]
-    per_sku = naive_time * len(bulk) / len(naive)
+    rows: list = []
+    for n, delay in enumerate(args.delays):
+        control(base, "/sandbox/batches", {"delay": delay, "jitter": args.batch_jitter})
+        label = f"[batch {delay:g} s]"
+        # ---------------------------------------------------------------- 1. single changes
+        singles = singles_pool[n * args.singles:(n + 1) * args.singles]
+        sent, answered = _singles(args, base, store, singles)
+        finite = [v for v in sent if v != float("inf")]
+        rows += [
+            (f"{label} single change -> offers_update sent, p50 (s)", pct(finite, 50), statistics.median(direct)),
+            (f"{label} single change -> offers_update sent, p95 (s)  [target < 1]", pct(finite, 95),
+             pct(direct, 95)),
+            (f"{label} single change -> answered by batch_status, p95 (s)  [target < {delay + 10:g}]",
+             pct(answered, 95), delay),
+            f"  ({len(finite)}/{len(sent)} sent seen; answered: {len(answered)}/{len(singles)}; the convergence "
+            f"reference is the sandbox's batch delay itself)",
+        ]
+        # ---------------------------------------------------------------- 2. many changes one by one
+        _, seq = offers_update_requests(base, 0)
+
+        def one_by_one():
+            for product in bulk:
+                services_adjust(product)
+
+        made, converged, after_last, calls, seq = _until_converged(one_by_one, base, store, bulk, seq)
+        rows += [
+            (f"{label} {len(bulk)} changes one by one: offers_update calls  [target <= 10]", calls, len(bulk)),
+            (f"{label} {len(bulk)} changes one by one: answered after the last change (s)", after_last, per_bulk),
+            f"  (making the {len(bulk)} changes took {made:.1f}s, all answered {converged:.1f}s after the first; "
+            f"reference: naive one call per SKU, sent only)",
+        ]
+        # ---------------------------------------------------------------- 3. the same changes as one batch
+        from inventory import services
+
+        made_b, converged_b, after_b, calls_b, seq = _until_converged(
+            lambda: services.stock_batch(store=store, items=[{"sku": p.sku, "delta": -1} for p in bulk],
+                                         source="bench"), base, store, bulk, seq)
+        rows += [
+            (f"{label} {len(bulk)} changes in one batch: offers_update calls", calls_b, len(bulk)),
+            (f"{label} {len(bulk)} changes in one batch: answered after the change (s)", after_b, per_bulk),
+        ]
     print()
-    print_table([
-        ("single change -> sandbox, p50 (s)", pct(finite, 50), statistics.median(direct)),
-        ("single change -> sandbox, p95 (s)  [target < 5 s]", pct(finite, 95), pct(direct, 95)),
-        f"  ({len(finite)}/{len(latencies)} seen; reference: one direct offers_update call, no queue)",
-        (f"{len(bulk)} changes one by one: offers_update calls", calls_one_by_one, naive_calls),
-        (f"{len(bulk)} changes one by one: converged after (s)", converge_one_by_one, per_sku),
-        f"  (making the {len(bulk)} changes took {made_one_by_one:.1f}s; converged = every outbox row answered "
-        "by FNAC's batch_status)",
-        (f"{len(bulk)} changes in one batch: offers_update calls", calls_batch, naive_calls),
-        (f"{len(bulk)} changes in one batch: converged after (s)", converge_batch, per_sku),
-        f"  (making them took {made_batch:.1f}s)",
-    ])
-    print(f"reference = naive one offers_update per SKU: {naive_calls} calls in {naive_time:.1f}s "
-          f"(sent only, no batch_status follow-up)")
+    print_table(rows)
+    print(f"reference: one direct offers_update call (no queue, no follow-up): p50 {statistics.median(direct):.3f}s; "
+          f"naive one call per SKU: {len(naive)} calls in {naive_time:.1f}s, {per_bulk:.0f}s for {len(bulk)}")
     pending = OfferChange.objects.filter(store=store, version__gt=F("done_version")).count()
     print(f"outbox rows still pending at the end: {pending}")
 
 
-def _until_converged(make_changes, base, store, products, seq) -> tuple[float, float, int, int]:
-    """Make the changes, then wait until FNAC has answered every outbox row: the seconds to make them, the seconds
-    until converged, the offers_update calls the sandbox received, and its new request sequence number."""
-    from inventory.models import OfferChange
+def services_adjust(product) -> None:
+    from inventory import services
 
+    services.stock_adjust(product=product, delta=-1, source="bench")
+
+
+def _singles(args, base, store, singles) -> tuple[list[float], list[float]]:
+    """Seconds from each change's commit until its offers_update was received, and until it was answered."""
+    from django.utils import timezone
+
+    from catalogue.models import Product
+    from inventory import services
+
+    _, seq = offers_update_requests(base, 0)
+    sent, committed = [], {}
+    for product in singles:
+        services.stock_adjust(product=product, delta=-1, source="bench")
+        t0, committed[product.pk] = time.monotonic(), timezone.now()
+        want = f"<offer_reference type=\"SellerSku\">{product.sku}</offer_reference>"
+        seen = False
+        while not seen and time.monotonic() - t0 < 120:
+            reqs, new_seq = offers_update_requests(base, seq)
+            seen = any(want in r["body"] and f"<quantity>{product.stock_on_hand}</quantity>" in r["body"]
+                       for r in reqs)
+            if seen:
+                seq = new_seq
+            else:
+                time.sleep(0.02)
+        sent.append(time.monotonic() - t0 if seen else float("inf"))
+        time.sleep(max(0.0, args.single_gap - (time.monotonic() - t0)))
+    _wait_converged(store, timeout=600)
+    answered = [(p.pushed_at - committed[p.pk]).total_seconds()
+                for p in Product.objects.filter(pk__in=list(committed)) if p.pushed_at]
+    return sent, answered
+
+
+def _until_converged(make_changes, base, store, products, seq) -> tuple[float, float, float, int, int]:
+    """Make the changes, then wait until FNAC has answered every outbox row: the seconds to make them, until
+    converged (from the first change, and from the last), the offers_update calls the sandbox received, and its
+    new request sequence number."""
     t0 = time.monotonic()
     make_changes()
     made = time.monotonic() - t0
-    _wait_converged(store, OfferChange, timeout=600)
+    _wait_converged(store, timeout=900)
     converged = time.monotonic() - t0
     reqs, seq = offers_update_requests(base, seq)
     check_fnac(base, products)
-    return made, converged, len(reqs), seq
+    return made, converged, converged - made, len(reqs), seq
 
 
-def _wait_converged(store, OfferChange, timeout: float) -> None:
+def _wait_converged(store, timeout: float) -> None:
     from django.db.models import F
+
+    from inventory.models import OfferChange
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -203,8 +240,6 @@ def _wait_converged(store, OfferChange, timeout: float) -> None:
             return
         time.sleep(0.1)
     raise SystemExit("the outbox did not converge in time")
-
-
 def check_fnac(base: str, products) -> None:
     """Spot-check that the sandbox holds the newest quantities (after the batch is applied)."""
     from catalogue.models import Product

@@ -308,6 +308,12 @@ SYNC_STALE_CHECK_MINUTES = env.int("SYNC_STALE_CHECK_MINUTES", default=2)
 INVENTORY_RECONCILE_MINUTES = env.int("INVENTORY_RECONCILE_MINUTES", default=15)
 INVENTORY_RECONCILE_OVERLAP_SECONDS = env.int("INVENTORY_RECONCILE_OVERLAP_SECONDS", default=600)
 INVENTORY_RECONCILE_FULL_HOURS = env.float("INVENTORY_RECONCILE_FULL_HOURS", default=24)
+# Pipelined stock push (issue 14, inventory/follow.py): at most INVENTORY_PUSH_MAX_IN_FLIGHT offers_update batches
+# per store that FNAC has not answered yet; a batch not final after INVENTORY_BATCH_FOLLOW_SECONDS is given up as
+# unknown (its SKUs sent again); the follow-up ticker looks for due batches every INVENTORY_FOLLOW_TICK_SECONDS.
+INVENTORY_PUSH_MAX_IN_FLIGHT = env.int("INVENTORY_PUSH_MAX_IN_FLIGHT", default=20)
+INVENTORY_BATCH_FOLLOW_SECONDS = env.float("INVENTORY_BATCH_FOLLOW_SECONDS", default=900)
+INVENTORY_FOLLOW_TICK_SECONDS = env.float("INVENTORY_FOLLOW_TICK_SECONDS", default=1.0)
 
 # ---------------------------------------------------------------- logging (secrets never logged)
 LOGGING = {

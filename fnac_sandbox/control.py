@@ -136,6 +136,14 @@ def _add_shops(sandbox, data: dict, query: dict, args: list[str]):
     shops = sandbox.add_shops(int(data.get("count", 1)), offers=int(data.get("offers", 0)),
                               orders=int(data.get("orders", 0)), new_order_every=data.get("new_order_every"))
     return 201, {"shops": [shop.shop_json() for shop in shops]}
+def _batches(sandbox, data: dict, query: dict, args: list[str]):
+    """How long the next offers_update batches take (``--batch-delay`` / ``--batch-jitter`` of a running sandbox)."""
+    delay = float(data.get("delay", sandbox.batch_delay))
+    jitter = float(data.get("jitter", sandbox.batch_jitter))
+    if delay < 0 or not 0 <= jitter < 1:
+        raise ValueError(f"delay must be >= 0 and jitter in [0, 1), got {delay}, {jitter}")
+    sandbox.batch_delay, sandbox.batch_jitter = delay, jitter
+    return 200, {"batch_delay": delay, "batch_jitter": jitter}
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -158,6 +166,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "comments"): _add_comment,
     ("GET", "shops"): _shops,
     ("POST", "shops"): _add_shops,
+    ("POST", "batches"): _batches,
 }
 
 

@@ -382,7 +382,7 @@ class StockAdmin(StoreScopedAdminMixin, ModelAdmin):
             return {"active": products.filter(is_active=True).count(),
                     "pending": store.offer_changes.filter(version__gt=F("done_version")).count(),
                     "rejected": products.filter(push_state=Product.PushState.REJECTED).count(),
-                    "batches": PushBatch.objects.filter(store=store)[:10]}
+                    "batches": PushBatch.objects.filter(store=store).defer("items")[:10]}
 
         def start(store, request):
             skus = [s for s in request.POST.get("skus", "").replace(",", " ").split() if s]
@@ -421,7 +421,12 @@ class PushBatchAdmin(CompactListMixin, ViewOnlyAdminMixin, StoreScopedAdminMixin
     list_filter = [StoreFilter, "status"]
     list_select_related = ["store"]
     search_fields = ["batch_id"]
-    readonly_fields = [f.name for f in PushBatch._meta.fields if f.name != "status"] + ["status_badge"]
+    # items (what the batch carries, up to 10,000 entries) is the follow-up's, not a page to read
+    readonly_fields = [f.name for f in PushBatch._meta.fields if f.name not in ("status", "items")] + ["status_badge"]
+    exclude = ["items"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("items")
 
     @admin.display(description="Batch id", ordering="batch_id")
     def batch(self, batch):

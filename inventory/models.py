@@ -12,7 +12,8 @@ class OfferChange(models.Model):
     """The outbox: one row per product whose sellable quantity or price must reach FNAC.
 
     ``version`` goes up (``F() + 1``) in the transaction of every change; ``done_version`` is the version FNAC has
-    answered for. A row is pending while ``version > done_version``. A drain claims rows with a token and a lease
+    answered for. A row is pending while ``version > done_version``, and claimable (not yet in a batch) while
+    ``version > sent_version``. A drain claims rows with a token and a lease
     (``claimed_until``), copying ``version`` into ``claimed_version``; the values sent are read from the product
     *after* the claim, so they are at least as new as ``claimed_version``. After FNAC's answer only the claimed
     version is marked done: a change made while the push was in flight leaves the row pending, and it is pushed
@@ -23,6 +24,13 @@ class OfferChange(models.Model):
     product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="offer_change")
     version = models.BigIntegerField(default=0)
     done_version = models.BigIntegerField(default=0)
+    # pipelined push (issue 14): the newest version in a batch FNAC accepted (answered or still in flight), how
+    # many accepted batches carrying this row FNAC has not answered yet, and "sent again while another batch
+    # carrying it was in flight": FNAC does not say in which order it applies batches, so once every batch of
+    # the row is answered its current values are sent once more
+    sent_version = models.BigIntegerField(default=0)
+    in_flight = models.PositiveIntegerField(default=0)
+    overlapped = models.BooleanField(default=False)
     reason = models.CharField(max_length=60, blank=True, default="")
     changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -52,6 +60,11 @@ class PushQueue(models.Model):
 
     store = models.OneToOneField("stores.Store", on_delete=models.CASCADE, related_name="+")
     queued_at = models.DateTimeField(null=True, blank=True)
+    # the same for the store's follow-up pass (batch_status of its in-flight batches), and FNAC's "not now"
+    # (429/503 after the client's own retries): no offers_update and no batch_status before backoff_until
+    follow_queued_at = models.DateTimeField(null=True, blank=True)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    backoff_steps = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"push queue of store {self.store_id}"
@@ -71,9 +84,17 @@ class PushBatch(models.Model):
     message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # pipelined push: an accepted batch is "in flight" (batch_id set, finished_at empty) until its batch_status is
+    # final; the follow-up polls it at next_poll_at. items: what it carries, one
+    # [row id, product id, version, quantity, price, is_active, note, previous quantity, previous price, sku] each
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    items = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # the follow-up ticker looks for due batches every second: only the ones in flight are indexed
+        indexes = [models.Index(fields=["next_poll_at"], condition=models.Q(finished_at__isnull=True),
+                                name="push_batch_in_flight")]
         verbose_name = "push to FNAC"
         verbose_name_plural = "pushes to FNAC"
 
@@ -114,3 +135,16 @@ class Stock(Product):
         proxy = True
         verbose_name = "stock line"
         verbose_name_plural = "stock lines"
+
+
+class PushFollower(models.Model):
+    """The one follow-up ticker of the pipelined push (a single row): who holds it (token, lease) and whether a
+    ticker task is queued and not started yet. The ticker wakes a short follow-up pass per store whose in-flight
+    batches are due for batch_status; sending never waits for it (``inventory.follow``)."""
+
+    token = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return "stock push follow-up ticker"

@@ -1,4 +1,11 @@
-"""Draining the stock/price outbox to FNAC: claim, coalesce, send in batches of 10,000, follow, record.
+"""Draining the stock/price outbox to FNAC: claim, coalesce, send in batches of 10,000, record.
+
+Pipelined (issue 14): the drain sends and goes on; it never waits for FNAC's batch time. An accepted batch is
+"in flight" until the follow-up (``inventory.follow``: a ticker and a short pass per store) reads its final
+batch_status and applies the results per SKU, never letting an older batch overwrite a newer one. At most
+``INVENTORY_PUSH_MAX_IN_FLIGHT`` batches per store are in flight; when FNAC answers 429/503 (after the client's
+own retries) the store's sending and polling pause (``PushQueue.backoff_until``). ``stock_push`` called directly
+(Sync Stock, the command, tests) also follows its batches to the end before it returns.
 
 One drain per store at a time (the ``stock_push`` store lock); rows are additionally claimed with a token and a
 lease so a drain whose worker died is taken over by the next one once the lease has expired. Both leases are
@@ -19,21 +26,28 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Min, Q, Value, When
+from django.db.models import Case, F, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalogue.models import Product
 from catalogue.rules import fnac_price_for, fnac_quantity_for, price_problem
-from fnac_connector.marketplace.errors import BadResponse, MarketplaceError, OutcomeUnknown, Rejected
+from fnac_connector.marketplace.errors import (
+    BadResponse,
+    MarketplaceError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from fnac_connector.marketplace.fnac.client import offers_update_isolating
 from fnac_connector.marketplace.fnac.limits import MAX_OFFERS_PER_UPDATE
 from fnac_connector.marketplace.fnac.types import OfferUpdate
+from inventory import follow
+from inventory.follow import DrainReport, Planned, backoff_seconds, poll_delay
 from inventory.models import OfferChange, PushBatch, PushQueue
 from stores.clients import fnac_client_for
 from stores.models import Store, SyncRun
@@ -59,11 +73,6 @@ def max_offers() -> int:
     return min(MAX_OFFERS_PER_UPDATE, int(_setting("INVENTORY_PUSH_MAX_OFFERS", MAX_OFFERS_PER_UPDATE)))
 
 
-def backoff_seconds(attempts: int) -> float:
-    steps = _setting("INVENTORY_PUSH_BACKOFF", (5, 15, 30, 60, 120, 300, 600))
-    return float(steps[min(max(attempts, 1), len(steps)) - 1])
-
-
 def burst_threshold() -> int:
     return int(_setting("INVENTORY_PUSH_BURST_THRESHOLD", 100))
 
@@ -79,11 +88,13 @@ def burst_quiet() -> float:
 def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     """Seconds to wait before claiming, so that changes still arriving in bulk travel together.
 
-    A few pending changes (a single stock movement) go at once: that is the latency path. When more than
-    ``burst_threshold`` are pending but fewer than a full call AND changes are still arriving (the newest is
-    younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is ``burst_window``
-    old: 10,000 changes made over a minute then take a handful of offers_update calls, while a batch made in one
-    go (nothing new arriving) is sent as soon as it is quiet.
+    A few changes (a single stock movement, one every few seconds) go at once: that is the latency path. When
+    more than ``burst_threshold`` products are pending, or changed within the last ``burst_window`` seconds
+    (sent already or not: with batches in flight the drain is free again at once, so the pending count alone
+    stays small in a stream of changes), but fewer than a full call are pending AND changes are still arriving
+    (the newest is younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is
+    ``burst_window`` old: 10,000 changes made over a minute then take a handful of offers_update calls, while a
+    batch made in one go (nothing new arriving) is sent as soon as it is quiet.
     """
     window = burst_window()
     if window <= 0 or ignore_backoff:
@@ -91,18 +102,19 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     now = timezone.now()
     pending = _claimable(store_id, now)
     count = pending[: max_offers()].count()
-    if count <= burst_threshold() or count >= max_offers():
+    if count == 0 or count >= max_offers():
         return 0.0
+    if count <= burst_threshold():
+        recent = OfferChange.objects.filter(store_id=store_id, changed_at__gte=now - dt.timedelta(seconds=window))
+        if recent[: burst_threshold() + 1].count() <= burst_threshold():
+            return 0.0
     ages = pending.aggregate(oldest=Min("changed_at"), newest=Max("changed_at"))
     if ages["oldest"] is None or (now - ages["newest"]).total_seconds() >= burst_quiet():
         return 0.0
     return max(0.0, min(1.0, window - (now - ages["oldest"]).total_seconds()))
 
 
-def poll_delays() -> Iterable[float]:
-    """Waits between batch_status calls: quick at first (sandbox, small batches), then slower; ~10 min in all."""
-    yield from _setting("INVENTORY_BATCH_POLL", (0.2, 0.3, 0.5, 0.5, 1, 1, 2, 2, 3, 5, 5, 10, 10, 15, 15,
-                                                 30, 30, 60, 60, 60, 60, 60, 60, 60, 60))
+__all__ = ["DrainReport", "Planned", "backoff_seconds", "poll_delay"]
 
 
 # ================================================================ waking the drain
@@ -164,43 +176,11 @@ def _schedule_retry(store_id: int, delay: float) -> None:
 
 
 # ================================================================ what to send
-@dataclass
-class Planned:
-    row_id: int
-    product_id: int
-    sku: str
-    quantity: int | None
-    price: Decimal | None
-    is_active: bool
-    previous_quantity: int | None
-    previous_price: Decimal | None
-    note: str = ""
-
-
-@dataclass
-class DrainReport:
-    sent: int = 0
-    calls: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    deferred: int = 0
-    unknown: int = 0  # of the deferred: sent in a call whose outcome is unknown (it may have landed)
-    changed: list[str] = field(default_factory=list)  # "SKU: qty 5 -> 3, price 10.00 -> 9.90"
-    rejections: dict[str, str] = field(default_factory=dict)  # sku -> message
-    batch_ids: list[str] = field(default_factory=list)
-    error: str = ""
-    held_seconds: float = 0.0  # waited to gather a burst of changes into one call
-
-    def merge_counts(self) -> dict:
-        return {"sent": self.sent, "calls": self.calls, "accepted": self.accepted, "rejected": self.rejected,
-                "skipped": self.skipped, "deferred": self.deferred, "outcome_unknown": self.unknown,
-                "changed_on_fnac": len(self.changed)}
-
-
 def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned], list[int]]:
     """(to send, unchanged, not pushable row ids). Values are read now, after the claim: the newest ones."""
     by_product = {r["product_id"]: r for r in rows}
+    # a row with a batch still in flight is sent even when its values equal the last answered ones: the batch in
+    # flight carries other values (FNAC may end up with those)
     products = Product.objects.filter(pk__in=[r["product_id"] for r in rows]).only(
         "id", "sku", "store_id", "stock_on_hand", "stock_reserved", "is_active", "price", "sale_price",
         "listing_state", "fnac_offer_id", "removed_on_fnac", "pushed_quantity", "pushed_price", "pushed_at",
@@ -224,14 +204,14 @@ def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned],
                        previous_quantity=product.fnac_quantity if product.fnac_quantity is not None
                        else product.pushed_quantity,
                        previous_price=product.fnac_price if product.fnac_price is not None else product.pushed_price,
-                       note=note)
+                       note=note, version=row["claimed_version"])
         if quantity is None and price is None:
             skip.append(row["id"])
             continue
         same = product.pushed_at is not None and not note \
             and (quantity is None or quantity == product.pushed_quantity) \
             and (price is None or price == product.pushed_price)
-        if same and not row["force"]:
+        if same and not row["force"] and not row["in_flight"]:
             unchanged.append(plan)
         else:
             send.append(plan)
@@ -242,7 +222,7 @@ def _plan(store: Store, rows: list[dict]) -> tuple[list[Planned], list[Planned],
 
 # ================================================================ claiming
 def _claimable(store_id: int, now: dt.datetime, *, ignore_backoff: bool = False):
-    qs = OfferChange.objects.filter(store_id=store_id, version__gt=F("done_version")).filter(
+    qs = OfferChange.objects.filter(store_id=store_id, version__gt=F("sent_version")).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     if not ignore_backoff:
         qs = qs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -268,7 +248,7 @@ def claim(*, store_id: int, limit: int | None = None, ignore_backoff: bool = Fal
                 # unknown), so these rows are sent whatever the products' "last pushed" record says
                 force=Case(When(~Q(claim_token=""), then=Value(True)), default=F("force")))
     rows = list(OfferChange.objects.filter(claim_token=token).values(
-        "id", "product_id", "claimed_version", "force", "attempts"))
+        "id", "product_id", "claimed_version", "force", "attempts", "in_flight"))
     return token, rows
 
 
@@ -287,7 +267,8 @@ def _finish_rows(token: str, row_ids: list[int], *, now: dt.datetime) -> None:
     """FNAC answered for these rows: their claimed version is done (a newer change keeps the row pending)."""
     for start in range(0, len(row_ids), 5000):
         OfferChange.objects.filter(claim_token=token, pk__in=row_ids[start:start + 5000]).update(
-            done_version=F("claimed_version"), claim_token="", claimed_until=None, claimed_version=None,
+            done_version=F("claimed_version"), sent_version=F("claimed_version"), claim_token="", claimed_until=None,
+            claimed_version=None,
             attempts=0, next_attempt_at=None, last_error="", force=False, pushed_at=now)
 
 
@@ -309,9 +290,11 @@ def _release_rows(token: str, *, error: str, delay_for: Callable[[int], float]) 
 # ================================================================ the drain
 def stock_push(*, store: Store, trigger: str = "task", client=None, rec: RunRecorder | None = None,
                ignore_backoff: bool = False, sleep: Callable[[float], None] = time.sleep,
-               max_rounds: int = 50) -> DrainReport:
+               max_rounds: int = 50, follow_batches: bool = True) -> DrainReport:
     """Push every pending change of the store's outbox to FNAC (see the module docstring).
 
+    ``follow_batches``: also follow every batch of the store in flight to its final status before returning
+    (Sync Stock, the command, tests); the queued drain task passes False and leaves that to the follow-up.
     Returns what was done; a drain already running for the store makes this one a no-op (the running one
     re-checks the outbox after releasing its lock, so nothing committed before is left behind).
     """
@@ -323,17 +306,69 @@ def stock_push(*, store: Store, trigger: str = "task", client=None, rec: RunReco
         except LockBusy:
             return report
         with lock_held(store=store, name=LOCK_NAME, token=token, ttl=lease()):
-            _drain_locked(store, report, client=client, rec=rec, ignore_backoff=ignore_backoff, sleep=sleep)
+            _drain_locked(store, report, client=client, rec=rec, ignore_backoff=ignore_backoff, sleep=sleep,
+                          wake_follow=not follow_batches)
+        if follow_batches:  # also the batches sent before a failure
+            _follow_to_the_end(store, report, client=client, sleep=sleep)
         if report.error or not _claimable(store.pk, timezone.now(), ignore_backoff=ignore_backoff).exists():
             break
+        if not follow_batches and report.waited_for_room:
+            break  # the follow-up queues a drain when a batch is answered
+    if not follow_batches:
+        report.in_flight = PushBatch.objects.filter(batch_id__in=report.batch_ids, finished_at__isnull=True).aggregate(
+            offers=Sum("offers"))["offers"] or 0
     return report
 
 
-def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_backoff, sleep) -> None:
+def _follow_to_the_end(store: Store, report: DrainReport, *, client, sleep) -> None:
+    """Synchronous follow-up: poll the store's batches in flight until each is final (the ramp of
+    ``INVENTORY_BATCH_POLL``, then its last step, at most ``INVENTORY_BATCH_FOLLOW_SECONDS``). A batch_status
+    that fails, or a batch not final by then, gives the batches still in flight up as UNKNOWN: their rows are
+    sent again, forced."""
+    waited, polls = 0.0, 0
+    passed = follow.FollowReport(drain=report)
+    while follow.in_flight(store.pk).exists():
+        if waited >= follow.follow_seconds():
+            _give_up(store, report, f"still not final after {waited:.0f} s")
+            return
+        delay = poll_delay(polls)
+        sleep(delay)
+        waited, polls = waited + delay, polls + 1
+        if client is None:
+            client = fnac_client_for(store)
+        passed.error = ""
+        follow.follow_pass(store=store, client=client, due_only=False, ignore_backoff=True, report=passed,
+                           to_run=False)
+        if passed.error:
+            _give_up(store, report, passed.error)
+            return
+
+
+def _give_up(store: Store, report: DrainReport, reason: str) -> None:
+    for batch in follow.in_flight(store.pk).defer("items").order_by("id"):
+        follow.apply_final(batch=batch, report=report, to_run=False,
+                           unknown_reason=f"batch {batch.batch_id} not followed to its end: {reason}")
+    delay = backoff_seconds(1)
+    report.error = f"{reason} (retry in {delay:.0f}s)"
+    _schedule_retry(store.pk, delay)
+    log.warning("stock push of store %s: batches given up as unknown: %s", store.pk, reason)
+
+
+def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_backoff, sleep,
+                  wake_follow: bool = True) -> None:
+    """Send until nothing is left to claim, the in-flight bound is reached or FNAC says "not now".
+    ``wake_follow``: wake the follow-up ticker for the batches sent (False: the caller follows them itself)."""
     store = Store.objects.get(pk=store.pk)  # the flags as they are now
     if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return  # rows stay pending until the store is connected / a flow switched on again
     while True:
+        until = None if ignore_backoff else follow.backoff_until(store.pk)
+        if until is not None:  # FNAC said "not now": come back when the pause ends
+            _schedule_retry(store.pk, max(0.0, (until - timezone.now()).total_seconds()))
+            return
+        if follow.in_flight_count(store.pk) >= follow.max_in_flight():
+            report.waited_for_room = True  # the follow-up queues a drain once a batch is answered
+            return
         held = 0.0
         while held < burst_window():  # bounded, whatever the clock does
             hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff)
@@ -358,7 +393,7 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
         # the claim lives as long as this drain does, however long FNAC takes to answer
         with heartbeat(lambda token=token: claim_renew(token), interval=heartbeat_every(lease()),
                        name=f"claim:{store.pk}"):
-            ok = _send_batch(store, token, send, report, client=client, rec=rec, sleep=sleep)
+            ok = _send_batch(store, token, send, report, client=client, rec=rec, wake_follow=wake_follow)
         if not ok:
             return
 
@@ -371,9 +406,11 @@ def _record_unchanged(plans: list[Planned], *, now: dt.datetime) -> None:
                 push_state=state)
 
 
-def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainReport, *, client, rec, sleep) -> bool:
-    """One offers_update (split by the client when FNAC refuses it whole, to isolate the offending offers), each
-    batch followed with batch_status. False when the drain must stop (FNAC down, auth refused)."""
+def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainReport, *, client, rec,
+                wake_follow: bool = True) -> bool:
+    """One offers_update (split by the client when FNAC refuses it whole, to isolate the offending offers); each
+    accepted batch is recorded in flight for the follow-up. False when the drain must stop (FNAC down, rate
+    limited, auth refused)."""
     offers = [OfferUpdate(sku=p.sku, quantity=p.quantity, price=p.price) for p in plans]
     batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(offers))
     report.calls += 1
@@ -397,30 +434,18 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
                                                for sku, e in outcome.refused.items()}, report, batch)
         PushBatch.objects.filter(pk=batch.pk).update(
             offers=len(refused), message=f"FNAC refused the call whole; sent again in parts: {len(refused)} offer(s) "
-                                         "refused alone, the others sent in their own batches")
+                                         "refused alone, the others sent in their own batches",
+            finished_at=timezone.now(), status="ERROR")
         batch = None
-    followed: set[str] = set(outcome.refused)
     for batch_id, chunk in outcome.batches:
         if batch is None:
             batch = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(chunk))
-        batch.batch_id = batch_id
-        PushBatch.objects.filter(pk=batch.pk).update(batch_id=batch_id, offers=len(chunk))
+        follow.record_sent(batch=batch, batch_id=batch_id, token=token, plans=[by_sku[o.sku] for o in chunk])
         report.batch_ids.append(batch_id)
-        chunk_plans = [by_sku[o.sku] for o in chunk]
-        try:
-            status = _follow(client, batch, sleep)
-        except (MarketplaceError, _StillRunning) as exc:
-            # this batch and the ones not followed yet may have landed: their rows stay pending, forced
-            unsent = {o.sku for o in outcome.unsent}
-            rest = [p for p in plans if p.sku not in followed]
-            return _defer(store, token, rest, report, batch, exc,
-                          unknown=sum(1 for p in rest if p.sku not in unsent))
-        results = status.results_for([p.sku for p in chunk_plans])
-        _apply_results(store, token, chunk_plans, {sku: ("OK" if r.ok else "ERROR", r.message)
-                                                   for sku, r in results.items()}, report, batch,
-                       final_status=status.status)
-        followed.update(p.sku for p in chunk_plans)
+        report.sent += len(chunk)
         batch = None
+    if outcome.batches and wake_follow:
+        follow.follow_soon()
     if outcome.error is not None:
         unsent = [by_sku[o.sku] for o in outcome.unsent]
         row = PushBatch.objects.create(store=store, run=rec.run if rec else None, offers=len(unsent))
@@ -429,26 +454,16 @@ def _send_batch(store: Store, token: str, plans: list[Planned], report: DrainRep
     return True
 
 
-def _follow(client, batch: PushBatch, sleep):
-    """batch_status until final (``_StillRunning`` past the poll schedule)."""
-    status = None
-    for delay in poll_delays():
-        sleep(delay)
-        status = client.batch_status(batch.batch_id)
-        batch.polls += 1
-        if status.is_final:
-            return status
-    raise _StillRunning(f"batch {batch.batch_id} still {status.status if status else 'unknown'} after "
-                        f"{batch.polls} polls")
-
-
 def _defer(store: Store, token: str, plans: list[Planned], report: DrainReport, batch: PushBatch, exc: Exception,
            *, unknown: int) -> bool:
-    """Unreachable, rate limited, token refused, batch not final yet or unknown: the claimed rows not answered
-    for stay pending, forced (see _release_rows); a call that may have landed is UNKNOWN, not FAILED.
+    """Unreachable, rate limited, token refused or unknown: the claimed rows not answered for stay pending,
+    forced (see _release_rows); a call that may have landed is UNKNOWN, not FAILED. 429/503 (FNAC's "not now")
+    also pause the store's sending and polling (``follow.backoff_start``).
     ``unknown``: how many of ``plans`` were in a call that may have landed."""
     message = f"{exc}" if isinstance(exc, Rejected) else f"{exc.__class__.__name__}: {exc}"
     delay = _release_rows(token, error=message, delay_for=backoff_seconds)
+    if isinstance(exc, RateLimited | Unavailable) and not isinstance(exc, OutcomeUnknown):
+        delay = max(delay, follow.backoff_start(store.pk, exc))
     report.deferred += len(plans)
     report.unknown += unknown
     report.error = f"{message} (retry in {delay:.0f}s)"
@@ -465,51 +480,12 @@ def _defer(store: Store, token: str, plans: list[Planned], report: DrainReport, 
     return False
 
 
-class _StillRunning(Exception):
-    retryable = True
-
-
 def _apply_results(store: Store, token: str, plans: list[Planned], results: dict[str, tuple[str, str]],
                    report: DrainReport, batch: PushBatch, final_status: str = "ERROR") -> None:
+    """Results known at once (FNAC refused the call): on the products, and the claimed rows done."""
     now = timezone.now()
-    updated: list[Product] = []
-    accepted = rejected = 0
-    for plan in plans:
-        status, message = results[plan.sku]
-        product = Product(pk=plan.product_id)
-        if status in ("OK", "WARNING"):
-            accepted += 1
-            product.push_state = Product.PushState.IN_SYNC if plan.is_active else Product.PushState.HELD
-            product.push_message = "; ".join(m for m in (plan.note, message) if m)
-            if plan.note:
-                product.push_state = Product.PushState.REJECTED
-            product.pushed_quantity = plan.quantity
-            product.pushed_price = plan.price
-            product.pushed_at = now
-            changes = []
-            if plan.quantity is not None and plan.quantity != plan.previous_quantity:
-                changes.append(f"quantity {_show(plan.previous_quantity)} -> {plan.quantity}")
-            if plan.price is not None and plan.price != plan.previous_price:
-                changes.append(f"price {_show(plan.previous_price)} -> {plan.price}")
-            if changes:
-                report.changed.append(f"{plan.sku}: {', '.join(changes)}")
-            product._fields = ["push_state", "push_message", "pushed_at"] + \
-                (["pushed_quantity", "fnac_quantity"] if plan.quantity is not None else []) + \
-                (["pushed_price", "fnac_price"] if plan.price is not None else [])
-            product.fnac_quantity, product.fnac_price = plan.quantity, plan.price
-        else:
-            rejected += 1
-            product.push_state = Product.PushState.REJECTED
-            product.push_message = message or f"rejected by FNAC ({status})"
-            product._fields = ["push_state", "push_message"]
-            report.rejections[plan.sku] = product.push_message
-        updated.append(product)
     with transaction.atomic():
-        by_fields: dict[tuple, list[Product]] = {}
-        for product in updated:
-            by_fields.setdefault(tuple(product._fields), []).append(product)
-        for fields, products in by_fields.items():
-            Product.objects.bulk_update(products, list(fields), batch_size=1000)
+        accepted, rejected = follow._apply_products(plans, results, report, now=now)
         _finish_rows(token, [p.row_id for p in plans], now=now)
         PushBatch.objects.filter(pk=batch.pk).update(status=final_status, accepted=accepted, rejected=rejected,
                                                      polls=batch.polls, finished_at=now)
@@ -518,14 +494,10 @@ def _apply_results(store: Store, token: str, plans: list[Planned], results: dict
     report.rejected += rejected
 
 
-def _show(value) -> str:
-    return "?" if value is None else str(value)
-
-
 # ================================================================ jobs around the drain
 def stock_push_job(*, store: Store, trigger: str = "task", **kwargs) -> DrainReport:
     """The drain as a recorded job: a SyncRun only when something was sent or failed (no empty runs)."""
-    if not OfferChange.objects.filter(store_id=store.pk, version__gt=F("done_version")).exists():
+    if not OfferChange.objects.filter(store_id=store.pk, version__gt=F("sent_version")).exists():
         PushQueue.objects.filter(store_id=store.pk).update(queued_at=None)
         return DrainReport()
     with sync_run(store=store, kind=SyncRun.Kind.STOCK_PUSH, trigger=trigger) as rec:

@@ -69,7 +69,14 @@ def stock_sync(*, store: Store, skus: Sequence[str] | None = None, product_ids: 
         with lock_held(store=store, name=push.LOCK_NAME, token=token, ttl=push.lease()):
             with transaction.atomic():
                 record_changes(store_id=store.pk, product_ids=ids, reason=f"sync_stock_{trigger}"[:60], force=True)
-            push._drain_locked(store, report, client=client, rec=rec, ignore_backoff=True, sleep=time.sleep)
+            while True:  # send, then follow every batch to its end (the in-flight bound may stop a send)
+                report.waited_for_room = False
+                push._drain_locked(store, report, client=client, rec=rec, ignore_backoff=True, sleep=time.sleep,
+                                   wake_follow=False)
+                if not report.error:
+                    push._follow_to_the_end(store, report, client=client, sleep=time.sleep)
+                if report.error or not report.waited_for_room:
+                    break
         push._report_to_run(rec, report)
         notes = []
         if not store.sync_stock_enabled:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from inventory import services, sweep
+from django.utils import timezone
+
+from inventory import follow, push, services, sweep
 from stores.models import Store, SyncRun
 from stores.syncs import run_queued
 
@@ -12,17 +14,42 @@ log = logging.getLogger(__name__)
 
 
 def stock_push_task(store_id: int) -> dict | None:
-    """Drain the store's outbox (queued after each change, retried with backoff, and every minute)."""
+    """Drain the store's outbox (queued after each change, retried with backoff, and every minute). It sends and
+    returns: the batches it leaves in flight are followed by the follow-up (``stock_push_follow_task``)."""
     store = Store.objects.filter(pk=store_id).first()
     if store is None:
         return None
-    report = services.stock_push_job(store=store, trigger="task")
+    report = services.stock_push_job(store=store, trigger="task", follow_batches=False)
     return report.merge_counts()
 
 
 def stock_push_schedule_task(store_id: int) -> dict | None:
-    """The former per-store safety drain, kept for tasks already queued when migration 0003 removed its schedules."""
-    return stock_push_task(store_id)
+    """The former per-store safety drain, kept for tasks already queued when migration 0003 removed its schedules
+    (the global sweep does its work now)."""
+    counts = stock_push_task(store_id)
+    if follow.in_flight(store_id).exists():
+        follow.follow_soon()
+    return counts
+
+
+def stock_push_follow_task(store_id: int) -> dict | None:
+    """One follow-up pass of the store (batch_status of its due batches in flight); queued by the ticker. When
+    a batch was answered and changes wait to be sent (the in-flight bound, a SKU to send again), a drain."""
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    report = follow.follow_store(store=store)
+    if report is None:
+        return None
+    if report.answered + report.given_up and push._claimable(store_id, timezone.now()).exists():
+        push._enqueue_drain(store_id)
+    return {"polled": report.polled, "answered": report.answered, "still_running": report.still_running,
+            "given_up": report.given_up, "stale": report.drain.stale, "error": report.error}
+
+
+def stock_push_follow_tick_task() -> int:
+    """The follow-up ticker of every store's batches in flight (see ``inventory.follow``)."""
+    return follow.follow_tick()
 
 
 def stock_push_sweep_task() -> list[int]:

@@ -14,6 +14,8 @@ def _test_settings(settings, monkeypatch):
     settings.MARKETPLACE_TIMEOUT = (2.0, 10.0)
     # bursts are pushed at once in tests (tests/inventory/test_burst.py switches the window on)
     settings.INVENTORY_PUSH_BURST_WINDOW_SECONDS = 0
+    # the stock push's follow-up ticker (inventory/follow.py) runs inline in tests: tick fast
+    settings.INVENTORY_FOLLOW_TICK_SECONDS = 0.02
     # the loopback sandbox (any port) may receive keys; nothing else outside FNAC's and Mirakl's hosts
     settings.MARKETPLACE_EXTRA_HOSTS = ["127.0.0.1"]
     from django.core.cache import cache

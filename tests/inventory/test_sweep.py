@@ -72,3 +72,22 @@ def test_the_migration_drops_the_old_per_store_drain_schedules_only():
     assert sorted(Schedule.objects.filter(name__startswith="store:").values_list("name", flat=True)) == [
         "store:1:orders_new", "store:1:stock_push_x"]
     assert push.LOCK_NAME == "stock_push"  # the drain's lease keeps its name: only the schedule went
+
+
+def test_the_sweep_wakes_the_follow_up_ticker_only_while_batches_are_in_flight(store, monkeypatch,
+                                                                               django_capture_on_commit_callbacks):
+    """The per-store safety drain used to wake the follow-up ticker (a ticker task lost with a killed worker); the
+    global sweep does it now: with a batch FNAC accepted and has not answered, the ticker is woken, not without."""
+    from inventory import follow
+    from inventory.models import PushBatch
+
+    woken = []
+    monkeypatch.setattr(follow, "_wake_ticker", lambda: woken.append(1))
+    PushBatch.objects.create(store=store, batch_id="B-done", offers=1, status="OK", finished_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep.stock_push_sweep()
+    assert woken == []
+    PushBatch.objects.create(store=store, batch_id="B-flying", offers=1, status="ACTIVE")
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep.stock_push_sweep()
+    assert woken == [1]

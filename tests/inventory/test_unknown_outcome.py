@@ -11,14 +11,15 @@ from django.utils import timezone
 from catalogue.models import Product
 from fnac_connector.marketplace.errors import BadResponse, OutcomeUnknown
 from inventory import push, services
-from inventory.models import OfferChange, PushBatch
+from inventory.models import OfferChange, PushBatch, PushQueue
 
 from .conftest import offers_sent
 
 
 def _due_now(product):
-    """Skip the retry backoff (what the clock would do)."""
+    """Skip the retry backoff (what the clock would do): the rows' and the store's (FNAC's "not now")."""
     OfferChange.objects.filter(product=product).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
+    PushQueue.objects.update(backoff_until=None)
 
 
 def test_a_batch_that_landed_with_a_cut_answer_is_sent_again_with_the_current_value(live_products, sandbox,
