@@ -3,9 +3,10 @@
 It used to be one django-q schedule per store every minute: 200 stores put 200 tasks a minute on the queue even
 when nothing had changed, and behind them the stores' 5-minute order syncs waited (``bench/scale.py`` measured a
 backlog of 900 such drains). Now one global job finds the stores whose outbox holds rows a drain could claim now
-(not sent yet, not claimed by a live drain, not waiting for a backoff; rows in flight are the follow-up's) and wakes a drain for each of them only. A drain
-already queued is not queued again (``push.drain_soon``); one lost with a killed worker is queued again once its
-flag is older than ``push.QUEUED_FOR``.
+(not sent yet, not claimed by a live drain, not waiting for a backoff; rows in flight are the follow-up's) and
+wakes a drain for each of them only, and wakes the follow-up ticker while batches are in flight. A drain already
+queued is not queued again (``push.drain_soon``); one lost with a killed worker is queued again once its flag is
+older than ``push.QUEUED_FOR``.
 """
 
 from __future__ import annotations
