@@ -389,3 +389,34 @@ def test_api_resolve_and_void(sandbox, colissimo, paid_order, carrier_web, super
     response = api_client.post(f"/api/shipments/{shipment.pk}/void/", {"reason": "parcel damaged"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     assert "do not hand the parcel over" in response.json()["last_error"]  # Colissimo has no void
+
+
+def test_colissimo_parcel_booked_then_tracked_to_delivered_completes_the_order(sandbox, colissimo, paid_order,
+                                                                                 carrier_web):
+    """Issue 13 end to end with a real adapter: Ready to Ship books with Colissimo (FNAC gets the number and
+    SOCOLISSIMO), then the tracking run asks La Poste's Suivi API (documented shape) and the delivered event
+    completes the order, events stored once."""
+    from fulfilment.tracking import shipments_track
+
+    order = paid_order(["A"], quantity=1)
+    answer_booking(carrier_web, "6A18234567890")
+    outcome = services.order_ready_to_ship(order=order)
+    assert outcome.ok, outcome.error
+    shipment = outcome.shipment
+    shipment.refresh_from_db()
+    assert shipment.state == Shipment.State.CONFIRMED
+    events = [("DI1", "Votre colis est livré", "2026-11-22T10:05:00+01:00"),
+              ("PC1", "Votre colis est pris en charge", "2026-11-20T17:30:00+01:00")]
+    carrier_web.add("GET", shapes.LAPOSTE_TRACK_URL, (200, json.dumps(
+        shapes.laposte_tracking_answer("6A18234567890", events, final=True))))
+
+    run = shipments_track(store=colissimo.store, trigger="test", sleep=lambda s: None)
+    shipments_track(store=colissimo.store, shipments=[shipment], trigger="test again", sleep=lambda s: None)
+
+    assert run.state == run.State.SUCCEEDED
+    assert carrier_web.calls[-1].headers["x-okapi-key"] == OKAPI
+    shipment.refresh_from_db()
+    order.refresh_from_db()
+    assert shipment.tracking_status == "delivered" and shipment.delivered_at is not None
+    assert list(shipment.tracking_events.values_list("code", flat=True).order_by("at")) == ["PC1", "DI1"]
+    assert order.status == S.COMPLETE
