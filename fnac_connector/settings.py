@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "WmsDeliveryStateEnum": "fulfilment.models.WmsDelivery.State",
         "StockMovementKindEnum": "inventory.models.StockMovement.Kind",
         "TrackingStatusEnum": "fulfilment.models.TrackingStatus",
+        "RepricingBoundEnum": "pricing.models.RepricingRule.Bound",
     },
 }
 

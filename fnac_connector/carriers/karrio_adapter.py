@@ -23,14 +23,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import karrio.core.errors as karrio_errors
-import karrio.core.models as km
-import karrio.core.utils.helpers as karrio_http
-import karrio.lib as klib
-import karrio.sdk as karrio
 from loguru import logger as karrio_logger
 
-from .base import (
+# karrio logs through loguru (to stderr, request bodies at DEBUG, a banner at import): its requests carry the
+# account's password, so its logger is off, before karrio is imported; failures reach the seller through our typed
+# errors instead.
+karrio_logger.disable("karrio")
+
+import karrio.core.errors as karrio_errors  # noqa: E402
+import karrio.core.models as km  # noqa: E402
+import karrio.core.utils.helpers as karrio_http  # noqa: E402
+import karrio.lib as klib  # noqa: E402
+import karrio.sdk as karrio  # noqa: E402
+
+from .base import (  # noqa: E402
     TRACKING_NUMBER_MAX_LENGTH,
     AddressError,
     CarrierAdapter,
@@ -42,11 +48,7 @@ from .base import (
     TrackingResult,
     TrackingStatus,
 )
-from .sandbox import validate_address
-
-# karrio logs through loguru (to stderr, request bodies at DEBUG): its requests carry the account's password, so
-# the connector silences it; failures reach the seller through our typed errors instead.
-karrio_logger.disable("karrio")
+from .sandbox import validate_address  # noqa: E402
 
 # karrio's proxies call urllib without a timeout (a hung carrier would hang the worker): every karrio request gets
 # this one unless it sets its own.

@@ -8,8 +8,8 @@ VIEWS = ["view_competition", "view_repricingrule", "view_repricelog"]
 ROLES = {
     "Read-only": [],
     "Warehouse": [],
-    "Store manager": ["watch_prices", "reprice", "add_repricingrule", "change_repricingrule",
-                      "delete_repricingrule"],
+    # no delete_: the roles never delete (a manager switches a rule off; a superuser deletes it)
+    "Store manager": ["watch_prices", "reprice", "add_repricingrule", "change_repricingrule"],
 }
 
 

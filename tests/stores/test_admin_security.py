@@ -20,7 +20,7 @@ STORE_FILTERED_LISTS = ["stores_syncrun", "fulfilment_carrier", "fulfilment_ship
                         "fulfilment_wmsdelivery", "inventory_stock", "inventory_pushbatch", "catalogue_product",
                         "catalogue_listingjob", "catalogue_productupload", "orders_order", "claims_claim",
                         "claims_linerefund", "pricing_competition", "pricing_repricingrule", "pricing_repricelog",
-                        "fulfilment_carrieraccount", "fulfilment_carrierbooking"]
+                        "fulfilment_carrieraccount", "fulfilment_carrierbooking", "inbox_message", "inbox_ordercomment"]
 
 
 def user_with(django_user_model, name, *, role=None, perms=(), store=None):
@@ -44,7 +44,7 @@ def actions_offered(page) -> set[str]:
 def test_store_filters_list_only_the_users_stores(client, staff_user, make_store):
     own, _foreign = make_store(name=OWN), make_store(name=FOREIGN)
     own.users.add(staff_user)
-    staff_user.user_permissions.add(*Permission.objects.filter(content_type__app_label="pricing"))
+    staff_user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["pricing", "inbox"]))
     client.force_login(staff_user)
     for name in STORE_FILTERED_LISTS:
         page = client.get(reverse(f"admin:{name}_changelist"))
