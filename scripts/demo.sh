@@ -53,6 +53,10 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 echo "Sandbox marketplace on http://127.0.0.1:$SANDBOX_PORT (log: .demo/sandbox.log)"
+# buyer messages on some orders, so the inbox has something on day one (the connect imports 90 days; the sandbox's
+# simulator adds more over time)
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"count": 40, "days": 10, "unknown_order_every": 15}' \
+  "http://127.0.0.1:$SANDBOX_PORT/sandbox/messages" >/dev/null || echo "(could not seed buyer messages)"
 
 $PY manage.py qcluster > .demo/qcluster.log 2>&1 &
 pids+=($!)
