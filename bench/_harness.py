@@ -23,11 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 
 @contextlib.contextmanager
-def throwaway_database(name: str, *, keep: bool = False) -> Iterator[Path]:
+def throwaway_database(name: str, *, keep: bool = False, reuse: bool = False) -> Iterator[Path]:
     """Settings for a benchmark process and the processes it starts (they inherit ``os.environ``): a fresh
     SQLite file under /tmp unless DATABASE_URL is set, DEBUG off (it keeps every SQL statement in memory), quiet
-    logs, an encryption key. The file is removed on exit unless ``keep``."""
-    db_file = Path(tempfile.gettempdir()) / f"bench_{name}_{os.getpid()}.sqlite3"
+    logs, an encryption key. The file is removed on exit unless ``keep``; with ``reuse`` it is kept under a fixed
+    name, so the next run with the same option finds it."""
+    stem = f"bench_{name}" if reuse else f"bench_{name}_{os.getpid()}"
+    db_file = Path(tempfile.gettempdir()) / f"{stem}.sqlite3"
+    keep = keep or reuse
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fnac_connector.settings")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{db_file}")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, OrderStatus
@@ -24,11 +24,15 @@ def order_detail(order_id: int) -> Order:
 
 
 def orders_search(qs: QuerySet[Order], text: str) -> QuerySet[Order]:
-    """Each word must match the order id, a customer name or a line's SKU (no DISTINCT, no row duplication)."""
+    """Each word must match the order id, a customer name or a line's SKU (no DISTINCT, no row duplication).
+
+    The SKU test is an uncorrelated ``pk IN (SELECT order_id ... )``: the database runs it once per search (a
+    hashed subplan on PostgreSQL, a temporary index on SQLite) where a correlated ``EXISTS`` ran once per order,
+    2.5 times slower at 100,000 orders (bench/lists.py)."""
     for term in text.split():
         qs = qs.filter(Q(marketplace_order_id__icontains=term) | Q(customer_lastname__icontains=term)
                        | Q(customer_firstname__icontains=term)
-                       | Exists(OrderLine.objects.filter(order_id=OuterRef("pk"), sku__icontains=term)))
+                       | Q(pk__in=OrderLine.objects.filter(sku__icontains=term).values("order_id")))
     return qs
 
 
