@@ -47,6 +47,31 @@ def throwaway_database(name: str, *, keep: bool = False, reuse: bool = False) ->
                 Path(str(db_file) + suffix).unlink(missing_ok=True)
 
 
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+@contextlib.contextmanager
+def postgres_database(url: str | None, *, prefix: str) -> Iterator[str]:
+    """``url``, or a fresh database ``<prefix>_<pid>`` on the local PostgreSQL server, dropped on exit (the
+    benchmarks that start several processes, which a throwaway SQLite file would serialise)."""
+    if url:
+        yield url
+        return
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def setup_django() -> None:
     """``django.setup()`` and the migrations, in the database chosen by :func:`throwaway_database`."""
     import django

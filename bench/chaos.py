@@ -14,35 +14,10 @@ end. The sandbox runs in this process (its state is read directly for the compar
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
-from _harness import ROOT, Sandbox, bench_store, print_table, setup_django
-
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-
-
-@contextlib.contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """``url``, or a fresh database on the local server, dropped on exit."""
-    if url:
-        yield url
-        return
-    import psycopg
-
-    name = f"fnac_chaos_{os.getpid()}"
-    with psycopg.connect(f"{DEFAULT_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{DEFAULT_SERVER}/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{DEFAULT_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from _harness import ROOT, Sandbox, bench_store, postgres_database, print_table, setup_django
 
 
 def main() -> None:
@@ -65,7 +40,7 @@ def main() -> None:
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ["DJANGO_DEBUG"] = "false"
     os.chdir(ROOT)
-    with database(args.database_url or None) as url:
+    with postgres_database(args.database_url or None, prefix="fnac_chaos") as url:
         os.environ["DATABASE_URL"] = url
         setup_django()
         run(args)

@@ -46,13 +46,11 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _harness import ROOT, control, print_table, sandbox_process
+from _harness import ROOT, control, postgres_database, print_table, sandbox_process
 
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 ORDER_SKUS = 50  # the last SKUs of each shop take the orders; stock changes use the others
 
 
@@ -61,26 +59,6 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     values = sorted(values)
     return values[max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))]
-
-
-@contextlib.contextmanager
-def database(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    import psycopg
-
-    name = f"fnac_scale_{os.getpid()}"
-    with psycopg.connect(f"{DEFAULT_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{DEFAULT_SERVER}/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{DEFAULT_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -111,7 +89,7 @@ def main() -> None:
     os.environ["DJANGO_DEBUG"] = "false"
     os.environ["Q_WORKERS"] = str(args.workers)
     os.chdir(ROOT)
-    with database(args.database_url or None) as url:
+    with postgres_database(args.database_url or None, prefix="fnac_scale") as url:
         os.environ["DATABASE_URL"] = url
         import django
 

@@ -2,7 +2,7 @@
 flood of changes takes, and how soon FNAC's batch_status answers every change, with FNAC-like slow batches.
 
     .venv/bin/python bench/stock_push.py [--batch-delays 60,2] [--singles 20] [--single-gap 2] [--bulk 10000]
-        [--naive 500] [--batch-jitter 0.0] [--realistic-batches] [--workers 2]
+        [--bulk-seconds 60] [--naive 500] [--batch-jitter 0.0] [--realistic-batches] [--workers 2]
 
 Starts the sandbox (``manage.py run_sandbox``) and a django-q cluster (``manage.py qcluster``) as separate
 processes against a throwaway SQLite database under /tmp (or DATABASE_URL if set), then, for each sandbox batch
@@ -11,8 +11,9 @@ with ``POST /sandbox/batches``):
 1. single changes, one every ``--single-gap`` seconds: time from the commit of ``stock_adjust`` until the sandbox
    has received an offers_update carrying the new quantity (p50/p95; target < 1 s whatever the batch delay), and
    until FNAC's batch_status answer is applied to the product (convergence, target < batch delay + 10 s);
-2. ``--bulk`` changes made one by one (that many transactions, like that many API calls): offers_update calls
-   (target <= 10 for 10,000 over a minute) and time until every change is answered;
+2. ``--bulk`` changes made one by one (that many transactions, like that many API calls), spread evenly over
+   ``--bulk-seconds`` (60): offers_update calls (target <= 10 for 10,000 over a minute) and time until every
+   change is answered;
 3. the same changes as one ``stock_batch``.
 Reference, measured in the same run: one direct offers_update call per change (no queue, no follow-up), its
 latency, and the naive one-call-per-SKU approach (``--naive`` calls, extrapolated to ``--bulk``).
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=20)
     parser.add_argument("--single-gap", type=float, default=2.0, help="seconds between two single changes")
     parser.add_argument("--bulk", type=int, default=10_000)
+    parser.add_argument("--bulk-seconds", type=float, default=60,
+                        help="spread the --bulk changes made one by one over this many seconds (0: flat out)")
     parser.add_argument("--naive", type=int, default=500, help="SKUs pushed the naive way (one call each)")
     parser.add_argument("--batch-jitter", type=float, default=0.0,
                         help="spread of each batch's duration, a fraction of the batch delay in [0, 1)")
@@ -151,8 +154,12 @@ def measure(args, base, store, client, products) -> None:
         _, seq = offers_update_requests(base, 0)
 
         def one_by_one():
-            for product in bulk:
+            start, pace = time.monotonic(), args.bulk_seconds / max(1, len(bulk))
+            for i, product in enumerate(bulk):
                 services_adjust(product)
+                ahead = start + (i + 1) * pace - time.monotonic()
+                if ahead > 0:  # spread over --bulk-seconds (as fast as it goes when the machine is slower)
+                    time.sleep(ahead)
 
         made, converged, after_last, calls, seq = _until_converged(one_by_one, base, store, bulk, seq)
         rows += [

@@ -28,9 +28,11 @@ class FulfilmentConfig(AppConfig):
             from fnac_connector.carriers.sandbox import SandboxCarrier
 
             register("sandbox", lambda: SandboxCarrier(tracking_speed=speed), replace=True)
-        hooks.schedule(hooks.ScheduleSpec(
-            job="shipments_retry", func="fulfilment.tasks.shipments_retry_task", minutes=lambda s: 10,
-            label="Shipment confirmations that could not reach FNAC"))
+        # one job for the installation that wakes only the stores with a confirmation to send again (issue 14: a
+        # schedule per store queued 200 tasks every 10 minutes that mostly found nothing to do)
+        hooks.global_schedule(hooks.GlobalScheduleSpec(
+            job="shipments_retry_sweep", func="fulfilment.tasks.shipments_retry_sweep_task", minutes=lambda: 10,
+            label="Shipment confirmations that could not reach FNAC (every store with one to send again)"))
 
         from fulfilment import admin as fadmin
         from fulfilment.cancellation import delivery_cancellation_acknowledged

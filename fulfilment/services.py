@@ -15,6 +15,7 @@ from fulfilment.shipping import (
     orders_ready_to_ship,
     shipments_confirm,
     shipments_retry_failed,
+    stores_with_failed_confirmations,
 )
 from fulfilment.tracking import shipments_to_track, shipments_track, shipments_track_now
 from fulfilment.wms_events import wms_event_receive, wms_events_receive
@@ -25,6 +26,7 @@ __all__ = [
     "labels_merged", "order_cancel_by_seller", "order_cancellation_confirmed", "order_label",
     "order_ready_to_ship", "order_release_to_warehouse", "order_shipments_retry", "orders_labels",
     "orders_ready_to_ship", "shipment_label", "shipments_confirm", "shipments_retry_failed",
+    "stores_with_failed_confirmations",
     "wms_deliveries_drain", "wms_delivery_retry_now", "wms_delivery_send", "wms_event_receive",
     "wms_events_receive", "shipments_to_track", "shipments_track", "shipments_track_now",
 ]

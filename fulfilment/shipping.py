@@ -759,6 +759,12 @@ def order_shipments_retry(*, order: Order, carrier_code: str = "", carrier_free_
     return shipments
 
 
+def stores_with_failed_confirmations() -> list[int]:
+    """Connected stores holding a shipment confirmation that could not reach FNAC (one query)."""
+    return sorted(set(Shipment.objects.filter(state=Shipment.State.FAILED, store__status=Store.Status.CONNECTED)
+                      .values_list("store_id", flat=True).distinct()))
+
+
 def shipments_retry_failed(*, store: Store, trigger: str = "schedule", limit: int = 200) -> int:
     """The periodic safety net: confirmations that could not reach FNAC are sent again (refusals wait for a
     person to fix them). Returns how many orders were retried."""

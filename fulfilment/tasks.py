@@ -39,8 +39,20 @@ def wms_deliveries_task(store_id: int) -> dict | None:
     return services.wms_deliveries_drain(store=store, trigger="schedule")
 
 
+def shipments_retry_sweep_task() -> list[int]:
+    """Periodic, for the whole installation: queue :func:`shipments_retry_task` for each connected store with a
+    shipment confirmation that could not reach FNAC (one query); returns the stores' ids."""
+    from django_q.tasks import async_task
+
+    store_ids = services.stores_with_failed_confirmations()
+    for store_id in store_ids:
+        async_task("fulfilment.tasks.shipments_retry_task", store_id,
+                   q_options={"task_name": f"shipments retry {store_id}", "group": "shipments_retry"})
+    return store_ids
+
+
 def shipments_retry_task(store_id: int) -> int | None:
-    """Periodic: confirmations that could not reach FNAC are sent again."""
+    """Confirmations of one store that could not reach FNAC are sent again (queued by the sweep above)."""
     store = Store.objects.filter(pk=store_id).first()
     if store is None or not store.is_connected:
         return None

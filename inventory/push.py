@@ -85,7 +85,11 @@ def burst_quiet() -> float:
     return float(_setting("INVENTORY_PUSH_BURST_QUIET_SECONDS", 2))
 
 
-def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
+def spray_min() -> int:
+    return int(_setting("INVENTORY_PUSH_BURST_SPRAY_MIN", 10))
+
+
+def _burst_hold(store_id: int, *, ignore_backoff: bool, just_sent: bool = False) -> float:
     """Seconds to wait before claiming, so that changes still arriving in bulk travel together.
 
     A few changes (a single stock movement, one every few seconds) go at once: that is the latency path. When
@@ -95,6 +99,12 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     (the newest is younger than ``burst_quiet``), the drain waits, at most until the oldest pending change is
     ``burst_window`` old: 10,000 changes made over a minute then take a handful of offers_update calls, while a
     batch made in one go (nothing new arriving) is sent as soon as it is quiet.
+
+    The head of a flood: in its first second fewer than ``burst_threshold`` changes exist yet, so the first call
+    goes at once (the latency path), but with batches in flight the drain is free again within milliseconds and
+    would spray the rest of that second in calls of a dozen offers each (bench/stock_push.py counted 7 such calls
+    before the threshold was reached). So when this drain ``just_sent`` a call (less than a second ago) and more
+    than ``spray_min`` changes have come since, it is a flood too, and the same hold applies.
     """
     window = burst_window()
     if window <= 0 or ignore_backoff:
@@ -104,7 +114,7 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool) -> float:
     count = pending[: max_offers()].count()
     if count == 0 or count >= max_offers():
         return 0.0
-    if count <= burst_threshold():
+    if count <= burst_threshold() and not (just_sent and count > spray_min()):
         recent = OfferChange.objects.filter(store_id=store_id, changed_at__gte=now - dt.timedelta(seconds=window))
         if recent[: burst_threshold() + 1].count() <= burst_threshold():
             return 0.0
@@ -361,6 +371,7 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
     store = Store.objects.get(pk=store.pk)  # the flags as they are now
     if not store.is_connected or not (store.sync_stock_enabled or store.sync_prices_enabled):
         return  # rows stay pending until the store is connected / a flow switched on again
+    last_sent = None  # time.monotonic() of this drain's last call (the head of a flood, see _burst_hold)
     while True:
         until = None if ignore_backoff else follow.backoff_until(store.pk)
         if until is not None:  # FNAC said "not now": come back when the pause ends
@@ -370,8 +381,9 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
             report.waited_for_room = True  # the follow-up queues a drain once a batch is answered
             return
         held = 0.0
+        just_sent = last_sent is not None and time.monotonic() - last_sent < 1.0
         while held < burst_window():  # bounded, whatever the clock does
-            hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff)
+            hold = _burst_hold(store.pk, ignore_backoff=ignore_backoff, just_sent=just_sent)
             if hold <= 0:
                 break
             sleep(hold)
@@ -394,6 +406,7 @@ def _drain_locked(store: Store, report: DrainReport, *, client, rec, ignore_back
         with heartbeat(lambda token=token: claim_renew(token), interval=heartbeat_every(lease()),
                        name=f"claim:{store.pk}"):
             ok = _send_batch(store, token, send, report, client=client, rec=rec, wake_follow=wake_follow)
+        last_sent = time.monotonic()
         if not ok:
             return
 

@@ -244,7 +244,13 @@ def test_a_confirmation_that_could_not_reach_fnac_is_retried_without_repeating_w
     monkeypatch.setattr(FnacClient, "orders_update", real)
     sent = len(updates_sent(sandbox))
 
-    assert services.shipments_retry_failed(store=ship_store) == 1
+    # the global sweep finds the store (and only stores with a failed confirmation) and queues its retry, which
+    # runs inline in tests
+    from fulfilment.tasks import shipments_retry_sweep_task
+
+    assert services.stores_with_failed_confirmations() == [ship_store.pk]
+    assert shipments_retry_sweep_task() == [ship_store.pk]
+    assert services.stores_with_failed_confirmations() == []
     shipment.refresh_from_db()
     assert shipment.state == Shipment.State.CONFIRMED
     assert len(updates_sent(sandbox)) == sent  # re-read FNAC first: nothing sent twice
@@ -309,3 +315,42 @@ def test_a_confirmation_fnac_refuses_whole_is_split_and_only_the_offending_order
     bad.refresh_from_db()
     assert bad.status != S.IN_TRANSIT and "ERR_096" in bad.last_push_error
     assert Order.objects.filter(pk__in=[o.pk for o in orders], status=S.IN_TRANSIT).count() == 3
+
+
+def test_the_retry_sweep_skips_stores_without_failed_confirmations_or_not_connected(sandbox, ship_store, make_store):
+    from django_q.models import Schedule
+
+    from fulfilment.tasks import shipments_retry_sweep_task
+    from stores import hooks
+    from stores.services import store_schedules_ensure
+
+    other = make_store(name="Other")
+    Store.objects.filter(pk=other.pk).update(status=Store.Status.CONNECTED)
+    failed = dict(state=Shipment.State.FAILED, carrier_code="LAPOSTE", tracking_number="X1")
+    Shipment.objects.create(store=other, order=Order.objects.create(
+        store=other, marketplace_order_id="O-OTHER", fnac_state="ToShip", status=S.NEW,
+        created_at="2026-11-01T10:00:00Z"), **failed)
+    assert shipments_retry_sweep_task.__module__ == "fulfilment.tasks"
+    assert services.stores_with_failed_confirmations() == [other.pk]
+    Store.objects.filter(pk=other.pk).update(status=Store.Status.DISCONNECTED)
+    assert services.stores_with_failed_confirmations() == []
+    # no schedule per store any more, one global job (created by migrate)
+    store_schedules_ensure(store=ship_store)
+    assert not Schedule.objects.filter(name=hooks.schedule_name(ship_store.pk, "shipments_retry")).exists()
+    schedule = Schedule.objects.get(name=hooks.global_schedule_name("shipments_retry_sweep"))
+    assert (schedule.func, schedule.minutes) == ("fulfilment.tasks.shipments_retry_sweep_task", 10)
+
+
+def test_the_migration_drops_the_old_per_store_retry_schedules_only(db):
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django_q.models import Schedule
+
+    for name in ("store:1:shipments_retry", "store:12:shipments_retry", "store:1:shipments_retry_x",
+                 "store:1:orders_new"):
+        Schedule.objects.create(name=name, func="x", schedule_type=Schedule.MINUTES, minutes=10)
+    migration = importlib.import_module("fulfilment.migrations.0006_issue14_drop_per_store_shipments_retry")
+    migration.drop_per_store_retries(django_apps, None)
+    assert sorted(Schedule.objects.filter(name__startswith="store:").values_list("name", flat=True)) == [
+        "store:1:orders_new", "store:1:shipments_retry_x"]

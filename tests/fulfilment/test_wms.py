@@ -243,7 +243,8 @@ def test_the_periodic_jobs_are_registered_for_wms_stores(wms_store):
 
     store_schedules_ensure(store=wms_store)
     names = set(Schedule.objects.values_list("name", flat=True))
-    assert f"store:{wms_store.pk}:wms_deliveries" in names and f"store:{wms_store.pk}:shipments_retry" in names
+    assert f"store:{wms_store.pk}:wms_deliveries" in names
+    assert "global:shipments_retry_sweep" in names  # confirmations are retried by one job for every store
 
 
 def test_wms_answers_are_checked_with_requests(wms):

@@ -87,3 +87,51 @@ def test_changing_safety_stock_pushes_every_product_again(live_products, sandbox
     calls = offers_sent(sandbox)
     assert len(calls) == 1
     assert {o["sku"]: o["quantity"] for o in calls[0]} == {p.sku: "6" for p in products}
+
+
+def test_the_head_of_a_flood_is_not_sprayed_in_small_calls(burst, live_products, sandbox, connected_store,
+                                                           monkeypatch):
+    """The first call of a flood goes at once; changes that keep arriving right after it (fewer than the burst
+    threshold yet) wait with the flood instead of going out a dozen at a time (bench/stock_push.py saw 7 calls)."""
+    import datetime as dt
+
+    from django.db.models import F
+
+    from inventory.models import OfferChange
+
+    first, arriving, more = live_products(5), live_products(20), live_products(20)
+    real_send = push._send_batch
+    calls = {"n": 0}
+
+    def send_while_changes_arrive(*args, **kwargs):
+        ok = real_send(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:  # the flood goes on while the first call is out
+            services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in arriving], reason="t")
+        return ok
+
+    def sleep(seconds):  # the clock moves; one more wave arrives during the first hold
+        OfferChange.objects.update(changed_at=F("changed_at") - dt.timedelta(seconds=seconds))
+        if len(sleeps) == 0:
+            services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in more], reason="t")
+        sleeps.append(seconds)
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(push, "_send_batch", send_while_changes_arrive)
+    services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in first], reason="test")
+    sandbox.clear_requests()
+    report = push.stock_push(store=connected_store, sleep=sleep, follow_batches=False)
+    # 5 at once, then the 40 that kept coming in one call once they had been quiet for the quiet time
+    assert [len(c) for c in offers_sent(sandbox)] == [5, 40]
+    assert report.held_seconds >= 2 and report.calls == 2
+
+
+def test_a_few_changes_right_after_a_call_are_not_held(burst, live_products, connected_store):
+    """Below the spray minimum (a second order's lines, a couple of manual edits) nothing waits."""
+    products = live_products(4)
+    services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
+    assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=True) == 0
+    products += live_products(10)
+    services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
+    assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=True) > 0
+    assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=False) == 0

@@ -110,10 +110,14 @@ def test_schedules_created_on_connect_and_removed_on_disconnect(store, django_ca
         assert hooks.schedule_name(store.pk, "unit_test_job") in names
         schedule = Schedule.objects.get(name=hooks.schedule_name(store.pk, "unit_test_job"))
         assert schedule.minutes == 7
-        # the first periodic run comes one interval after the initial imports the connect started
+        # the first periodic run comes between a quarter and one interval after the initial imports the connect
+        # started, at the place first_run_after gives this store and job
         from django.utils import timezone
 
-        assert 6 * 60 < (schedule.next_run - timezone.now()).total_seconds() <= 7 * 60
+        after = (schedule.next_run - timezone.now()).total_seconds()
+        expected = services.first_run_after(store.pk, "unit_test_job", 7).total_seconds()
+        assert 7 * 60 / 4 - 5 <= after <= 7 * 60
+        assert expected - 5 < after <= expected
         # idempotent
         services.store_schedules_ensure(store=store)
         assert Schedule.objects.filter(name=hooks.schedule_name(store.pk, "unit_test_job")).count() == 1
@@ -168,3 +172,15 @@ def test_changing_credentials_requires_reconnect(connected_store, django_capture
     connected_store.refresh_from_db()
     assert connected_store.status == Store.Status.NOT_CONNECTED
     assert "connect again" in connected_store.last_error
+
+
+def test_first_runs_of_stores_connected_together_are_spread_over_the_interval():
+    """200 stores connected at once: their 5-minute order syncs do not all fire in the same minute."""
+    offsets = [services.first_run_after(store_id, "orders_new", 5).total_seconds() for store_id in range(1, 201)]
+    assert all(75 <= o < 300 for o in offsets)
+    per_minute = [sum(1 for o in offsets if m * 60 <= o < (m + 1) * 60) for m in range(1, 5)]
+    assert max(per_minute) <= 200 * 0.4, per_minute  # no minute gets more than 40% (all at once was 100%)
+    assert min(per_minute) >= 200 * 0.1, per_minute
+    # fixed for a store and a job (a re-run of store_schedules_ensure must not move it), different between jobs
+    assert services.first_run_after(7, "orders_new", 5) == services.first_run_after(7, "orders_new", 5)
+    assert len({services.first_run_after(7, job, 60) for job in ("orders_new", "messages_new", "tracking")}) == 3

@@ -8,6 +8,7 @@ before anything is sent (FNAC would refuse the whole call otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -135,8 +136,21 @@ def _order_id(value: str) -> str:
     return value
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _uuid(value: str, what: str) -> str:
+    """FNAC's message, comment and incident ids are UUIDs (MessagesQueryService.xsd, IncidentsQueryService.xsd)."""
+    value = str(value or "").strip()
+    if not _UUID.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not a FNAC identifier (a UUID: 8-4-4-4-12 hexadecimal)")
+    return value
+
+
 def _date_constraint(parent: etree._Element, date_type: str, date_min: dt.datetime | None,
                      date_max: dt.datetime | None) -> None:
+    """The ``date`` filter of a query service: ``type`` (already checked by the caller against the service's
+    list), then ``min`` and/or ``max``. Call it only when a bound is given."""
     date = _child(parent, "date", type=date_type)
     if date_min is not None:
         _child(date, "min", _datetime(date_min, "date min"))

@@ -9,7 +9,6 @@ is sent); answers are read leniently: unknown elements are ignored, and an incid
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +25,7 @@ from .builder import (
     _positive_int,
     _root,
     _serialize,
+    _uuid,
 )
 from .limits import MAX_ORDER_IDS_PER_QUERY
 from .parser import (
@@ -175,13 +175,6 @@ class IncidentUpdateResult:
 
 
 # ---------------------------------------------------------------- builders
-def _uuid(value: str, what: str) -> str:
-    value = str(value or "")
-    if not re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", value):
-        raise ValueError(f"{what} {value!r} is not a UUID (FNAC's incident ids are UUIDs)")
-    return value
-
-
 def build_incidents_query(
     header: RequestHeader,
     *,

@@ -25,14 +25,13 @@ What is confirmed and what is not (see docs/aftersales.md):
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from ..errors import BadResponse
-from .builder import RequestHeader, _child, _datetime, _one_of, _positive_int, _root, _serialize
+from .builder import RequestHeader, _child, _date_constraint, _one_of, _positive_int, _root, _serialize, _uuid
 from .parser import (
     _PARSER_OPTIONS,
     Source,
@@ -73,7 +72,6 @@ MAX_COMMENT_REPLY = 255  # ClientOrderCommentsUpdateService.xsd: comment_reply i
 # messages_update's message_description has no length limit in the XSD; FNAC's is not published. Long replies are
 # refused here so a seller never finds out at FNAC's side.
 MAX_MESSAGE_BODY = 4000
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 # ---------------------------------------------------------------- types
@@ -185,26 +183,6 @@ class CommentReply:
 
 
 # ---------------------------------------------------------------- builders
-def _uuid(value: str, what: str) -> str:
-    value = str(value or "").strip()
-    if not _UUID.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not a FNAC identifier (8-4-4-4-12 hexadecimal)")
-    return value
-
-
-def _date(root, date_type: str, allowed: Sequence[str], date_min: dt.datetime | None,
-          date_max: dt.datetime | None, what: str) -> None:
-    if date_min is None and date_max is None:
-        return
-    if date_min is not None and date_max is not None and date_min > date_max:
-        raise ValueError(f"date min {date_min.isoformat()} is after date max {date_max.isoformat()}")
-    date = _child(root, "date", type=_one_of(date_type, allowed, what))
-    if date_min is not None:
-        _child(date, "min", _datetime(date_min, "date min"))
-    if date_max is not None:
-        _child(date, "max", _datetime(date_max, "date max"))
-
-
 def build_messages_query(
     header: RequestHeader,
     *,
@@ -226,7 +204,8 @@ def build_messages_query(
     """messages_query. ``sort_by`` is (field, direction), e.g. ("UPDATED_AT", "ASC")."""
     root = _root("messages_query", header, results_count=_positive_int(results_count, "results_count"))
     _child(root, "paging", _positive_int(page, "page"))
-    _date(root, date_type, MESSAGE_DATE_TYPES, date_min, date_max, "messages date type")
+    if date_min is not None or date_max is not None:
+        _date_constraint(root, _one_of(date_type, MESSAGE_DATE_TYPES, "messages date type"), date_min, date_max)
     if message_type is not None:
         _child(root, "message_type", _one_of(message_type, MESSAGE_TYPES, "message_type"))
     if archived is not None:
@@ -298,7 +277,8 @@ def build_client_order_comments_query(
 ) -> bytes:
     root = _root("client_order_comments_query", header, results_count=_positive_int(results_count, "results_count"))
     _child(root, "paging", _positive_int(page, "page"))
-    _date(root, date_type, COMMENT_DATE_TYPES, date_min, date_max, "comments date type")
+    if date_min is not None or date_max is not None:
+        _date_constraint(root, _one_of(date_type, COMMENT_DATE_TYPES, "comments date type"), date_min, date_max)
     if rate is not None:
         mode, value = rate
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
