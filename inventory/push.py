@@ -86,7 +86,7 @@ def burst_quiet() -> float:
 
 
 def spray_min() -> int:
-    return int(_setting("INVENTORY_PUSH_BURST_SPRAY_MIN", 10))
+    return int(_setting("INVENTORY_PUSH_BURST_SPRAY_MIN", 2))
 
 
 def _burst_hold(store_id: int, *, ignore_backoff: bool, just_sent: bool = False) -> float:
@@ -102,9 +102,11 @@ def _burst_hold(store_id: int, *, ignore_backoff: bool, just_sent: bool = False)
 
     The head of a flood: in its first second fewer than ``burst_threshold`` changes exist yet, so the first call
     goes at once (the latency path), but with batches in flight the drain is free again within milliseconds and
-    would spray the rest of that second in calls of a dozen offers each (bench/stock_push.py counted 7 such calls
-    before the threshold was reached). So when this drain ``just_sent`` a call (less than a second ago) and more
-    than ``spray_min`` changes have come since, it is a flood too, and the same hold applies.
+    would spray the rest of that second in calls of ten offers each (bench/stock_push.py counted 7 to 17 such
+    calls, one per round trip, whatever the threshold). So when this drain ``just_sent`` a call (less than a second
+    ago) and more than ``spray_min`` (2) changes have come since, it is a stream, and the same hold applies. A
+    single change, or one order's few lines, finds no call just sent (each starts a drain of its own) and goes at
+    once.
     """
     window = burst_window()
     if window <= 0 or ignore_backoff:

@@ -127,11 +127,11 @@ def test_the_head_of_a_flood_is_not_sprayed_in_small_calls(burst, live_products,
 
 
 def test_a_few_changes_right_after_a_call_are_not_held(burst, live_products, connected_store):
-    """Below the spray minimum (a second order's lines, a couple of manual edits) nothing waits."""
-    products = live_products(4)
+    """Up to the spray minimum (2: a couple of manual edits) nothing waits; more, right after a call, is a stream."""
+    products = live_products(2)
     services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
     assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=True) == 0
-    products += live_products(10)
+    products += live_products(1)
     services.products_mark_changed(store=connected_store, product_ids=[p.pk for p in products], reason="test")
     assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=True) > 0
     assert push._burst_hold(connected_store.pk, ignore_backoff=False, just_sent=False) == 0
