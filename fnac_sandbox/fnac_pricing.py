@@ -9,8 +9,13 @@ What it answers, and on what it rests:
   competing offer (price, shipping_price, offer_status, seller) as PricingQueryService.xsd lists them;
 * ``sellers="others"`` leaves our own offer out of the ``pricing`` entries; ``all`` or no attribute puts it in
   (the XSD: "All sellers including me"; the default is not documented, the sandbox takes the stricter one);
+* a reference is an EAN (``type="Ean"``, the default, or ``Isbn``) or FNAC's product id (``type="FnacId"``,
+  PricingQueryService.xsd's ``product_reference_type``); the answer echoes the reference and its type, and carries
+  the product's EAN. Pricing by FnacId is allowed by the XSD but not seen in a recorded FNAC answer: the sandbox
+  answers it like an EAN (a product id it knows from its catalogue or the shop's offers, else ERR_026);
 * per-product errors: an EAN whose check digit is wrong gets ``INVALID_EAN`` (sandbox's code), an EAN FNAC does
-  not know (``000...``) gets ERR_026 "Product not found" (FNAC's code for an unknown product_reference);
+  not know (``000...``) gets ERR_026 "Product not found" (FNAC's code for an unknown product_reference), as does a
+  FnacId it does not know;
 * more than 10 references: the whole call refused with ERR_105 (FNAC's "too many elements" code for its other
   services; whether FNAC refuses the whole call or only the extra references is not confirmed, so the sandbox
   takes the stricter reading);
@@ -120,11 +125,15 @@ class PricingApi:
         el = x.element("pricing_product")
         x.sub(el, "product_reference", value, type=ref_type)
         problem = self._problem(ref_type, value)
+        ean = value
+        if problem is None and ref_type == "FnacId":
+            ean = self._ean_of_fnac_id(value)
+            if ean is None:
+                problem = PRODUCT_NOT_FOUND, f"Product not found: FnacId {value}"
         if problem:
             x.sub(el, "product_name", "")
             el.append(x.error(*problem))
             return el
-        ean = value
         own = self._own_offer(ean)
         product = self.store.products.get(ean)
         x.sub(el, "ean", ean)
@@ -147,9 +156,22 @@ class PricingApi:
                            ("offer_status", offer.state)])
         return el
 
+    def _ean_of_fnac_id(self, fnac_id: str) -> str | None:
+        """The EAN of the product FNAC knows under ``fnac_id`` (the shop's offers, else the catalogue; an index
+        rebuilt when either changes, not a scan per reference)."""
+        version = (id(self.store.offers), self.store.offers_version, len(self.store.offers), len(self.store.products))
+        if getattr(self, "_fnac_id_version", None) != version:
+            self._fnac_ids = {p.product_fnac_id: p.ean for p in self.store.products.values() if p.product_fnac_id}
+            self._fnac_ids.update({o.product_fnac_id: o.ean for o in self.store.offers.values()
+                                   if o.product_fnac_id and o.ean})
+            self._fnac_id_version = version
+        return self._fnac_ids.get(fnac_id)
+
     def _problem(self, ref_type: str, value: str) -> tuple[str, str] | None:
+        if ref_type == "FnacId":
+            return None if value.isdigit() else (PRODUCT_NOT_FOUND, f"Product not found: FnacId {value}")
         if ref_type not in ("Ean", "Isbn"):
-            return PRODUCT_NOT_FOUND, f"Product not found: {ref_type} {value} (the sandbox prices by EAN only)"
+            return PRODUCT_NOT_FOUND, f"Product not found: {ref_type} {value}"
         if not (len(value) == 13 and is_valid_ean13(value)) and not (len(value) == 8 and value.isdigit()):
             return INVALID_EAN, f"Invalid EAN: {value}"
         if value.startswith("000"):

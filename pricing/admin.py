@@ -35,7 +35,7 @@ def _when(value) -> str:
 
 def position_badge(comp: Competition):
     if comp.state == Competition.State.INVALID:
-        return badge("EAN unknown to FNAC", "#d93025")
+        return badge("Unknown to FNAC", "#d93025")
     if comp.state == Competition.State.ERROR and comp.checked_at is None:
         return badge("Not read", "#80868b")
     if comp.competitors == 0:
@@ -52,7 +52,7 @@ class NotLowestFilter(admin.SimpleListFilter):
     parameter_name = "position"
 
     def lookups(self, request, model_admin):
-        return [("not_lowest", "Not the lowest"), ("lowest", "The lowest"), ("invalid", "EAN unknown to FNAC")]
+        return [("not_lowest", "Not the lowest"), ("lowest", "The lowest"), ("invalid", "Unknown to FNAC")]
 
     def queryset(self, request, queryset):
         if self.value() == "not_lowest":

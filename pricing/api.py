@@ -66,7 +66,9 @@ class ProductCompetitionSerializer(serializers.Serializer):
     sku = serializers.CharField()
     ean = serializers.CharField()
     condition = serializers.CharField()
-    watched = serializers.BooleanField(help_text="Live with an EAN: the price watch reads it.")
+    watched = serializers.BooleanField(help_text="Live with an EAN or a FNAC product id: the price watch reads it.")
+    watched_by = serializers.CharField(help_text='What the watch asks FNAC about: "Ean", "FnacId" (no EAN), or "" '
+                                                 "(not watched).")
     competition = CompetitionSerializer(allow_null=True, help_text="The last reading; null before the first.")
     rule = RepricingRuleSerializer(allow_null=True, help_text="The rule in force: the product's own, else the "
                                                                 "store's; null when none.")
@@ -81,11 +83,13 @@ class ProductCompetitionView(APIView):
         query_int(pk, field="id")
         product = get_object_or_404(Product.objects.filter(store__in=stores_for_user(request.user)), pk=pk)
         comp = Competition.objects.filter(product=product).first()
+        live = product.listing_state == Product.ListingState.LIVE
+        watched_by = "" if not live else "Ean" if product.ean else "FnacId" if product.fnac_product_id else ""
         rule = (RepricingRule.objects.filter(product=product).first()
                 or RepricingRule.objects.filter(store_id=product.store_id, product__isnull=True).first())
         return Response(ProductCompetitionSerializer({
             "product": product.pk, "sku": product.sku, "ean": product.ean, "condition": product.condition,
-            "watched": bool(product.ean) and product.listing_state == Product.ListingState.LIVE,
+            "watched": bool(watched_by), "watched_by": watched_by,
             "competition": comp, "rule": rule, "changes": RepriceLog.objects.filter(product=product)[:20],
         }).data)
 

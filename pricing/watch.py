@@ -1,5 +1,10 @@
-"""The competitor price watch: read ``pricing_query`` for a store's live products with an EAN, 10 per call,
-paced, and store where each offer stands (``Competition``) with a bounded history.
+"""The competitor price watch: read ``pricing_query`` for a store's live products, 10 per call, paced, and store
+where each offer stands (``Competition``) with a bounded history.
+
+A product is asked for by its EAN (``product_reference type="Ean"``) when it has one, else by FNAC's own product id
+(``type="FnacId"``, PricingQueryService.xsd's ``product_reference_type``): FNAC's offers_query carries no EAN, so a
+catalogue imported from FNAC has only the FNAC product id (``Product.fnac_product_id``), and without this it was
+never watched. One call holds references of one type only.
 
 One run = one ``SyncRun`` of kind ``price_watch``. Products are read in blocks: the block's existing rows are
 loaded in one query, its calls made one after the other (one every ``PRICING_WATCH_PACING_SECONDS``), and its
@@ -65,8 +70,22 @@ def invalid_retry() -> dt.timedelta:
 
 # ---------------------------------------------------------------- which products
 def watchable(store: Store):
-    """Live products of the store that have an EAN: the only ones FNAC can price."""
-    return Product.objects.filter(store=store, listing_state=Product.ListingState.LIVE).exclude(ean="")
+    """Live products of the store that FNAC can price: with an EAN or a FNAC product id."""
+    return Product.objects.filter(store=store, listing_state=Product.ListingState.LIVE).exclude(
+        ean="", fnac_product_id="")
+
+
+EAN, FNAC_ID = "Ean", "FnacId"
+REFERENCE_WORDS = {EAN: "EAN", FNAC_ID: "FNAC product id"}
+
+
+def reference_of(p: dict) -> tuple[str, str]:
+    """(type, value) the watch asks FNAC about for this product: its EAN, else its FNAC product id."""
+    return (EAN, p["ean"]) if p["ean"] else (FNAC_ID, p["fnac_product_id"])
+
+
+def _said(ref: tuple[str, str]) -> str:
+    return f"{REFERENCE_WORDS[ref[0]]} {ref[1]}"
 
 
 def due_products(store: Store, *, now: dt.datetime, full: bool = False, skus: Iterable[str] | None = None) -> list:
@@ -92,7 +111,7 @@ def due_products(store: Store, *, now: dt.datetime, full: bool = False, skus: It
     return _recent_first(rows, now)
 
 
-_FIELDS = ("id", "sku", "ean", "condition", "price", "sale_price", "fnac_price", "updated_at")
+_FIELDS = ("id", "sku", "ean", "fnac_product_id", "condition", "price", "sale_price", "fnac_price", "updated_at")
 
 
 def _recent_first(rows: list[dict], now: dt.datetime) -> list[dict]:
@@ -149,15 +168,15 @@ class WatchReport:
     calls: int = 0
     backoffs: int = 0
     stopped: str = ""
-    skipped_no_ean: int = 0
+    by_fnac_id: int = 0  # products asked for by FNAC product id (no EAN)
     counts: dict = field(default_factory=dict)
 
 
 def prices_watch(*, store: Store, skus: Iterable[str] | None = None, full: bool = False, trigger: str = "task",
                  run: SyncRun | None = None, client=None, sleep: Callable[[float], None] = time.sleep,
                  now: dt.datetime | None = None) -> SyncRun:
-    """Read competitor prices for the store's due products (every live product with an EAN when ``full``; these
-    SKUs when given). Records one SyncRun; raises LockBusy when another watch of the store runs."""
+    """Read competitor prices for the store's due products (every watchable product when ``full``; these SKUs
+    when given). Records one SyncRun; raises LockBusy when another watch of the store runs."""
     now = now or timezone.now()
     skus = [s for s in skus] if skus is not None else None
     with store_lock(store=store, name=LOCK_NAME), \
@@ -168,8 +187,8 @@ def prices_watch(*, store: Store, skus: Iterable[str] | None = None, full: bool 
             found = {p["sku"] for p in products}
             for sku in skus:
                 if sku not in found:
-                    rec.issue("not_watchable", f"SKU {sku}: not a live product with an EAN in this store; skipped",
-                              reference=sku)
+                    rec.issue("not_watchable", f"SKU {sku}: not a live product with an EAN or a FNAC product id "
+                                               "in this store; skipped", reference=sku)
         rec.set_total(len(products))
         report = WatchReport()
         client = client or fnac_client_for(store)
@@ -188,7 +207,8 @@ def prices_watch(*, store: Store, skus: Iterable[str] | None = None, full: bool 
             rec.note(report.stopped)
         else:
             rec.note(f"{report.read} products read in {report.calls} calls, {report.invalid} unknown or invalid "
-                     f"EANs, {report.failed} not read")
+                     f"references, {report.failed} not read"
+                     + (f" ({report.by_fnac_id} asked by FNAC product id: no EAN)" if report.by_fnac_id else ""))
     return rec.run
 
 
@@ -211,22 +231,28 @@ def _watch_block(store: Store, block: list[dict], *, client, rec: RunRecorder, r
     sendable = []
     read_at = timezone.now()
     for p in block:
-        problem = check_reference(p["ean"])
+        ref = reference_of(p)
+        problem = check_reference(ref[1])
         if problem:
             rows.append(_refused(store, p, existing.get(p["id"]), LOCAL_INVALID, problem, read_at))
             report.invalid += 1
             rec.issue("invalid_ean", f"SKU {p['sku']}: {problem}; not sent", reference=p["sku"])
         else:
             sendable.append(p)
+    report.by_fnac_id += sum(1 for p in sendable if reference_of(p)[0] == FNAC_ID)
     last_call = [0.0]
     max_backoffs = int(_setting("PRICING_MAX_BACKOFFS", 4))
-    for start in range(0, len(sendable), MAX_PRODUCTS_PER_PRICING_QUERY):
-        chunk = sendable[start:start + MAX_PRODUCTS_PER_PRICING_QUERY]
+    # one call holds one reference type: the EANs' calls, then the FNAC ids'
+    chunks = [chunk for kind in (EAN, FNAC_ID) for group in [[p for p in sendable if reference_of(p)[0] == kind]]
+              for chunk in (group[i:i + MAX_PRODUCTS_PER_PRICING_QUERY]
+                            for i in range(0, len(group), MAX_PRODUCTS_PER_PRICING_QUERY))]
+    for chunk in chunks:
+        kind = reference_of(chunk[0])[0]
         attempt = 0
         while True:
             _pace(last_call, sleep)
             try:
-                results = client.pricing_query([p["ean"] for p in chunk])
+                results = client.pricing_query([reference_of(p)[1] for p in chunk], reference_type=kind)
                 report.calls += 1
                 break
             except (RateLimited, Unavailable) as exc:
@@ -258,17 +284,19 @@ def _watch_block(store: Store, block: list[dict], *, client, rec: RunRecorder, r
             continue
         by_ref = {r.reference: r for r in results}
         for p in chunk:
-            result = by_ref.get(p["ean"])
+            ref = reference_of(p)
+            result = by_ref.get(ref[1])
             if result is None:
                 report.failed += 1
-                rec.issue("missing_answer", f"SKU {p['sku']}: FNAC answered nothing for EAN {p['ean']}",
+                rec.issue("missing_answer", f"SKU {p['sku']}: FNAC answered nothing for {_said(ref)}",
                           reference=p["sku"])
-                rows.append(_failed(store, p, existing.get(p["id"]), "", "no answer for this EAN", read_at))
+                rows.append(_failed(store, p, existing.get(p["id"]), "",
+                                    f"no answer for this {REFERENCE_WORDS[ref[0]]}", read_at))
             elif not result.ok:
                 error = result.errors[0]
                 report.invalid += 1
-                rec.issue("invalid_ean", f"SKU {p['sku']}: FNAC refused EAN {p['ean']}: {error.code} {error.message}",
-                          reference=p["sku"], details={"code": error.code})
+                rec.issue("invalid_ean", f"SKU {p['sku']}: FNAC refused {_said(ref)}: {error.code} {error.message}",
+                          reference=p["sku"], details={"code": error.code, "reference_type": ref[0]})
                 rows.append(_refused(store, p, existing.get(p["id"]), error.code, error.message, read_at))
             else:
                 report.read += 1

@@ -102,7 +102,14 @@ def test_api_competition_rules_and_dry_run(token_client, superuser, watched, con
     r = api.get(f"/api/products/{a.pk}/competition/")
     assert r.status_code == 200
     assert r.data["competition"]["lowest_total"] == "15.00" and r.data["competition"]["is_lowest"] is False
-    assert r.data["rule"]["strategy"] == "beat_amount" and r.data["watched"] is True
+    assert r.data["rule"]["strategy"] == "beat_amount" and r.data["watched"] is True and r.data["watched_by"] == "Ean"
+    Product.objects.filter(pk=a.pk).update(ean="", fnac_product_id="123456")  # imported from FNAC: no EAN
+    r = api.get(f"/api/products/{a.pk}/competition/")
+    assert (r.data["watched"], r.data["watched_by"]) == (True, "FnacId")
+    Product.objects.filter(pk=a.pk).update(fnac_product_id="")
+    r = api.get(f"/api/products/{a.pk}/competition/")
+    assert (r.data["watched"], r.data["watched_by"]) == (False, "")
+    Product.objects.filter(pk=a.pk).update(ean=a.ean)
     # CRUD: a product override, with the product's cost price
     r = api.post("/api/repricing/rules/", {"store": connected_store.pk, "product": a.pk, "strategy": "match",
                                            "floor_mode": "cost_margin", "floor_margin": "10", "cost_price": "11.00",

@@ -132,3 +132,47 @@ def test_sku_option_reads_only_those(live, sandbox, watch):
     run = watch(skus=[b.sku, "NOPE"])
     assert refs_sent(sandbox) == [[b.ean]]
     assert run.issues.filter(reference="NOPE").exists()
+
+
+def refs_with_type(sandbox) -> list[list[tuple[str, str]]]:
+    calls = []
+    for rec in sandbox.requests_for("pricing_query"):
+        root = etree.fromstring(rec.body)
+        calls.append([(el.get("type"), el.text) for el in root if etree.QName(el).localname == "product_reference"])
+    return calls
+
+
+def test_products_without_ean_are_watched_by_fnac_product_id(live, sandbox, watch, connected_store):
+    """A catalogue imported from FNAC has no EAN (offers_query carries none), only FNAC's product id: those
+    products are asked for with product_reference type="FnacId", in calls of their own, and read like the rest."""
+    with_ean = live(3)
+    imported = live(12, price="20.00")
+    fnac_ids = {}
+    with sandbox.state.lock:
+        by_sku = {o.sku: o for o in sandbox.state.offers.values()}
+    for p in imported:
+        fnac_ids[p.pk] = by_sku[p.sku].product_fnac_id
+    for p in imported:  # as catalogue_sync leaves them: no EAN, FNAC's product id
+        Product.objects.filter(pk=p.pk).update(ean="", fnac_product_id=fnac_ids[p.pk])
+    competitors(sandbox, imported[0], ("15.00", "0", "11"))  # pinned on the product's EAN, found through its id
+    Product.objects.create(store=connected_store, sku="UNKNOWN-ID", fnac_product_id="999999999",
+                           listing_state=Product.ListingState.LIVE)
+    Product.objects.create(store=connected_store, sku="NOTHING", listing_state=Product.ListingState.LIVE)
+    sandbox.clear_requests()
+
+    run = watch()
+    calls = refs_with_type(sandbox)
+    assert [len(c) for c in calls] == [3, 10, 3]
+    assert {t for t, _ in calls[0]} == {"Ean"} and {t for c in calls[1:] for t, _ in c} == {"FnacId"}
+    assert sorted(v for c in calls[1:] for _, v in c) == sorted([*fnac_ids.values(), "999999999"])
+    assert run.counts["read"] == 15 and run.counts["invalid_ean"] == 1
+    assert "12 asked by FNAC product id" not in run.message and "13 asked by FNAC product id" in run.message
+    first = Competition.objects.get(product=imported[0])
+    assert first.state == Competition.State.OK and first.lowest_total == Decimal("15.00")
+    assert first.is_lowest is False  # ours is 20.00 + 2.39
+    unknown = Competition.objects.get(product__sku="UNKNOWN-ID")
+    assert unknown.state == Competition.State.INVALID and unknown.error_code
+    issue = run.issues.get(reference="UNKNOWN-ID")
+    assert "FNAC product id 999999999" in issue.message
+    assert not Competition.objects.filter(product__sku="NOTHING").exists()
+    assert Competition.objects.filter(product__in=with_ean, state=Competition.State.OK).count() == 3

@@ -8,9 +8,10 @@ from stores.models import SyncRun
 
 
 class Command(StoreCommand):
-    help = ("Competitor price watch: read FNAC's pricing_query for every live product of the store that has an EAN "
-            "(10 per call, paced by PRICING_WATCH_PACING_SECONDS), or only the SKUs given, and record where each "
-            "offer stands. EANs FNAC refused are skipped until their back-off ends (unless named with --sku).")
+    help = ("Competitor price watch: read FNAC's pricing_query for every live product of the store (by EAN, else "
+            "by FNAC product id; 10 per call, paced by PRICING_WATCH_PACING_SECONDS), or only the SKUs given, and "
+            "record where each offer stands. References FNAC refused are skipped until their back-off ends (unless "
+            "named with --sku).")
 
     def add_store_arguments(self, parser):
         parser.add_argument("--sku", nargs="+", default=None, help="only these SKUs")
