@@ -163,6 +163,7 @@ class StoreForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._carrier_picker()
+        self._adapter_picker()
         if not self.allow_credentials:
             for name in SECRETS:
                 self.fields.pop(name, None)
@@ -191,6 +192,23 @@ class StoreForm(forms.ModelForm):
             label="Default carrier", choices=options, required=False, widget=UnfoldAdminSelectWidget,
             help_text="FNAC carrier sent as tracking_company when an order is shipped (from FNAC's carrier "
                       "list for this store).")
+
+    def _adapter_picker(self) -> None:
+        """Who books the parcels, as a drop-down of the adapters this installation has (a stored name no longer
+        known stays choosable, marked, so saving the page never changes it silently)."""
+        if "carrier_adapter" not in self.fields:
+            return
+        from fnac_connector.carriers import adapter_choices
+
+        choices = adapter_choices()
+        current = (self.instance.carrier_adapter or "").strip()
+        options = [("", "— none: type the tracking number when shipping —"), *choices]
+        if current and current not in {name for name, _ in choices}:
+            options.append((current, f"{current} (unknown adapter)"))
+        field = self.fields["carrier_adapter"]
+        self.fields["carrier_adapter"] = forms.ChoiceField(
+            label="Carrier adapter", choices=options, required=False, widget=UnfoldAdminSelectWidget,
+            initial=field.initial, help_text=field.help_text)
 
     def clean(self):
         data = super().clean()

@@ -149,6 +149,17 @@ class Store(models.Model):
             super().clean_fields(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        if not exclude or "carrier_adapter" not in exclude:
+            from fnac_connector.carriers import adapter_choices
+
+            name = (self.carrier_adapter or "").strip().lower()
+            known = [n for n, _ in adapter_choices()]
+            if name and name not in known:
+                errors.setdefault("carrier_adapter", []).append(
+                    f"unknown carrier adapter {self.carrier_adapter!r}: one of {', '.join(known)}, or empty (no "
+                    "booking: shipping then asks for a tracking number)")
+            else:
+                self.carrier_adapter = name
         values = {f: getattr(self, f) for f in CREDENTIAL_TEXT_FIELDS if not exclude or f not in exclude}
         for field, messages in credential_problems(values).items():
             errors.setdefault(field, []).extend(messages)

@@ -13,7 +13,19 @@ from .base import (
     TrackingResult,
     TrackingStatus,
 )
-from .registry import UnknownCarrier, get_adapter, register
+from .registry import UnknownCarrier, get_adapter, register, registered
+
+REGISTRY_LABELS = {"sandbox": "Sandbox (demo: books nothing, invents tracking numbers)"}
+
+
+def adapter_choices() -> list[tuple[str, str]]:
+    """Every name a store's ``carrier_adapter`` may hold, as (name, label): the real carriers booked through
+    karrio with the store's carrier account, then the adapters registered in this process (the sandbox)."""
+    from .karrio_adapter import CARRIERS
+
+    real = [(name, f"{spec.label}: needs an active carrier account") for name, spec in CARRIERS.items()]
+    others = [(name, REGISTRY_LABELS.get(name, name)) for name in registered() if name not in CARRIERS]
+    return real + others
 
 __all__ = [
     "TRACKING_NUMBER_MAX_LENGTH",
@@ -28,6 +40,7 @@ __all__ = [
     "TrackingResult",
     "TrackingStatus",
     "UnknownCarrier",
+    "adapter_choices",
     "get_adapter",
     "register",
 ]

@@ -194,6 +194,33 @@ def test_default_carrier_is_picked_from_fnacs_loaded_carriers(client, superuser,
     assert '<select name="default_carrier_code"' in page.content.decode()
 
 
+def test_carrier_adapter_is_picked_from_the_adapters_this_installation_has(client, superuser, connected_store,
+                                                                           token_client):
+    from django.core.exceptions import ValidationError
+
+    client.force_login(superuser)
+    url = reverse("admin:stores_store_change", args=[connected_store.pk])
+    Store.objects.filter(pk=connected_store.pk).update(carrier_adapter="oldpost")  # stored before, unknown now
+    page = client.get(url)
+    field = page.context["adminform"].form.fields["carrier_adapter"]
+    names = [name for name, _ in field.choices]
+    assert names[:4] == ["", "colissimo", "chronopost", "ups"] and "sandbox" in names
+    assert ("oldpost", "oldpost (unknown adapter)") in field.choices  # kept, marked: saving never changes it
+    assert '<select name="carrier_adapter"' in page.content.decode()
+    # a name that books nothing is refused with the list, on the field, by every door; the store is unchanged
+    with pytest.raises(ValidationError) as exc:
+        services.store_update(store=Store.objects.get(pk=connected_store.pk), data={"carrier_adapter": "dhl"})
+    message = " ".join(exc.value.message_dict["carrier_adapter"])
+    assert "unknown carrier adapter 'dhl'" in message and "colissimo" in message
+    r = token_client(superuser).patch(f"/api/stores/{connected_store.pk}/", {"carrier_adapter": "DHL"},
+                                      format="json")
+    assert r.status_code == 400 and "unknown carrier adapter 'DHL'" in str(r.data)
+    assert Store.objects.get(pk=connected_store.pk).carrier_adapter == "oldpost"
+    # a known one, whatever its case, is stored as its name
+    services.store_update(store=Store.objects.get(pk=connected_store.pk), data={"carrier_adapter": "Colissimo"})
+    assert Store.objects.get(pk=connected_store.pk).carrier_adapter == "colissimo"
+
+
 def test_add_store_page_shows_the_settings_tabs_without_runs_or_jobs(client, superuser, db):
     client.force_login(superuser)
     page = client.get(reverse("admin:stores_store_add"))
