@@ -315,6 +315,13 @@ INVENTORY_RECONCILE_FULL_HOURS = env.float("INVENTORY_RECONCILE_FULL_HOURS", def
 INVENTORY_PUSH_MAX_IN_FLIGHT = env.int("INVENTORY_PUSH_MAX_IN_FLIGHT", default=20)
 INVENTORY_BATCH_FOLLOW_SECONDS = env.float("INVENTORY_BATCH_FOLLOW_SECONDS", default=900)
 INVENTORY_FOLLOW_TICK_SECONDS = env.float("INVENTORY_FOLLOW_TICK_SECONDS", default=1.0)
+# Changes arriving in bulk travel together (inventory/push.py, _burst_hold): more than BURST_THRESHOLD changes in
+# BURST_WINDOW seconds (or more than BURST_SPRAY_MIN right after a call) are held while they keep coming, until
+# none came for BURST_QUIET seconds or the oldest is BURST_WINDOW old; a single change is never held.
+INVENTORY_PUSH_BURST_THRESHOLD = env.int("INVENTORY_PUSH_BURST_THRESHOLD", default=100)
+INVENTORY_PUSH_BURST_WINDOW_SECONDS = env.float("INVENTORY_PUSH_BURST_WINDOW_SECONDS", default=15)
+INVENTORY_PUSH_BURST_QUIET_SECONDS = env.float("INVENTORY_PUSH_BURST_QUIET_SECONDS", default=2)
+INVENTORY_PUSH_BURST_SPRAY_MIN = env.int("INVENTORY_PUSH_BURST_SPRAY_MIN", default=2)
 
 # ---------------------------------------------------------------- logging (secrets never logged)
 LOGGING = {
