@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from loguru import logger as karrio_logger
 
@@ -501,16 +502,26 @@ def _colissimo_json(body) -> dict:
         return {}
 
 
+# karrio passes on the carrier's event *wall-clock* time and drops its offset: its ``lib.fiso_timestamp`` parses
+# La Poste's "2026-11-22T10:05:00+01:00" and writes "2026-11-22T10:05:00.000Z", a literal "Z" whatever the offset
+# (karrio 2026.1.32), and ``date``/``time`` carry no offset either. La Poste's Suivi and Chronopost give French local
+# time, UPS the local time of the scan's place (French time for parcels sent in France; a scan abroad is read as
+# French time, off by the time difference: not known better). So the wall time is read in French time, never UTC.
+CARRIER_LOCAL_TIME = ZoneInfo("Europe/Paris")
+
+
 def _event_time(e: km.TrackingEvent) -> dt.datetime:
+    """When the event happened, timezone-aware, from the carrier's wall-clock time (``CARRIER_LOCAL_TIME``)."""
     if e.timestamp:
         try:
-            return dt.datetime.fromisoformat(str(e.timestamp).replace("Z", "+00:00"))
+            at = dt.datetime.fromisoformat(str(e.timestamp).replace("Z", "+00:00"))
+            return at.replace(tzinfo=CARRIER_LOCAL_TIME)  # the "Z" or offset karrio wrote is not the carrier's
         except ValueError:
             pass
     raw = f"{e.date or ''}T{(e.time or '00:00')[:5]}"
     for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%I:%M"):
         try:
-            return dt.datetime.strptime(raw, fmt).replace(tzinfo=dt.UTC)
+            return dt.datetime.strptime(raw, fmt).replace(tzinfo=CARRIER_LOCAL_TIME)
         except ValueError:
             continue
     return dt.datetime.now(dt.UTC)

@@ -6,6 +6,7 @@ tracking with its status mapping, and each carrier's "Test connection"."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -133,6 +134,8 @@ def test_colissimo_tracking_through_la_poste_suivi_v2(carrier_web):
     assert [e.status for e in first.events] == [TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY,
                                                 TrackingStatus.DELIVERED]
     assert first.delivered and first.events[-1].description == "Votre colis est livré"
+    # La Poste's 10:05 +01:00 reaches karrio as a date and a time without offset: read as French time, not UTC
+    assert first.events[-1].at == dt.datetime(2026, 11, 22, 9, 5, tzinfo=dt.UTC)
     assert second.error and not second.events and not second.delivered
 
 
