@@ -23,7 +23,7 @@ from fnac_connector.tasks import enqueue
 from fulfilment.models import Shipment, WmsDelivery
 from fulfilment.signing import SIGNATURE_HEADER, STORE_HEADER, label_url, signature_for
 from orders.models import Order
-from stores.endpoints import WMS, url_problem
+from stores.endpoints import WMS, resolved_problem, url_problem
 from stores.models import Store, SyncRun
 from stores.syncs import LockBusy, store_lock, sync_run
 
@@ -158,6 +158,7 @@ def wms_delivery_send(*, delivery: WmsDelivery, force: bool = False, now: dt.dat
 def _not_sendable(store: Store) -> str:
     """Why a message may not go to the store's webhook now (checked right before each call), or ""."""
     problem = url_problem(store.wms_webhook_url, kind=WMS) if store.wms_webhook_url else "is not set"
+    problem = problem or resolved_problem(store.wms_webhook_url, kind=WMS)
     if problem:
         return f"Not sent: the WMS webhook URL {problem}. Fix it in the store settings (and enter the secret again)."
     if not store.wms_secret:

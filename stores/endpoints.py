@@ -17,6 +17,7 @@ Checked when a URL is saved (``stores.services``) and again right before any cal
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -109,6 +110,33 @@ def _private_host(host: str) -> bool:
     except ValueError:
         return False
     return not address.is_global
+
+
+def resolved_problem(url: str, *, kind: str) -> str | None:
+    """Why ``url``'s host, as DNS resolves it right now, may not receive a WMS message, or None. A public name
+    that resolves to a loopback, private or link-local address (an internal service behind a public-looking name)
+    is refused like the address itself. Checked right before each delivery (``fulfilment.deliveries``); a name
+    that does not resolve is left to the call itself, which fails with its own error. What is not covered: a
+    name whose answer changes between this check and the connection (DNS rebinding within seconds)."""
+    if kind != WMS:
+        return None  # FNAC's and Mirakl's hosts are fixed names, checked by name
+    try:
+        parts = urlsplit((url or "").strip())
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None  # url_problem says why
+    host = (parts.hostname or "").rstrip(".")
+    if not host or _is_extra(host, port):
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        address = info[4][0]
+        if _private_host(address.split("%")[0]):
+            return f"host {host!r} resolves to {address}, a loopback, private or local address"
+    return None
 
 
 def store_url_problems(values: dict) -> dict[str, list[str]]:

@@ -59,3 +59,39 @@ def test_a_webhook_url_stored_before_the_rules_is_not_called(settings, wms_store
     assert delivery.state == WmsDelivery.State.PENDING and delivery.attempts == 1
     assert "Not sent: the WMS webhook URL host '127.0.0.1' is a loopback" in delivery.last_error
     assert wms.received == []
+
+
+def test_a_public_name_resolving_to_a_private_address_is_not_called(monkeypatch, wms_store, wms, paid_order,
+                                                                    django_capture_on_commit_callbacks):
+    """wms.example.com passes the name check, but if DNS answers 10.0.0.5 (an internal service behind a public
+    name) nothing is sent to it; the same name answering a public address is called."""
+    import socket
+
+    import requests
+
+    answers = {"wms.example.com": "10.0.0.5"}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    posted = []
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(requests, "post", lambda url, **kw: posted.append(url))
+    Store.objects.filter(pk=wms_store.pk).update(wms_webhook_url="https://wms.example.com/hook")
+    order = paid_order(["A"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_release_to_warehouse(order=order)
+    delivery = WmsDelivery.objects.get(order=order)
+    assert delivery.state == WmsDelivery.State.PENDING and delivery.attempts == 1
+    assert "host 'wms.example.com' resolves to 10.0.0.5, a loopback, private or local address" in delivery.last_error
+    assert posted == [] and wms.received == []
+
+    from stores.endpoints import WMS, resolved_problem
+
+    answers["wms.example.com"] = "93.184.216.34"  # a public address: allowed
+    assert resolved_problem("https://wms.example.com/hook", kind=WMS) is None
+    answers["wms.example.com"] = "::1"
+    assert "resolves to ::1" in resolved_problem("https://wms.example.com/hook", kind=WMS)
