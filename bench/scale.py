@@ -9,8 +9,7 @@ What it does, through the product's public doors only (``store_create``, ``store
 connect creates; ``inventory.services.stock_set``; the django-q schedules; the sandbox's control API):
 1. one sandbox process serving N shops (``POST /sandbox/shops``), each seeded with ``--offers`` offers; N stores
    connected to them with their products and every periodic job a connect creates (new orders every 5 minutes,
-   the stock-push safety drain every minute, ...), all created at once (their schedules fire together: the worst
-   case of a bulk migration);
+   ...), all created at once (a bulk migration; each job's first run is placed by ``first_run_after``);
 2. references, same run, same machine, before the load: one store's order sync run alone, and the stock-push
    latency of single changes on an idle cluster;
 3. two qclusters (``Q_WORKERS`` each) run the jobs for ``--minutes`` while the bench makes stock changes
