@@ -23,7 +23,7 @@ def adapter_choices() -> list[tuple[str, str]]:
     karrio with the store's carrier account, then the adapters registered in this process (the sandbox)."""
     from .karrio_adapter import CARRIERS
 
-    real = [(name, f"{spec.label}: needs an active carrier account") for name, spec in CARRIERS.items()]
+    real = [(name, f"{spec.label}: booked with the store's carrier account") for name, spec in CARRIERS.items()]
     others = [(name, REGISTRY_LABELS.get(name, name)) for name in registered() if name not in CARRIERS]
     return real + others
 

@@ -24,8 +24,8 @@ class Command(StoreCommand):
         run.refresh_from_db()
         counts = run.counts or {}
         self.stdout.write(f"Price watch run #{run.pk}: {run.get_state_display()} - read {counts.get('read', 0)}, "
-                          f"unknown/invalid EANs {counts.get('invalid_ean', 0)}, not read {counts.get('failed', 0)}, "
-                          f"calls {counts.get('calls', 0)}")
+                          f"unknown/invalid references {counts.get('invalid_ean', 0)}, "
+                          f"not read {counts.get('failed', 0)}, calls {counts.get('calls', 0)}")
         if run.message:
             self.stdout.write(run.message)
         self.write_issues(run, most=200)
