@@ -42,7 +42,8 @@ def sandbox():
 @pytest.fixture
 def make_store(db, sandbox):
     """``make_store(**overrides)``: a store on the ``sandbox`` (the first one), or, for each further store, on a
-    sandbox of its own with its own Shop ID: one FNAC shop is one store (these test sandboxes serve one shop each; a multi-shop sandbox is `run_sandbox --shops`)."""
+    sandbox of its own with its own Shop ID: one FNAC shop is one store (these test sandboxes serve one shop each;
+    a multi-shop sandbox is ``run_sandbox --shops``, tested in tests/sandbox/test_shops.py)."""
     import dataclasses
 
     from fnac_sandbox.server import SandboxServer
