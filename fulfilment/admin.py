@@ -379,6 +379,10 @@ class ShipForm(forms.Form):
                                       label="Lines to ship now",
                                       help_text="Leave all unticked to ship every line not shipped yet; tick some "
                                                 "to ship only those now (the rest ships later).")
+    carrier_other = forms.CharField(
+        required=False, max_length=100, label="Other carrier (not in FNAC's list)", widget=UnfoldAdminTextInputWidget,
+        help_text="Self ship only: a carrier FNAC does not list, typed on purpose; sent to FNAC as written (a name "
+                  "or code FNAC lists becomes FNAC's code). Leave empty to use the carrier above.")
     tracking_number = forms.CharField(required=False, max_length=32, label="Tracking number (optional)",
                                       widget=UnfoldAdminTextInputWidget,
                                       help_text="Self ship only: a tracking number from another system (no label "
@@ -397,6 +401,12 @@ class ShipForm(forms.Form):
             (str(line.order_detail_id), f"{line.quantity} × {line.sku} — {line.product_name} (line "
                                         f"{line.order_detail_id}, {fnac_state_label(line.state)})")
             for line in order.lines.all() if line.state == "ToShip"]
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("carrier_other") or "").strip() and data.get("carrier_code"):
+            self.add_error("carrier_other", "Choose a carrier from FNAC's list or type another one, not both.")
+        return data
 
 
 @admin.register(Shipment)
@@ -502,7 +512,8 @@ def ship_page(model_admin, request, order: Order):
             outcome = services.order_ready_to_ship(
                 order=order, user=request.user, lines=[int(i) for i in form.cleaned_data["lines"]] or None,
                 tracking_number=form.cleaned_data["tracking_number"],
-                carrier_code=form.cleaned_data["carrier_code"], trigger="admin")
+                carrier_code=form.cleaned_data["carrier_other"].strip() or form.cleaned_data["carrier_code"],
+                carrier_free_text=bool(form.cleaned_data["carrier_other"].strip()), trigger="admin")
         except ServiceError as exc:
             form.add_error(None, str(exc))
         else:

@@ -51,8 +51,8 @@ def carriers_for_store(store: Store) -> QuerySet[Carrier]:
     return Carrier.objects.filter(store=store, active=True).order_by("code")
 
 
-FREE_TEXT_HINT = ("for a carrier FNAC does not list, send its name as free text on purpose (API "
-                  "'carrier_free_text': true, command --free-text-carrier; self ship only)")
+FREE_TEXT_HINT = ("for a carrier FNAC does not list, send its name as free text on purpose (ship form: \"Other "
+                  "carrier\"; API 'carrier_free_text': true; command --free-text-carrier; self ship only)")
 
 
 def carrier_code_validate(*, store: Store, code: str) -> str:

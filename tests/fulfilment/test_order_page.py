@@ -171,6 +171,25 @@ def test_ready_to_ship_form_offers_fnacs_carriers_and_split_lines(sandbox, ship_
     assert label.content.startswith(b"%PDF")
 
 
+def test_ready_to_ship_form_takes_a_carrier_fnac_does_not_list_typed_on_purpose(sandbox, ship_store, paid_order,
+                                                                                 superuser, client):
+    order = paid_order(["A"])
+    client.force_login(superuser)
+    url = f"/admin/orders/order/{order.pk}/ready-to-ship/"
+    assert 'name="carrier_other"' in client.get(url).content.decode()
+    # both a listed carrier and a typed one: refused on the field, nothing moves
+    page = client.post(url, {"carrier_code": "UPS", "carrier_other": "Coursier Dupont"}).content.decode()
+    assert "Choose a carrier from FNAC&#x27;s list or type another one, not both." in page
+    assert not Shipment.objects.filter(order=order).exists() and not updates_sent(sandbox)
+    # a typed one alone goes to FNAC as written
+    response = client.post(url, {"carrier_other": "  Coursier   Dupont ", "tracking_number": "CD123456"},
+                           follow=True)
+    assert "FNAC confirmed" in response.content.decode()
+    shipment = Shipment.objects.get(order=order)
+    assert (shipment.carrier_code, shipment.tracking_number) == ("Coursier Dupont", "CD123456")
+    assert "<tracking_company>Coursier Dupont</tracking_company>" in updates_sent(sandbox)[-1]
+
+
 def test_ready_to_ship_button_with_no_sender_address_moves_nothing(sandbox, ship_store, paid_order, superuser,
                                                                    client):
     order = paid_order(["A"])
