@@ -4,8 +4,9 @@
 sends for the key pasted as it was printed: the schema declares an HTTP bearer scheme). A client address that
 sends ``API_TOKEN_FAILURE_LIMIT`` bad tokens (unknown, expired, revoked, malformed) within
 ``API_TOKEN_FAILURE_WINDOW_SECONDS`` gets 429 with ``Retry-After`` on every token request until its window
-ends, good token or not, so guessing stops paying. Failures are counted in the cache; a shared cache
-(``REDIS_URL``) makes the count hold across processes.
+ends, good token or not, so guessing stops paying. Failures are counted in the ``counters`` cache, shared by
+every process: Redis with ``REDIS_URL``, else a table in the database (``settings.COUNTERS_CACHE_TABLE``), so
+several gunicorn workers do not each allow the limit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -46,6 +47,10 @@ def client_ip(request) -> str | None:
         return None
 
 
+def _counters():
+    return caches["counters"]
+
+
 def _keys(ip: str | None) -> tuple[str, str]:
     return f"{_PREFIX}:{ip or 'unknown'}:count", f"{_PREFIX}:{ip or 'unknown'}:since"
 
@@ -53,7 +58,7 @@ def _keys(ip: str | None) -> tuple[str, str]:
 def token_failures_wait(ip: str | None) -> int | None:
     """Seconds until ``ip`` may try tokens again, or None when it is not over the limit."""
     count_key, since_key = _keys(ip)
-    values = cache.get_many([count_key, since_key])
+    values = _counters().get_many([count_key, since_key])
     if values.get(count_key, 0) < settings.API_TOKEN_FAILURE_LIMIT:
         return None
     since = values.get(since_key) or time.time()
@@ -63,6 +68,7 @@ def token_failures_wait(ip: str | None) -> int | None:
 def token_failure_record(ip: str | None) -> None:
     window = settings.API_TOKEN_FAILURE_WINDOW_SECONDS
     count_key, since_key = _keys(ip)
+    cache = _counters()
     cache.add(since_key, time.time(), window)
     cache.add(count_key, 0, window)
     try:

@@ -131,10 +131,18 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# "counters": what must hold across processes (the bad API token count per client address,
+# fnac_connector/authentication.py): Redis when there is one, else a table in the database (created by migration
+# accounts/0003), never a per-process memory that each gunicorn worker would count on its own
+COUNTERS_CACHE_TABLE = "fnac_counters_cache"
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+              "counters": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                           "KEY_PREFIX": "counters"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "counters": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                           "LOCATION": COUNTERS_CACHE_TABLE}}
 
 # ---------------------------------------------------------------- django-q2
 # retry must stay well above timeout, or a long task is delivered twice (tasks are idempotent anyway).

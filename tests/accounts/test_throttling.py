@@ -112,3 +112,26 @@ def test_client_ip_is_a_valid_address_or_none(rf, settings):
     assert client_ip(request) == "203.0.113.7"
     assert client_ip(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.2")) == "127.0.0.1"
     assert client_ip(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="junk, 10.0.0.2")) is None
+
+
+def test_bad_token_counts_live_outside_the_process(api_client, limit, settings):
+    """Without Redis the count is a database table, not one process's memory: several gunicorn workers share it.
+    A second cache handler (what another worker process builds) reads the same count and refuses too."""
+    from django.core.cache import CacheHandler
+    from django.db import connection
+
+    if settings.REDIS_URL:
+        pytest.skip("with REDIS_URL the counters are in Redis, shared the same way")
+    assert settings.CACHES["counters"]["BACKEND"].endswith("DatabaseCache")
+    for _ in range(limit):
+        assert _get(api_client, BAD, "10.0.0.9").status_code == 401
+    other_worker = CacheHandler()["counters"]
+    assert other_worker is not None
+    from fnac_connector import authentication
+
+    count_key, _ = authentication._keys("10.0.0.9")
+    assert other_worker.get(count_key) == limit
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(settings.COUNTERS_CACHE_TABLE)}")
+        assert cursor.fetchone()[0] >= 2  # the count and the start of its window
+    assert _get(api_client, BAD, "10.0.0.9").status_code == 429
