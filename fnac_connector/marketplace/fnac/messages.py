@@ -45,7 +45,7 @@ from .parser import (
     _text,
     parse_datetime,
 )
-from .types import FnacErrorItem
+from .types import FnacErrorItem, ItemOutcome
 
 # ---------------------------------------------------------------- vocabulary (from the XSDs)
 MESSAGE_TYPES = ("ORDER", "OFFER")
@@ -130,20 +130,12 @@ class MessageUpdate:
 
 
 @dataclass
-class UpdateResult:
+class UpdateResult(ItemOutcome):
     """Per-item result of messages_update / client_order_comments_update."""
 
     id: str
     status: str
     errors: list[FnacErrorItem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("OK", "WARNING") and not any(e.severity in ("ERROR", "FATAL") for e in self.errors)
-
-    @property
-    def message(self) -> str:
-        return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in self.errors)
 
 
 @dataclass

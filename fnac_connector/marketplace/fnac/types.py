@@ -105,15 +105,12 @@ class OffersSent:
     calls: int = 0
 
 
-@dataclass
-class OfferResult:
-    """Per-offer line of a batch_status answer."""
+class ItemOutcome:
+    """``ok`` and ``message`` of a per-item result that has ``status`` and ``errors`` (a batch_status offer line, a
+    messages_update / client_order_comments_update item)."""
 
-    status: str  # OK | WARNING | ERROR | FATAL | ...
-    offer_seller_id: str = ""
-    offer_fnac_id: str = ""
-    product_fnac_id: str = ""
-    errors: list[FnacErrorItem] = field(default_factory=list)
+    status: str
+    errors: list[FnacErrorItem]
 
     @property
     def ok(self) -> bool:
@@ -123,6 +120,17 @@ class OfferResult:
     @property
     def message(self) -> str:
         return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in self.errors)
+
+
+@dataclass
+class OfferResult(ItemOutcome):
+    """Per-offer line of a batch_status answer."""
+
+    status: str  # OK | WARNING | ERROR | FATAL | ...
+    offer_seller_id: str = ""
+    offer_fnac_id: str = ""
+    product_fnac_id: str = ""
+    errors: list[FnacErrorItem] = field(default_factory=list)
 
 
 @dataclass
