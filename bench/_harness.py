@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -45,6 +46,36 @@ def throwaway_database(name: str, *, keep: bool = False, reuse: bool = False) ->
         if not keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(db_file) + suffix).unlink(missing_ok=True)
+
+
+def rss_mb() -> float:
+    """This process's resident memory, in MiB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PeakRss:
+    """The highest RSS seen while the block runs, sampled on a thread every 20 ms; ``growth`` over its start."""
+
+    def __enter__(self):
+        self.start = self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
 
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"

@@ -16,39 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 
-from _harness import bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class PeakRss:
-    def __init__(self):
-        self.base = self.peak = rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mb())
-
-    @property
-    def growth(self) -> float:
-        return self.peak - self.base
+from _harness import PeakRss, bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
 
 
 def main() -> None:

@@ -14,42 +14,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import threading
 import time
 
-from _harness import bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE / 2**20
-
-
-class PeakRss:
-    """The highest RSS seen while the block runs, sampled on a thread."""
-
-    def __enter__(self):
-        self.start = self.peak = rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mb())
-
-    @property
-    def growth(self) -> float:
-        return self.peak - self.start
+from _harness import PeakRss, bench_store, control, print_table, sandbox_process, setup_django, throwaway_database
 
 
 def main() -> None:
