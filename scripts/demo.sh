@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+source scripts/processes.sh
 WEB_PORT=${DEMO_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8100}
 # the demo store's URLs point at the loopback sandbox: the one extra host its keys may go to
@@ -28,16 +29,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping demo..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # the django-q cluster may linger after TERM: give everything 10 s, then stop what is left for good
-  for _ in $(seq 1 50); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.2
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_pids
   echo "Stopped."
 }
 trap cleanup INT TERM EXIT

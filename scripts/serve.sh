@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+source scripts/processes.sh
 export DJANGO_ENV=${DJANGO_ENV:-production}
 missing=()
 for name in DJANGO_SECRET_KEY FIELD_ENCRYPTION_KEY DJANGO_ALLOWED_HOSTS; do
@@ -24,15 +25,7 @@ $PY manage.py check --deploy --fail-level WARNING
 pids=()
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.2
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_pids
 }
 trap stop INT TERM EXIT
 
