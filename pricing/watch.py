@@ -243,9 +243,11 @@ def _watch_block(store: Store, block: list[dict], *, client, rec: RunRecorder, r
     last_call = [0.0]
     max_backoffs = int(_setting("PRICING_MAX_BACKOFFS", 4))
     # one call holds one reference type: the EANs' calls, then the FNAC ids'
-    chunks = [chunk for kind in (EAN, FNAC_ID) for group in [[p for p in sendable if reference_of(p)[0] == kind]]
-              for chunk in (group[i:i + MAX_PRODUCTS_PER_PRICING_QUERY]
-                            for i in range(0, len(group), MAX_PRODUCTS_PER_PRICING_QUERY))]
+    chunks = []
+    for kind in (EAN, FNAC_ID):
+        group = [p for p in sendable if reference_of(p)[0] == kind]
+        chunks += [group[i:i + MAX_PRODUCTS_PER_PRICING_QUERY]
+                   for i in range(0, len(group), MAX_PRODUCTS_PER_PRICING_QUERY)]
     for chunk in chunks:
         kind = reference_of(chunk[0])[0]
         attempt = 0
